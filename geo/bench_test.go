@@ -1,0 +1,92 @@
+package geo
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"testing"
+)
+
+// benchLine is the bundled line when present, else a synthetic winding
+// line of the same size.
+func benchLine(b *testing.B) *Line {
+	b.Helper()
+	if _, err := os.Stat("../fixtures/lines/front-2024.geojson"); err == nil {
+		l, err := LoadFile("../fixtures/lines/front-2024.geojson", Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return l
+	}
+	var sb strings.Builder
+	sb.WriteString(`{"type":"LineString","coordinates":[`)
+	for i := 0; i < 500; i++ {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		fmt.Fprintf(&sb, "[%.6f,%.6f]", 33+float64(i)*0.02, 47+0.05*math.Sin(float64(i)/7))
+	}
+	sb.WriteString("]}")
+	l, err := Load(strings.NewReader(sb.String()), Options{Left: "UA", Right: "RU"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return l
+}
+
+// locatePoints are n points spread along the line, each offset across it
+// by a distance drawn by off.
+func locatePoints(l *Line, n int, off func(r *rand.Rand) float64) [][2]float64 {
+	r := rand.New(rand.NewPCG(1, 2))
+	pts := make([][2]float64, n)
+	for i := range pts {
+		p, azi := l.PointAt(r.Float64() * l.LengthKm())
+		d := off(r)
+		if r.IntN(2) == 0 {
+			d = -d
+		}
+		pts[i] = Destination(p, azi+90, d)
+	}
+	return pts
+}
+
+func benchLocate(b *testing.B, pts [][2]float64, l *Line) {
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		p := pts[i%len(pts)]
+		_ = l.Locate(p[0], p[1])
+	}
+}
+
+// BenchmarkLocate is the typical query: sightings cluster near the line,
+// at distances drawn from an exponential law of mean 3 km (at most 50 km).
+func BenchmarkLocate(b *testing.B) {
+	l := benchLine(b)
+	benchLocate(b, locatePoints(l, 4096, func(r *rand.Rand) float64 {
+		return math.Min(r.ExpFloat64()*3000, 50000)
+	}), l)
+}
+
+// BenchmarkLocateFar is the hard case: points uniformly up to 30 km off.
+func BenchmarkLocateFar(b *testing.B) {
+	l := benchLine(b)
+	benchLocate(b, locatePoints(l, 4096, func(r *rand.Rand) float64 {
+		return r.Float64() * 30000
+	}), l)
+}
+
+func BenchmarkLoad(b *testing.B) {
+	data, err := os.ReadFile("../fixtures/lines/front-2024.geojson")
+	if err != nil {
+		b.Skip("no bundled line")
+	}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := Load(strings.NewReader(string(data)), Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

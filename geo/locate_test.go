@@ -1,0 +1,46 @@
+package geo
+
+import (
+	"math"
+	"strings"
+	"testing"
+)
+
+func mustLoad(t testing.TB, js string) *Line {
+	t.Helper()
+	l, err := Load(strings.NewReader(js), Options{Left: "A", Right: "B"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func TestLocateEquator(t *testing.T) {
+	l := mustLoad(t, `{"type":"LineString","coordinates":[[0,0],[1,0]]}`)
+	tests := []struct {
+		name     string
+		lon, lat float64
+		side     string
+		beyond   bool
+	}{
+		{"north of mid is left", 0.5, 0.01, "A", false},
+		{"south of mid is right", 0.5, -0.01, "B", false},
+		{"1 cm north", 0.5, 0.0000001, "A", false},
+		{"1 cm south", 0.5, -0.0000001, "B", false},
+		{"past the end, north", 1.01, 0.001, "A", false},
+		{"far past the end", 1.2, 0.001, "A", true},
+		{"far before the start, south", -0.2, -0.001, "B", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			loc := l.Locate(tc.lon, tc.lat)
+			if loc.Side != tc.side || loc.BeyondEnd != tc.beyond {
+				t.Fatalf("got side %s beyond %v, want %s %v (%+v)", loc.Side, loc.BeyondEnd, tc.side, tc.beyond, loc)
+			}
+			want := Distance([2]float64{tc.lon, tc.lat}, loc.Nearest)
+			if math.Abs(loc.DistanceM-want) > math.Max(0.001, want*1e-4) {
+				t.Fatalf("distance %v, want %v", loc.DistanceM, want)
+			}
+		})
+	}
+}
