@@ -1,0 +1,446 @@
+// Package batch is the batch driver of the detection engine: it reads
+// sighting files on all cores, settles duplicates, and hands the engine
+// everything at once (the watermark at the end of time).
+package batch
+
+import (
+	"bytes"
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"slices"
+	"sync"
+
+	"github.com/linewatch/linewatch/detect"
+	"github.com/linewatch/linewatch/feed"
+)
+
+// Counts account for every record read (SPEC §2): read = accepted +
+// rejected + duplicate + late. Unattributed and BeyondEnd are among the
+// accepted.
+type Counts struct {
+	Read, Accepted, Rejected, Duplicate, Late int64
+	Unattributed, BeyondEnd                   int64
+}
+
+// Rejected is a record that was not accepted, and why.
+type Rejected struct {
+	Record feed.Record
+	Reason string
+}
+
+// Config is what a batch run needs.
+type Config struct {
+	Judge   *detect.Judge
+	Workers int // 0: GOMAXPROCS
+	// Reject, if set, is called for every rejected record, in input order.
+	Reject func(Rejected) error
+	// Progress, if set, is called from time to time with the records and
+	// bytes read so far.
+	Progress func(records, bytes int64)
+}
+
+// Outcome is the result of a run.
+type Outcome struct {
+	Result detect.Result
+	Counts Counts
+}
+
+const batchSize = 1024
+
+// job is a batch of raw records, copied out of the reader's buffers.
+type job struct {
+	seq   int
+	recs  []feed.Record // Raw points into data
+	data  []byte
+	offs  []int // where each record starts in data
+	items []item
+}
+
+type item struct {
+	reason string // rejected when non-empty
+	p      detect.Prepared
+}
+
+// Run reads the inputs ("-" is standard input) and detects.
+func Run(cfg Config, inputs []string) (*Outcome, error) {
+	workers := cfg.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	spool, err := newSpool(inputs)
+	if err != nil {
+		return nil, err
+	}
+	defer spool.close()
+
+	c := newCollector(cfg)
+	jobs := make(chan *job, workers*2)
+	done := make(chan *job, workers*2)
+	free := make(chan *job, workers*4)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			dec := feed.NewDecoder()
+			for j := range jobs {
+				prepare(cfg.Judge, dec, j)
+				done <- j
+			}
+		}()
+	}
+	readErr := make(chan error, 1)
+	go func() {
+		readErr <- readAll(spool, inputs, jobs, free, cfg.Progress)
+		close(jobs)
+		wg.Wait()
+		close(done)
+	}()
+	// Batches finish out of order; they are taken in input order, so the
+	// rejects file follows the input.
+	pending := map[int]*job{}
+	next := 0
+	var collectErr error
+	for j := range done {
+		pending[j.seq] = j
+		for {
+			j, ok := pending[next]
+			if !ok {
+				break
+			}
+			delete(pending, next)
+			next++
+			if collectErr == nil {
+				collectErr = c.take(j)
+			}
+			select {
+			case free <- j:
+			default:
+			}
+		}
+	}
+	if err := <-readErr; err != nil {
+		return nil, err
+	}
+	if collectErr != nil {
+		return nil, collectErr
+	}
+	if len(c.conflicts) > 0 {
+		if err := c.settleConflicts(spool, inputs); err != nil {
+			return nil, err
+		}
+	}
+	return c.finish(), nil
+}
+
+func readAll(spool *spool, inputs []string, jobs chan<- *job, free <-chan *job, progress func(int64, int64)) error {
+	seq := 0
+	var nrec, nbytes int64
+	var j *job
+	flush := func() {
+		if j != nil && len(j.recs) > 0 {
+			jobs <- j
+			seq++
+		}
+		j = nil
+	}
+	for _, name := range inputs {
+		src, err := spool.open(name, false)
+		if err != nil {
+			return err
+		}
+		for {
+			rec, err := src.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				src.Close()
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			if j == nil {
+				select {
+				case j = <-free:
+					j.recs, j.data, j.offs, j.items = j.recs[:0], j.data[:0], j.offs[:0], j.items[:0]
+				default:
+					j = &job{}
+				}
+				j.seq = seq
+			}
+			// Raw is reused by the source: copy it; fix the slices up
+			// once the batch's buffer stops moving.
+			j.offs = append(j.offs, len(j.data))
+			j.data = append(j.data, rec.Raw...)
+			nrec++
+			nbytes += int64(len(rec.Raw))
+			rec.Raw = nil
+			j.recs = append(j.recs, rec)
+			j.items = append(j.items, item{})
+			if len(j.recs) == batchSize {
+				fixRaw(j)
+				flush()
+				if progress != nil {
+					progress(nrec, nbytes)
+				}
+			}
+		}
+		if err := src.Close(); err != nil {
+			return err
+		}
+	}
+	if j != nil {
+		fixRaw(j)
+	}
+	flush()
+	return nil
+}
+
+// fixRaw points each record's Raw into the batch's data, once data has
+// stopped moving.
+func fixRaw(j *job) {
+	for i := range j.recs {
+		end := len(j.data)
+		if i+1 < len(j.recs) {
+			end = j.offs[i+1]
+		}
+		j.recs[i].Raw = j.data[j.offs[i]:end:end]
+	}
+}
+
+func prepare(judge *detect.Judge, dec *feed.Decoder, j *job) {
+	var s detect.Sighting
+	for i := range j.recs {
+		rec := &j.recs[i]
+		it := &j.items[i]
+		*it = item{}
+		if rec.Err != "" {
+			it.reason = rec.Err
+			continue
+		}
+		if err := dec.Decode(rec.Raw, &s); err != nil {
+			var rj *feed.Reject
+			if errors.As(err, &rj) {
+				it.reason = rj.Reason
+			} else {
+				it.reason = err.Error()
+			}
+			continue
+		}
+		it.p = judge.Prepare(&s, feed.Fingerprint([]byte(s.ID)))
+	}
+}
+
+// collector takes prepared records in input order: it counts them, checks
+// duplicates and keeps what judging and aggregating need.
+type collector struct {
+	cfg    Config
+	counts Counts
+	// seen maps an id's hash to the fingerprint of its first accepted
+	// record. Byte-identical repeats are settled at once; a repeat that
+	// differs is a conflict, settled after reading by a second look at
+	// the conflicting records.
+	seen      map[uint64]uint64
+	dups      map[uint64]int64 // duplicates counted so far, by id hash
+	conflicts map[uint64]bool
+	pending   int64 // conflicting records not yet counted
+	viols     []*detect.Violation
+	tracks    []*detect.TrackPoint
+}
+
+func newCollector(cfg Config) *collector {
+	return &collector{cfg: cfg, seen: map[uint64]uint64{}, dups: map[uint64]int64{}, conflicts: map[uint64]bool{}}
+}
+
+func (c *collector) take(j *job) error {
+	for i := range j.recs {
+		c.counts.Read++
+		it := &j.items[i]
+		if it.reason != "" {
+			c.counts.Rejected++
+			if c.cfg.Reject != nil {
+				if err := c.cfg.Reject(Rejected{Record: j.recs[i], Reason: it.reason}); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		p := &it.p
+		fp, ok := c.seen[p.Key]
+		switch {
+		case !ok:
+			c.seen[p.Key] = p.FP
+			c.accept(p)
+		case fp == p.FP && !c.conflicts[p.Key]:
+			c.counts.Duplicate++
+			c.dups[p.Key]++
+		default:
+			c.conflicts[p.Key] = true
+			c.pending++
+		}
+	}
+	return nil
+}
+
+// accept counts an accepted record and keeps its violation or track point.
+func (c *collector) accept(p *detect.Prepared) {
+	c.counts.Accepted++
+	switch p.Outcome {
+	case detect.Unattributed:
+		c.counts.Unattributed++
+	case detect.BeyondEnd:
+		c.counts.BeyondEnd++
+	}
+	if p.Violation != nil {
+		c.viols = append(c.viols, p.Violation)
+	}
+	if p.Track != nil {
+		c.tracks = append(c.tracks, p.Track)
+	}
+}
+
+// unaccept takes back what accept counted for a record.
+func (c *collector) unaccept(p *detect.Prepared) {
+	c.counts.Accepted--
+	switch p.Outcome {
+	case detect.Unattributed:
+		c.counts.Unattributed--
+	case detect.BeyondEnd:
+		c.counts.BeyondEnd--
+	}
+}
+
+type candidate struct {
+	p     detect.Prepared
+	canon []byte
+}
+
+// settleConflicts reads the inputs again for the records whose ids came
+// with different contents, and keeps, of each id, the one with the
+// earliest time, then the smallest canonical JSON (SPEC §2).
+func (c *collector) settleConflicts(spool *spool, inputs []string) error {
+	dec := feed.NewDecoder()
+	byKey := map[uint64][]candidate{}
+	var s detect.Sighting
+	for _, name := range inputs {
+		src, err := spool.open(name, true)
+		if err != nil {
+			return err
+		}
+		for {
+			rec, err := src.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				src.Close()
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			if rec.Err != "" || dec.Decode(rec.Raw, &s) != nil {
+				continue
+			}
+			key := feed.Fingerprint([]byte(s.ID))
+			if !c.conflicts[key] {
+				continue
+			}
+			canon, err := feed.Canonical(rec.Raw)
+			if err != nil {
+				canon = bytes.Clone(rec.Raw)
+			}
+			p := c.cfg.Judge.Prepare(&s, key)
+			s = detect.Sighting{}
+			byKey[key] = append(byKey[key], candidate{p: p, canon: canon})
+		}
+		if err := src.Close(); err != nil {
+			return err
+		}
+	}
+	drop := map[uint64]bool{}
+	var add []*detect.Prepared
+	for key, cands := range byKey {
+		// Take back the first record accepted in the first pass.
+		for i := range cands {
+			if cands[i].p.FP == c.seen[key] {
+				c.unaccept(&cands[i].p)
+				break
+			}
+		}
+		c.counts.Duplicate -= c.dups[key]
+		drop[key] = true
+		// Ids whose hashes collide are not duplicates of each other.
+		slices.SortFunc(cands, func(a, b candidate) int {
+			return cmp.Or(cmp.Compare(a.p.ID, b.p.ID), cmp.Compare(a.p.Time, b.p.Time), bytes.Compare(a.canon, b.canon))
+		})
+		for i := range cands {
+			if i > 0 && cands[i].p.ID == cands[i-1].p.ID {
+				c.counts.Duplicate++
+				continue
+			}
+			add = append(add, &cands[i].p)
+		}
+	}
+	c.pending = 0
+	c.viols = slices.DeleteFunc(c.viols, func(v *detect.Violation) bool { return drop[v.Key()] })
+	c.tracks = slices.DeleteFunc(c.tracks, func(t *detect.TrackPoint) bool { return drop[t.Key()] })
+	for _, p := range add {
+		c.accept(p)
+	}
+	return nil
+}
+
+func (c *collector) finish() *Outcome {
+	judge := c.cfg.Judge
+	viols := append(c.viols, judge.PairTracks(c.tracks)...)
+	res := detect.Aggregate(judge.Line(), judge.Policy(), viols)
+	return &Outcome{Result: res, Counts: c.counts}
+}
+
+// spool makes standard input readable twice: it is copied to a temporary
+// file as it is read, so that conflicting duplicates can be settled.
+type spool struct {
+	stdin *os.File
+}
+
+func newSpool(inputs []string) (*spool, error) {
+	s := &spool{}
+	n := 0
+	for _, in := range inputs {
+		if in == "-" {
+			n++
+		}
+	}
+	if n > 1 {
+		return nil, errors.New("standard input (-) can be read only once")
+	}
+	if n == 1 {
+		f, err := os.CreateTemp("", "linewatch-stdin-*")
+		if err != nil {
+			return nil, err
+		}
+		s.stdin = f
+	}
+	return s, nil
+}
+
+func (s *spool) open(name string, again bool) (*feed.Source, error) {
+	if name != "-" {
+		return feed.Open(name)
+	}
+	if !again {
+		return feed.NewSource("-", io.TeeReader(os.Stdin, s.stdin))
+	}
+	if _, err := s.stdin.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	return feed.NewSource("-", s.stdin)
+}
+
+func (s *spool) close() {
+	if s.stdin != nil {
+		s.stdin.Close()
+		os.Remove(s.stdin.Name())
+	}
+}

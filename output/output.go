@@ -1,0 +1,411 @@
+// Package output writes what detection found — episodes and violations —
+// as GeoJSON, GeoJSON text sequences or CSV, byte for byte the same for the
+// same result, in the shapes SPEC §5 fixes, styled so that map tools
+// colour them by class.
+package output
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/linewatch/linewatch/detect"
+	"github.com/linewatch/linewatch/geo"
+	"github.com/linewatch/linewatch/internal/num"
+)
+
+// Format is an output format.
+type Format int
+
+const (
+	GeoJSON    Format = iota // one FeatureCollection
+	GeoJSONSeq               // one Feature per line
+	CSV                      // one row per episode
+)
+
+// ParseFormat reads a --format value.
+func ParseFormat(s string) (Format, error) {
+	switch s {
+	case "geojson":
+		return GeoJSON, nil
+	case "geojsonseq":
+		return GeoJSONSeq, nil
+	case "csv":
+		return CSV, nil
+	}
+	return 0, fmt.Errorf("unknown format %q (geojson, geojsonseq or csv)", s)
+}
+
+// Options choose what is written besides the episodes.
+type Options struct {
+	Format   Format
+	Isolated bool // a Point Feature per isolated violation
+	Evidence bool // a Point Feature per violation of every episode
+}
+
+// Style is the simplestyle colour and width of each class.
+var Style = map[detect.Class]struct {
+	Color string
+	Width int
+	Size  string
+}{
+	detect.SustainedOffensive:   {"#d7191c", 6, "large"},
+	detect.SustainedBombardment: {"#f17c0e", 5, "medium"},
+	detect.Escalation:           {"#7b3294", 4, "medium"},
+	detect.Isolated:             {"#6f6f6f", 2, "small"},
+}
+
+// feature is one thing to write, with its sort key.
+type feature struct {
+	time   int64
+	sector int
+	party  string
+	id     string
+	ep     *detect.Episode
+	v      *detect.Violation
+	owner  *detect.Episode // a violation's episode, or nil
+}
+
+// Write writes the result in the chosen format.
+func Write(w io.Writer, line *geo.Line, pol detect.Policy, res *detect.Result, opt Options) error {
+	bw := bufio.NewWriterSize(w, 1<<16)
+	if opt.Format == CSV {
+		writeCSV(bw, line, pol, res)
+		return bw.Flush()
+	}
+	var feats []feature
+	for _, e := range res.Episodes {
+		feats = append(feats, feature{time: e.Start, sector: e.Sectors[0], party: e.Party, id: e.ID, ep: e})
+		if opt.Evidence {
+			for _, v := range e.Evidence {
+				feats = append(feats, feature{time: v.Time, sector: v.Sector, party: v.Party, id: v.ID, v: v, owner: e})
+			}
+		}
+	}
+	if opt.Isolated {
+		for _, v := range res.Isolated {
+			feats = append(feats, feature{time: v.Time, sector: v.Sector, party: v.Party, id: v.ID, v: v})
+		}
+	}
+	slices.SortStableFunc(feats, func(a, b feature) int {
+		c := cmp.Or(cmp.Compare(a.time, b.time), cmp.Compare(a.sector, b.sector),
+			strings.Compare(a.party, b.party), strings.Compare(a.id, b.id))
+		if c != 0 {
+			return c
+		}
+		// An episode before its violations; violations of one id (rare:
+		// only across parties' different tracks) by type and place.
+		switch {
+		case a.ep != nil && b.ep == nil:
+			return -1
+		case a.ep == nil && b.ep != nil:
+			return 1
+		case a.v != nil && b.v != nil:
+			return cmp.Or(cmp.Compare(a.v.Type, b.v.Type), cmp.Compare(a.v.Lon, b.v.Lon), cmp.Compare(a.v.Lat, b.v.Lat))
+		}
+		return 0
+	})
+	var buf []byte
+	if opt.Format == GeoJSON {
+		bw.WriteString(`{"type":"FeatureCollection","features":[`)
+	}
+	for i, f := range feats {
+		buf = buf[:0]
+		if opt.Format == GeoJSON {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			buf = append(buf, '\n')
+		}
+		if f.ep != nil {
+			buf = AppendEpisode(buf, line, pol, f.ep)
+		} else {
+			buf = AppendViolation(buf, line, f.v, f.owner)
+		}
+		if opt.Format == GeoJSONSeq {
+			buf = append(buf, '\n')
+		}
+		if _, err := bw.Write(buf); err != nil {
+			return err
+		}
+	}
+	if opt.Format == GeoJSON {
+		bw.WriteString("\n]}\n")
+	}
+	return bw.Flush()
+}
+
+// AppendEpisode appends an episode as a GeoJSON Feature.
+func AppendEpisode(b []byte, line *geo.Line, pol detect.Policy, e *detect.Episode) []byte {
+	b = append(b, `{"type":"Feature","id":`...)
+	b = appendString(b, e.ID)
+	b = append(b, `,"geometry":{"type":"LineString","coordinates":[`...)
+	for i, p := range line.Substring(e.Stretch, e.KmFrom, e.KmTo) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '[')
+		b = num.AppendFormat(b, p[0], 6)
+		b = append(b, ',')
+		b = num.AppendFormat(b, p[1], 6)
+		b = append(b, ']')
+	}
+	b = append(b, `]},"properties":{"id":`...)
+	b = appendString(b, e.ID)
+	b = append(b, `,"class":`...)
+	b = appendString(b, e.Class.String())
+	b = append(b, `,"party":`...)
+	b = appendString(b, e.Party)
+	b = append(b, `,"start":"`...)
+	b = num.AppendTime(b, e.Start)
+	b = append(b, `","end":"`...)
+	b = num.AppendTime(b, e.End)
+	b = append(b, `","sectors":[`...)
+	for i, s := range e.Sectors {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, line.SectorID(s))
+	}
+	b = append(b, `],"km_from":`...)
+	b = num.AppendFormat(b, e.KmFrom, 3)
+	b = append(b, `,"km_to":`...)
+	b = num.AppendFormat(b, e.KmTo, 3)
+	b = appendInt(b, "hot_windows", e.HotWindows)
+	b = appendInt(b, "violations", e.Violations)
+	b = appendInt(b, "crossings", e.Crossings)
+	b = appendInt(b, "incursions", e.Incursions)
+	b = appendInt(b, "fire", e.Fire)
+	b = appendInt(b, "buffer", e.Buffer)
+	b = appendInt(b, "tracks", e.Tracks)
+	b = append(b, `,"strength":`...)
+	b = num.AppendMicro(b, e.Strength)
+	b = append(b, `,"max_depth_m":`...)
+	b = num.AppendFormat(b, e.MaxDepthM, 3)
+	b = append(b, `,"score":`...)
+	b = num.AppendMicro(b, e.Score)
+	b = append(b, `,"criteria":`...)
+	b = AppendCriteria(b, pol, e)
+	b = append(b, `,"evidence":[`...)
+	for i, v := range e.Evidence {
+		if i == 50 {
+			break
+		}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, v.ID)
+	}
+	st := Style[e.Class]
+	b = append(b, `],"stroke":`...)
+	b = appendString(b, st.Color)
+	b = append(b, `,"stroke-width":`...)
+	b = fmt.Appendf(b, "%d", st.Width)
+	b = append(b, `,"title":`...)
+	b = appendString(b, e.ID+" — "+strings.ReplaceAll(e.Class.String(), "_", " "))
+	b = append(b, `,"description":`...)
+	b = appendString(b, Describe(line, e))
+	b = append(b, "}}"...)
+	return b
+}
+
+// Describe is an episode in one sentence, for map popups and reports.
+func Describe(line *geo.Line, e *detect.Episode) string {
+	return fmt.Sprintf("%s by %s, %s to %s, km %s–%s (%s): %d violations (%d crossings, %d incursions, %d fire, %d buffer) in %d hot windows; %d tracks, strength %s, max depth %s m, score %s",
+		strings.ReplaceAll(e.Class.String(), "_", " "), e.Party, num.FormatTime(e.Start), num.FormatTime(e.End),
+		num.Format(e.KmFrom, 3), num.Format(e.KmTo, 3), sectorRange(line, e.Sectors),
+		e.Violations, e.Crossings, e.Incursions, e.Fire, e.Buffer, e.HotWindows,
+		e.Tracks, num.FormatMicro(e.Strength), num.Format(e.MaxDepthM, 3), num.FormatMicro(e.Score))
+}
+
+func sectorRange(line *geo.Line, s []int) string {
+	if len(s) == 1 {
+		return line.SectorID(s[0])
+	}
+	return line.SectorID(s[0]) + "–" + line.SectorID(s[len(s)-1])
+}
+
+// AppendCriteria appends the three criteria, each measured value beside
+// its threshold (SPEC §5).
+func AppendCriteria(b []byte, pol detect.Policy, e *detect.Episode) []byte {
+	b = append(b, `{"significant":{"holds":`...)
+	b = appendBool(b, e.Significant)
+	b = append(b, `,"score":`...)
+	b = num.AppendMicro(b, e.Score)
+	b = append(b, `,"max_depth_m":`...)
+	b = num.AppendFormat(b, e.MaxDepthM, 3)
+	b = append(b, `,"strength":`...)
+	b = num.AppendMicro(b, e.Strength)
+	b = append(b, `,"min_score":`...)
+	b = num.AppendFormat(b, pol.SignificantScore, 6)
+	b = append(b, `,"min_depth_m":`...)
+	b = num.AppendFormat(b, pol.SignificantDepthM, 3)
+	b = append(b, `,"min_strength":`...)
+	b = num.AppendFormat(b, pol.SignificantStrength, 6)
+	b = append(b, `},"deliberate":{"holds":`...)
+	b = appendBool(b, e.Deliberate)
+	b = appendInt(b, "ground", e.Crossings+e.Incursions)
+	b = appendInt(b, "tracks", e.Tracks)
+	b = appendInt(b, "min_ground", pol.DeliberateMinGround)
+	b = appendInt(b, "min_tracks", pol.DeliberateMinTracks)
+	b = append(b, `},"sustained":{"holds":`...)
+	b = appendBool(b, e.Sustained)
+	b = appendInt(b, "hot_windows", e.HotWindows)
+	b = appendInt(b, "min_hot_windows", pol.SustainedMinHotWindows)
+	b = append(b, "}}"...)
+	return b
+}
+
+// ownKeys are the properties of a violation Feature; a carried property of
+// the same name gives way.
+var ownKeys = map[string]bool{
+	"id": true, "class": true, "episode": true, "party": true, "type": true, "time": true,
+	"sector": true, "km": true, "depth_m": true, "weight": true, "track": true, "strength": true,
+	"marker-color": true, "marker-size": true, "title": true, "description": true,
+}
+
+// AppendViolation appends a violation as a Point Feature; ep is its
+// episode, nil if it is isolated.
+func AppendViolation(b []byte, line *geo.Line, v *detect.Violation, ep *detect.Episode) []byte {
+	class := detect.Isolated
+	if ep != nil {
+		class = ep.Class
+	}
+	b = append(b, `{"type":"Feature","geometry":{"type":"Point","coordinates":[`...)
+	b = num.AppendFormat(b, v.Lon, 6)
+	b = append(b, ',')
+	b = num.AppendFormat(b, v.Lat, 6)
+	b = append(b, `]},"properties":{"id":`...)
+	b = appendString(b, v.ID)
+	b = append(b, `,"class":`...)
+	b = appendString(b, class.String())
+	b = append(b, `,"episode":`...)
+	if ep != nil {
+		b = appendString(b, ep.ID)
+	} else {
+		b = append(b, "null"...)
+	}
+	b = append(b, `,"party":`...)
+	b = appendString(b, v.Party)
+	b = append(b, `,"type":`...)
+	b = appendString(b, v.Type.String())
+	b = append(b, `,"time":"`...)
+	b = num.AppendTime(b, v.Time)
+	b = append(b, `","sector":`...)
+	b = appendString(b, line.SectorID(v.Sector))
+	b = append(b, `,"km":`...)
+	b = num.AppendFormat(b, v.Km, 3)
+	b = append(b, `,"depth_m":`...)
+	b = num.AppendFormat(b, v.DepthM, 3)
+	b = append(b, `,"weight":`...)
+	b = num.AppendMicro(b, v.Weight)
+	b = append(b, `,"track":`...)
+	if v.Track != "" {
+		b = appendString(b, v.Track)
+	} else {
+		b = append(b, "null"...)
+	}
+	b = append(b, `,"strength":`...)
+	b = num.AppendFormat(b, v.Strength, 6)
+	st := Style[class]
+	b = append(b, `,"marker-color":`...)
+	b = appendString(b, st.Color)
+	b = append(b, `,"marker-size":`...)
+	b = appendString(b, st.Size)
+	b = append(b, `,"title":`...)
+	b = appendString(b, v.Type.String()+" by "+v.Party+" ("+v.ID+")")
+	b = append(b, `,"description":`...)
+	b = appendString(b, fmt.Sprintf("%s %s by %s at %s, sector %s km %s, depth %s m, weight %s",
+		class, v.Type, v.Party, num.FormatTime(v.Time), line.SectorID(v.Sector), num.Format(v.Km, 3),
+		num.Format(v.DepthM, 3), num.FormatMicro(v.Weight)))
+	b = appendCarried(b, v.Props)
+	b = append(b, "}}"...)
+	return b
+}
+
+// appendCarried appends the sighting's other properties, sorted by key,
+// each value compacted: the same sighting written with other spacing or
+// key order gives the same bytes.
+func appendCarried(b []byte, props []byte) []byte {
+	if len(props) == 0 {
+		return b
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(props, &m) != nil {
+		return b
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		if !ownKeys[k] {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		b = append(b, ',')
+		b = appendString(b, k)
+		b = append(b, ':')
+		var c bytes.Buffer
+		if err := json.Compact(&c, m[k]); err != nil {
+			b = append(b, "null"...)
+			continue
+		}
+		b = append(b, c.Bytes()...)
+	}
+	return b
+}
+
+func appendInt(b []byte, key string, v int) []byte {
+	b = append(b, ',', '"')
+	b = append(b, key...)
+	b = append(b, '"', ':')
+	return fmt.Append(b, v)
+}
+
+func appendBool(b []byte, v bool) []byte {
+	if v {
+		return append(b, "true"...)
+	}
+	return append(b, "false"...)
+}
+
+// appendString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
+func appendString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c == '\n':
+				b = append(b, '\\', 'n')
+			case c == '\r':
+				b = append(b, '\\', 'r')
+			case c == '\t':
+				b = append(b, '\\', 't')
+			case c < 0x20:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			b = append(b, `\ufffd`...)
+		} else {
+			b = append(b, s[i:i+n]...)
+		}
+		i += n
+	}
+	return append(b, '"')
+}

@@ -1,0 +1,66 @@
+package output
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/linewatch/linewatch/detect"
+	"github.com/linewatch/linewatch/internal/num"
+)
+
+// Records account for every record read.
+type Records struct {
+	Read, Accepted, Rejected, Duplicate, Late int64
+	Unattributed, BeyondEnd                   int64
+}
+
+// Summary is the account of a run (SPEC §5).
+type Summary struct {
+	Records Records
+	Result  *detect.Result
+	WallS   float64
+}
+
+// AppendJSON appends the summary in the shape of SPEC §5.
+func (s *Summary) AppendJSON(b []byte) []byte {
+	r := s.Records
+	b = fmt.Appendf(b, `{"records":{"read":%d,"accepted":%d,"rejected":%d,"duplicate":%d,"late":%d,"unattributed":%d,"beyond_end":%d},`,
+		r.Read, r.Accepted, r.Rejected, r.Duplicate, r.Late, r.Unattributed, r.BeyondEnd)
+	t := s.Result.ByType
+	b = fmt.Appendf(b, `"violations":{"crossing":%d,"incursion":%d,"fire":%d,"buffer":%d},`,
+		t[detect.Crossing], t[detect.Incursion], t[detect.FireType], t[detect.Buffer])
+	c := s.Result.Classes
+	b = fmt.Appendf(b, `"episodes":{"sustained_offensive":%d,"sustained_bombardment":%d,"escalation":%d},`,
+		c[detect.SustainedOffensive], c[detect.SustainedBombardment], c[detect.Escalation])
+	b = fmt.Appendf(b, `"isolated":%d,"wall_s":`, len(s.Result.Isolated))
+	b = num.AppendFormat(b, s.WallS, 3)
+	b = append(b, `,"records_per_s":`...)
+	rate := 0.0
+	if s.WallS > 0 {
+		rate = float64(r.Read) / s.WallS
+	}
+	b = num.AppendFormat(b, rate, 1)
+	return append(b, "}\n"...)
+}
+
+// WriteText writes the summary in words, for standard error.
+func (s *Summary) WriteText(w io.Writer) error {
+	r := s.Records
+	t := s.Result.ByType
+	c := s.Result.Classes
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "records: %d read, %d accepted (%d unattributed, %d beyond a free end), %d rejected, %d duplicate, %d late\n",
+		r.Read, r.Accepted, r.Unattributed, r.BeyondEnd, r.Rejected, r.Duplicate, r.Late)
+	fmt.Fprintf(&sb, "violations: %d crossing, %d incursion, %d fire, %d buffer; %d isolated\n",
+		t[detect.Crossing], t[detect.Incursion], t[detect.FireType], t[detect.Buffer], len(s.Result.Isolated))
+	fmt.Fprintf(&sb, "episodes: %d sustained offensive, %d sustained bombardment, %d escalation\n",
+		c[detect.SustainedOffensive], c[detect.SustainedBombardment], c[detect.Escalation])
+	rate := 0.0
+	if s.WallS > 0 {
+		rate = float64(r.Read) / s.WallS
+	}
+	fmt.Fprintf(&sb, "time: %s s, %s records/s\n", num.Format(s.WallS, 3), num.Format(rate, 1))
+	_, err := io.WriteString(w, sb.String())
+	return err
+}
