@@ -430,12 +430,12 @@ func (s *spool) open(name string, again bool) (*feed.Source, error) {
 		return feed.Open(name)
 	}
 	if !again {
-		return feed.NewSource("-", io.TeeReader(os.Stdin, s.stdin))
+		return feed.NewSource("-", io.TeeReader(os.Stdin, s.stdin)), nil
 	}
 	if _, err := s.stdin.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
-	return feed.NewSource("-", s.stdin)
+	return feed.NewSource("-", s.stdin), nil
 }
 
 func (s *spool) close() {

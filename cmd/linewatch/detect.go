@@ -1,0 +1,115 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	batchrun "github.com/linewatch/linewatch/batch"
+	"github.com/linewatch/linewatch/detect"
+	render "github.com/linewatch/linewatch/output"
+	"github.com/urfave/cli/v2"
+)
+
+func init() { register(detectCommand) }
+
+func detectCommand() *cli.Command {
+	flags := append(lineFlags(),
+		&cli.StringFlag{Name: "format", Value: "geojson", Usage: "output `FORMAT`: geojson, geojsonseq or csv"},
+		&cli.StringFlag{Name: "rejects", Usage: "write rejected records to `FILE`, one JSON object per line", TakesFile: true},
+		&cli.StringFlag{Name: "summary", Usage: "write the run's summary as JSON to `FILE` (default: in words on standard error)", TakesFile: true},
+		&cli.BoolFlag{Name: "isolated", Usage: "add a Point Feature per isolated violation"},
+		&cli.BoolFlag{Name: "evidence", Usage: "add a Point Feature per violation of every episode"},
+		&cli.BoolFlag{Name: "strict", Usage: "exit with status 1 if any record was rejected"},
+		&cli.IntFlag{Name: "workers", Usage: "decode and locate on `N` goroutines (default: one per core); the output never depends on it"},
+	)
+	return &cli.Command{
+		Name:      "detect",
+		Usage:     "find violations in sighting files and classify them into episodes",
+		UsageText: "linewatch detect --line L.geojson [--policy P.yaml] [-o OUT] [--format geojson|geojsonseq|csv]\n  [--rejects FILE] [--summary FILE] [--isolated] [--evidence] [--strict] SIGHTINGS...",
+		Description: "Reads sightings (GeoJSON FeatureCollection or GeoJSON text sequence / NDJSON files, .gz,\n" +
+			"or - for standard input), judges each against the agreed line, aggregates violations per\n" +
+			"party, sector and window, and writes every episode with its class, figures, criteria and\n" +
+			"evidence. Example:\n\n" +
+			"  linewatch detect --line fixtures/lines/front-2024.geojson --isolated -o alerts.geojson sightings.ndjson.gz",
+		Flags:  flags,
+		Action: detectAction,
+	}
+}
+
+func detectAction(c *cli.Context) error {
+	if err := checkArgs(c); err != nil {
+		return err
+	}
+	inputs := c.Args().Slice()
+	if len(inputs) == 0 {
+		return usageError(c, "no sighting files given (use - for standard input)")
+	}
+	format, err := render.ParseFormat(c.String("format"))
+	if err != nil {
+		return usageError(c, "%v", err)
+	}
+	line, pol, err := loadLine(c)
+	if err != nil {
+		return err
+	}
+	for _, in := range inputs {
+		if in == "-" {
+			continue
+		}
+		if _, err := os.Stat(in); err != nil {
+			return unusable(fmt.Errorf("input: %w", err))
+		}
+	}
+	var rejects *rejectFile
+	if name := c.String("rejects"); name != "" {
+		if rejects, err = createRejects(name); err != nil {
+			return err
+		}
+	}
+	start := time.Now()
+	cfg := batchrun.Config{Judge: detect.NewJudge(line, pol), Workers: c.Int("workers")}
+	if rejects != nil {
+		cfg.Reject = func(rj batchrun.Rejected) error { return rejects.write(&rj.Record, rj.Reason) }
+	}
+	out, err := batchrun.Run(cfg, inputs)
+	if err != nil {
+		if rejects != nil {
+			rejects.Close()
+		}
+		return unusable(err)
+	}
+	w, err := openOutput(c)
+	if err != nil {
+		return err
+	}
+	opt := render.Options{Format: format, Isolated: c.Bool("isolated"), Evidence: c.Bool("evidence")}
+	werr := render.Write(w, line, pol, &out.Result, opt)
+	if err := errors.Join(werr, w.Close()); err != nil {
+		return failed(err)
+	}
+	if rejects != nil {
+		if err := rejects.Close(); err != nil {
+			return err
+		}
+	}
+	k := out.Counts
+	sum := render.Summary{
+		Records: render.Records{Read: k.Read, Accepted: k.Accepted, Rejected: k.Rejected, Duplicate: k.Duplicate,
+			Late: k.Late, Unattributed: k.Unattributed, BeyondEnd: k.BeyondEnd},
+		Result: &out.Result,
+		WallS:  time.Since(start).Seconds(),
+	}
+	if name := c.String("summary"); name != "" {
+		if err := os.WriteFile(name, sum.AppendJSON(nil), 0o644); err != nil {
+			return failed(fmt.Errorf("summary: %w", err))
+		}
+	} else if err := sum.WriteText(c.App.ErrWriter); err != nil {
+		return failed(err)
+	}
+	if c.Bool("strict") && k.Rejected > 0 {
+		return failed(fmt.Errorf("%d records rejected (--strict)", k.Rejected))
+	}
+	return nil
+}
