@@ -302,6 +302,10 @@ func (l *Line) Describe() string {
 	for k := range l.stretches {
 		names = append(names, stretchName(k, &l.stretches[k]))
 	}
-	return fmt.Sprintf("%.1f km in %d stretch(es) (%s), %d sectors, parties %s/%s",
-		l.LengthKm(), len(l.stretches), strings.Join(names, ", "), len(l.sectors), l.parties[0], l.parties[1])
+	noun := "stretches"
+	if len(l.stretches) == 1 {
+		noun = "stretch"
+	}
+	return fmt.Sprintf("%.1f km in %d %s (%s), %d sectors, parties %s/%s",
+		l.LengthKm(), len(l.stretches), noun, strings.Join(names, ", "), len(l.sectors), l.parties[0], l.parties[1])
 }
