@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+
+	"github.com/linewatch/linewatch/detect"
+	"github.com/linewatch/linewatch/geo"
+	"github.com/urfave/cli/v2"
+)
+
+// lineFlags are the flags of every command that reads the agreed line.
+func lineFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "line", Usage: "the agreed line, a GeoJSON `FILE` (required)", TakesFile: true},
+		&cli.StringFlag{Name: "policy", Usage: "policy YAML `FILE` (sector_km, buffer_m, end_reach_m, …); default: the built-in policy", TakesFile: true},
+		&cli.StringFlag{Name: "left", Usage: "`PARTY` on the left of a line given as a bare geometry"},
+		&cli.StringFlag{Name: "right", Usage: "`PARTY` on the right of a line given as a bare geometry"},
+		&cli.Float64Flag{Name: "buffer-m", Usage: "buffer half-width in `METRES` where the line gives none (default: the policy's buffer_m)"},
+		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to `FILE` (default: standard output)", TakesFile: true},
+	}
+}
+
+// loadLine loads the policy and the agreed line the flags name.
+func loadLine(c *cli.Context) (*geo.Line, detect.Policy, error) {
+	path := c.String("line")
+	if path == "" {
+		return nil, detect.Policy{}, usageError(c, "--line FILE is required: the agreed line")
+	}
+	pol := detect.DefaultPolicy()
+	if p := c.String("policy"); p != "" {
+		var err error
+		if pol, err = detect.LoadPolicy(p); err != nil {
+			return nil, pol, unusable(err)
+		}
+	}
+	opt := geo.Options{
+		Left:      c.String("left"),
+		Right:     c.String("right"),
+		BufferM:   pol.BufferM,
+		SectorKm:  pol.SectorKm,
+		EndReachM: pol.EndReachM,
+	}
+	if c.IsSet("buffer-m") {
+		b := c.Float64("buffer-m")
+		if !(b >= 0) || math.IsInf(b, 0) {
+			return nil, pol, usageError(c, "--buffer-m must be a number ≥ 0, got %v", b)
+		}
+		opt.BufferM = b
+	}
+	if opt.EndReachM == 0 {
+		opt.EndReachM = -1 // geo reads 0 as its default; the policy means none
+	}
+	l, err := geo.LoadFile(path, opt)
+	if err != nil {
+		return nil, pol, unusable(err)
+	}
+	return l, pol, nil
+}
+
+// outFile is where a command writes its result: a file or standard output,
+// buffered.
+type outFile struct {
+	*bufio.Writer
+	f    *os.File // nil for standard output
+	name string
+}
+
+// openOutput opens the -o file (standard output when absent or "-").
+// Open it after the inputs have been checked, so that a bad line or policy
+// leaves an existing output file alone.
+func openOutput(c *cli.Context) (*outFile, error) {
+	name := c.String("output")
+	if name == "" || name == "-" {
+		return &outFile{Writer: bufio.NewWriterSize(c.App.Writer, 1<<16), name: "standard output"}, nil
+	}
+	f, err := os.Create(name)
+	if err != nil {
+		return nil, unusable(fmt.Errorf("output: %w", err))
+	}
+	return &outFile{Writer: bufio.NewWriterSize(f, 1<<16), f: f, name: name}, nil
+}
+
+// Close flushes and closes the output; a failure is a failed run.
+func (o *outFile) Close() error {
+	err := o.Flush()
+	if o.f != nil {
+		err = errors.Join(err, o.f.Close())
+	}
+	if err != nil {
+		return failed(fmt.Errorf("writing %s: %w", o.name, err))
+	}
+	return nil
+}
+
+// checkArgs rejects flags written after the positional arguments, which
+// the command line would otherwise take for file names.
+func checkArgs(c *cli.Context) error {
+	for _, a := range c.Args().Slice() {
+		if len(a) > 1 && a[0] == '-' {
+			return usageError(c, "flag %s after the input files: options go before them", a)
+		}
+	}
+	return nil
+}
+
+// checkInput checks that the input file name can be read, so that a
+// misspelt name stops a run before it writes anything.
+func checkInput(name string) error {
+	f, err := os.Open(name)
+	if err != nil {
+		return unusable(fmt.Errorf("input: %w", err))
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		return unusable(fmt.Errorf("input: %s is a directory", name))
+	}
+	return nil
+}
