@@ -217,11 +217,19 @@ func AppendEpisode(b []byte, line *geo.Line, pol detect.Policy, e *detect.Episod
 
 // Describe is an episode in one sentence, for map popups and reports.
 func Describe(line *geo.Line, e *detect.Episode) string {
-	return fmt.Sprintf("%s by %s, %s to %s, km %s–%s (%s): %d violations (%d crossings, %d incursions, %d fire, %d buffer) in %d hot windows; %d tracks, strength %s, max depth %s m, score %s",
+	return fmt.Sprintf("%s by %s, %s to %s, km %s–%s (%s): %s (%s, %s, %d fire, %d buffer) in %s; %s, strength %s, max depth %s m, score %s",
 		strings.ReplaceAll(e.Class.String(), "_", " "), e.Party, num.FormatTime(e.Start), num.FormatTime(e.End),
 		num.Format(e.KmFrom, 3), num.Format(e.KmTo, 3), sectorRange(line, e.Sectors),
-		e.Violations, e.Crossings, e.Incursions, e.Fire, e.Buffer, e.HotWindows,
-		e.Tracks, num.FormatMicro(e.Strength), num.Format(e.MaxDepthM, 3), num.FormatMicro(e.Score))
+		plural(e.Violations, "violation"), plural(e.Crossings, "crossing"), plural(e.Incursions, "incursion"),
+		e.Fire, e.Buffer, plural(e.HotWindows, "hot window"),
+		plural(e.Tracks, "track"), num.FormatMicro(e.Strength), num.Format(e.MaxDepthM, 3), num.FormatMicro(e.Score))
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func sectorRange(line *geo.Line, s []int) string {
@@ -262,9 +270,11 @@ func AppendCriteria(b []byte, pol detect.Policy, e *detect.Episode) []byte {
 	return b
 }
 
-// ownKeys are the properties of a violation Feature; a carried property of
-// the same name gives way.
-var ownKeys = map[string]bool{
+// skipKeys are not carried to a violation Feature: the sighting's own
+// fields, which linewatch interprets (SPEC §2), and the Feature's own
+// properties, whose values linewatch writes.
+var skipKeys = map[string]bool{
+	"side": true, "kind": true, "confidence": true, "precision_m": true, "source": true,
 	"id": true, "class": true, "episode": true, "party": true, "type": true, "time": true,
 	"sector": true, "km": true, "depth_m": true, "weight": true, "track": true, "strength": true,
 	"marker-color": true, "marker-size": true, "title": true, "description": true,
@@ -342,7 +352,7 @@ func appendCarried(b []byte, props []byte) []byte {
 	}
 	keys := make([]string, 0, len(m))
 	for k := range m {
-		if !ownKeys[k] {
+		if !skipKeys[k] {
 			keys = append(keys, k)
 		}
 	}
