@@ -117,10 +117,29 @@ func Aggregate(line *geo.Line, pol Policy, viols []*Violation) Result {
 			res.Isolated = append(res.Isolated, c.Violations...)
 		}
 	}
+	for _, g := range joinCells(line, &pol, hot) {
+		res.Episodes = append(res.Episodes, newEpisode(line, &pol, g))
+	}
+	for _, e := range res.Episodes {
+		res.Classes[e.Class]++
+	}
+	slices.SortFunc(res.Episodes, func(a, b *Episode) int {
+		return cmp.Or(cmp.Compare(a.Start, b.Start), cmp.Compare(a.Sectors[0], b.Sectors[0]),
+			strings.Compare(a.Party, b.Party), strings.Compare(a.ID, b.ID))
+	})
+	slices.SortFunc(res.Isolated, compareViolations)
+	return res
+}
+
+// joinCells groups hot cells into episodes: connected sets of one party's
+// cells, two cells connecting when their sectors lie on one stretch within
+// join_sectors and their windows within join_gap_windows + 1. Each group
+// comes sorted by window, then sector; groups come in the order of their
+// first cells. hot is sorted in place.
+func joinCells(line *geo.Line, pol *Policy, hot []*Cell) [][]*Cell {
 	slices.SortFunc(hot, func(a, b *Cell) int {
 		return cmp.Or(strings.Compare(a.Party, b.Party), cmp.Compare(a.Window, b.Window), cmp.Compare(a.Sector, b.Sector))
 	})
-	// Union-find over hot cells; neighbours are found through the map.
 	index := make(map[cellKey]int, len(hot))
 	for i, c := range hot {
 		index[cellKey{c.Party, c.Sector, c.Window}] = i
@@ -129,8 +148,7 @@ func Aggregate(line *geo.Line, pol Policy, viols []*Violation) Result {
 	for i := range parent {
 		parent[i] = i
 	}
-	var find func(int) int
-	find = func(i int) int {
+	find := func(i int) int {
 		for parent[i] != i {
 			parent[i] = parent[parent[i]]
 			i = parent[i]
@@ -147,38 +165,33 @@ func Aggregate(line *geo.Line, pol Policy, viols []*Violation) Result {
 				continue
 			}
 			for dw := -jw; dw <= jw; dw++ {
-				if j, ok := index[cellKey{c.Party, s, c.Window + dw}]; ok && j != i {
-					a, b := find(i), find(j)
-					if a != b {
-						// The smaller index (earliest window, lowest sector)
-						// is the root, so the first hot cell names it.
-						if a < b {
-							parent[b] = a
-						} else {
-							parent[a] = b
-						}
-					}
+				j, ok := index[cellKey{c.Party, s, c.Window + dw}]
+				if !ok || j == i {
+					continue
+				}
+				// The smaller index (earliest window, lowest sector) is
+				// the root, so the first hot cell names the episode.
+				if a, b := find(i), find(j); a < b {
+					parent[b] = a
+				} else if b < a {
+					parent[a] = b
 				}
 			}
 		}
 	}
-	groups := map[int][]*Cell{}
+	var groups [][]*Cell
+	at := map[int]int{}
 	for i, c := range hot {
 		r := find(i)
-		groups[r] = append(groups[r], c)
+		g, ok := at[r]
+		if !ok {
+			g = len(groups)
+			at[r] = g
+			groups = append(groups, nil)
+		}
+		groups[g] = append(groups[g], c)
 	}
-	for _, g := range groups {
-		res.Episodes = append(res.Episodes, newEpisode(line, &pol, g))
-	}
-	for _, e := range res.Episodes {
-		res.Classes[e.Class]++
-	}
-	slices.SortFunc(res.Episodes, func(a, b *Episode) int {
-		return cmp.Or(cmp.Compare(a.Start, b.Start), cmp.Compare(a.Sectors[0], b.Sectors[0]),
-			strings.Compare(a.Party, b.Party), strings.Compare(a.ID, b.ID))
-	})
-	slices.SortFunc(res.Isolated, compareViolations)
-	return res
+	return groups
 }
 
 // compareViolations orders violations as features: by time, then sector,
