@@ -7,6 +7,7 @@ package batch_test
 // equals batch on the records that were on time.
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"strings"
@@ -163,6 +164,64 @@ func TestPropertyStreamLateRecords(t *testing.T) {
 		slices.SortFunc(closed, func(a, b *detect.Episode) int { return strings.Compare(a.ID, b.ID) })
 		if got, w := episodesText(line, pol, closed), episodesText(line, pol, byID); got != w {
 			t.Fatalf("closed episodes differ from batch on the on-time records:\n%s", lineDiff([]byte(w), []byte(got)))
+		}
+	})
+}
+
+func alertsText(line *geo.Line, pol detect.Policy, alerts []detect.Alert) string {
+	var b []byte
+	for _, a := range alerts {
+		b = fmt.Appendf(b, "%s %v ", a.Status, a.Replaces)
+		b = output.AppendEpisode(b, line, pol, a.Episode)
+		b = append(b, '\n')
+	}
+	return string(b)
+}
+
+// A stream engine restored from a checkpoint taken anywhere goes on to
+// give exactly the alerts of an uninterrupted run.
+func TestPropertyStreamCheckpointResumes(t *testing.T) {
+	line := propLine(t, detect.DefaultPolicy())
+	rapid.Check(t, func(t *rapid.T) {
+		pol := detect.DefaultPolicy()
+		pol.SetHotScore(rapid.SampledFrom([]float64{1, 2, 4}).Draw(t, "hot_score"))
+		recs := consistentFeed(genFeed(t, 40))
+		if len(recs) == 0 {
+			return
+		}
+		order := arrivalOrder(t, recs, 2*int(pol.AllowedLateness.Minutes()))
+		_, _, want := streamRun(t, line, pol, order)
+		cut := rapid.IntRange(0, len(order)).Draw(t, "cut")
+
+		judge := detect.NewJudge(line, pol)
+		st := detect.NewStream(judge)
+		var got []detect.Alert
+		var s detect.Sighting
+		for i, r := range order {
+			if i == cut {
+				data, err := st.MarshalBinary()
+				if err != nil {
+					t.Fatal(err)
+				}
+				again, err := st.MarshalBinary()
+				if err != nil || !bytes.Equal(data, again) {
+					t.Fatalf("the same state encoded twice differs")
+				}
+				st = detect.NewStream(judge)
+				if err := st.UnmarshalBinary(data); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := feed.Decode([]byte(r.json()), &s); err != nil {
+				t.Fatal(err)
+			}
+			p := judge.Prepare(&s, feed.Fingerprint([]byte(s.ID)))
+			st.Add(&p)
+			got = append(got, st.Advance()...)
+		}
+		got = append(got, st.Finish()...)
+		if g, w := alertsText(line, pol, got), alertsText(line, pol, want); g != w {
+			t.Fatalf("alerts after a restore at record %d differ:\n%s", cut, lineDiff([]byte(w), []byte(g)))
 		}
 	})
 }

@@ -1,0 +1,231 @@
+package detect
+
+import (
+	"bytes"
+	"cmp"
+	"container/heap"
+	"encoding/gob"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// The stream engine's state, written to a checkpoint so that a restarted
+// process resumes exactly where the checkpoint left off. It is encoded
+// with gob, in a deterministic order (maps are written sorted), so the
+// same state gives the same bytes.
+
+type snapViolation struct {
+	ID       string
+	Time     int64
+	Party    string
+	Type     Type
+	Lon, Lat float64
+	Sector   int
+	Km       float64
+	DepthM   float64
+	CertainM float64
+	Weight   int64
+	Track    string
+	Strength float64
+	Props    []byte
+	Key, FP  uint64
+}
+
+type snapPoint struct {
+	Party, Track string
+	Time         int64
+	ID           string
+	Lon, Lat     float64
+	DepthM       float64
+	CertainM     float64
+	BufferM      float64
+	Sector       int
+	Km           float64
+	Confidence   float64
+	Strength     float64
+	Props        []byte
+	Key, FP      uint64
+}
+
+type snapCell struct {
+	Party      string
+	Sector     int
+	Window     int64
+	Violations []snapViolation
+}
+
+// snapEpisode is an open episode as last evaluated: its figures (what the
+// next evaluation compares with), not its evidence, which its cells hold.
+type snapEpisode struct {
+	Changed                                                             bool
+	Cells                                                               []cellRef
+	ID                                                                  string
+	Class                                                               Class
+	Party                                                               string
+	Start                                                               int64
+	End                                                                 int64
+	Stretch                                                             int
+	Sectors                                                             []int
+	KmFrom                                                              float64
+	KmTo                                                                float64
+	HotWindows, Violations, Crossings, Incursions, Fire, Buffer, Tracks int
+	Strength                                                            int64
+	MaxDepthM                                                           float64
+	Score                                                               int64
+	Significant, Deliberate, Sustained                                  bool
+}
+
+type cellRef struct {
+	Party  string
+	Sector int
+	Window int64
+}
+
+type snapSeen struct {
+	ID   string
+	Time int64
+}
+
+type snapshot struct {
+	Version   int
+	Started   bool
+	MaxTime   int64
+	Watermark int64
+	Done      int64
+	Dirty     bool
+	Seen      []snapSeen
+	Heads     []snapPoint
+	Pending   []snapPoint
+	Cells     []snapCell
+	Episodes  []snapEpisode
+	Isolated  int
+	ByType    [numTypes]int
+	Classes   [4]int
+}
+
+func toSnapViolation(v *Violation) snapViolation {
+	return snapViolation{v.ID, v.Time, v.Party, v.Type, v.Lon, v.Lat, v.Sector, v.Km, v.DepthM, v.CertainM,
+		v.Weight, v.Track, v.Strength, v.Props, v.key, v.fp}
+}
+
+func (s snapViolation) violation() *Violation {
+	return &Violation{ID: s.ID, Time: s.Time, Party: s.Party, Type: s.Type, Lon: s.Lon, Lat: s.Lat, Sector: s.Sector,
+		Km: s.Km, DepthM: s.DepthM, CertainM: s.CertainM, Weight: s.Weight, Track: s.Track, Strength: s.Strength,
+		Props: s.Props, key: s.Key, fp: s.FP}
+}
+
+func toSnapPoint(p *TrackPoint) snapPoint {
+	return snapPoint{p.Party, p.Track, p.Time, p.ID, p.Pos[0], p.Pos[1], p.DepthM, p.CertainM, p.BufferM,
+		p.Sector, p.Km, p.Confidence, p.Strength, p.Props, p.key, p.fp}
+}
+
+func (s snapPoint) point() *TrackPoint {
+	return &TrackPoint{Party: s.Party, Track: s.Track, Time: s.Time, ID: s.ID, Pos: [2]float64{s.Lon, s.Lat},
+		DepthM: s.DepthM, CertainM: s.CertainM, BufferM: s.BufferM, Sector: s.Sector, Km: s.Km,
+		Confidence: s.Confidence, Strength: s.Strength, Props: s.Props, key: s.Key, fp: s.FP}
+}
+
+// MarshalBinary writes the engine's state.
+func (s *Stream) MarshalBinary() ([]byte, error) {
+	sn := snapshot{Version: 1, Started: s.started, MaxTime: s.maxTime, Watermark: s.watermark, Done: s.done, Dirty: s.dirty,
+		Isolated: s.Isolated, ByType: s.ByType, Classes: s.Classes}
+	for id, t := range s.seen {
+		sn.Seen = append(sn.Seen, snapSeen{id, t})
+	}
+	slices.SortFunc(sn.Seen, func(a, b snapSeen) int { return cmp.Or(cmp.Compare(a.Time, b.Time), strings.Compare(a.ID, b.ID)) })
+	for _, st := range s.tracks {
+		if st.head != nil {
+			sn.Heads = append(sn.Heads, toSnapPoint(st.head))
+		}
+	}
+	slices.SortFunc(sn.Heads, func(a, b snapPoint) int {
+		return cmp.Or(strings.Compare(a.Party, b.Party), strings.Compare(a.Track, b.Track))
+	})
+	for _, p := range s.pending {
+		sn.Pending = append(sn.Pending, toSnapPoint(p))
+	}
+	slices.SortFunc(sn.Pending, func(a, b snapPoint) int {
+		return cmp.Or(cmp.Compare(a.Time, b.Time), strings.Compare(a.ID, b.ID), strings.Compare(a.Party, b.Party), strings.Compare(a.Track, b.Track))
+	})
+	for _, c := range s.cells {
+		sc := snapCell{Party: c.Party, Sector: c.Sector, Window: c.Window}
+		for _, v := range c.Violations {
+			sc.Violations = append(sc.Violations, toSnapViolation(v))
+		}
+		sn.Cells = append(sn.Cells, sc)
+	}
+	slices.SortFunc(sn.Cells, func(a, b snapCell) int {
+		return cmp.Or(strings.Compare(a.Party, b.Party), cmp.Compare(a.Window, b.Window), cmp.Compare(a.Sector, b.Sector))
+	})
+	for _, oe := range s.episodes {
+		e := oe.ep
+		se := snapEpisode{Changed: oe.changed, ID: e.ID, Class: e.Class, Party: e.Party, Start: e.Start, End: e.End,
+			Stretch: e.Stretch, Sectors: e.Sectors, KmFrom: e.KmFrom, KmTo: e.KmTo, HotWindows: e.HotWindows,
+			Violations: e.Violations, Crossings: e.Crossings, Incursions: e.Incursions, Fire: e.Fire, Buffer: e.Buffer,
+			Tracks: e.Tracks, Strength: e.Strength, MaxDepthM: e.MaxDepthM, Score: e.Score,
+			Significant: e.Significant, Deliberate: e.Deliberate, Sustained: e.Sustained}
+		for _, k := range oe.cells {
+			se.Cells = append(se.Cells, cellRef{k.party, k.sector, k.window})
+		}
+		sn.Episodes = append(sn.Episodes, se)
+	}
+	slices.SortFunc(sn.Episodes, func(a, b snapEpisode) int { return strings.Compare(a.ID, b.ID) })
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(&sn); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// UnmarshalBinary restores a state written by MarshalBinary into an
+// engine made by NewStream with the same line and policy.
+func (s *Stream) UnmarshalBinary(data []byte) error {
+	var sn snapshot
+	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&sn); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if sn.Version != 1 {
+		return fmt.Errorf("checkpoint: version %d, want 1", sn.Version)
+	}
+	fresh := NewStream(s.judge)
+	*s = *fresh
+	s.started, s.maxTime, s.watermark, s.done = sn.Started, sn.MaxTime, sn.Watermark, sn.Done
+	s.Isolated, s.ByType, s.Classes = sn.Isolated, sn.ByType, sn.Classes
+	for _, e := range sn.Seen {
+		s.seen[e.ID] = e.Time
+		heap.Push(&s.seenExp, timed{e.Time, e.ID})
+	}
+	for _, h := range sn.Heads {
+		p := h.point()
+		k := trackKey{p.Party, p.Track}
+		s.tracks[k] = &trackState{head: p}
+		heap.Push(&s.trackExp, timed{p.Time, k.party + "\x00" + k.track})
+	}
+	for _, p := range sn.Pending {
+		heap.Push(&s.pending, p.point())
+	}
+	for _, sc := range sn.Cells {
+		c := &Cell{Party: sc.Party, Sector: sc.Sector, Window: sc.Window}
+		for _, v := range sc.Violations {
+			vv := v.violation()
+			c.Score += vv.Weight
+			c.Violations = append(c.Violations, vv)
+		}
+		s.cells[cellKey{c.Party, c.Sector, c.Window}] = c
+	}
+	for _, se := range sn.Episodes {
+		ep := &Episode{ID: se.ID, Class: se.Class, Party: se.Party, Start: se.Start, End: se.End, Stretch: se.Stretch,
+			Sectors: se.Sectors, KmFrom: se.KmFrom, KmTo: se.KmTo, HotWindows: se.HotWindows, Violations: se.Violations,
+			Crossings: se.Crossings, Incursions: se.Incursions, Fire: se.Fire, Buffer: se.Buffer, Tracks: se.Tracks,
+			Strength: se.Strength, MaxDepthM: se.MaxDepthM, Score: se.Score,
+			Significant: se.Significant, Deliberate: se.Deliberate, Sustained: se.Sustained}
+		oe := &openEpisode{ep: ep, changed: se.Changed}
+		for _, r := range se.Cells {
+			oe.cells = append(oe.cells, cellKey{r.Party, r.Sector, r.Window})
+		}
+		s.episodes[se.ID] = oe
+	}
+	s.dirty = sn.Dirty
+	return nil
+}
