@@ -94,6 +94,7 @@ type snapshot struct {
 	Watermark int64
 	Done      int64
 	Dirty     bool
+	Grown     int
 	Seen      []snapSeen
 	Heads     []snapPoint
 	Pending   []snapPoint
@@ -128,7 +129,7 @@ func (s snapPoint) point() *TrackPoint {
 
 // MarshalBinary writes the engine's state.
 func (s *Stream) MarshalBinary() ([]byte, error) {
-	sn := snapshot{Version: 1, Started: s.started, MaxTime: s.maxTime, Watermark: s.watermark, Done: s.done, Dirty: s.dirty,
+	sn := snapshot{Version: 1, Started: s.started, MaxTime: s.maxTime, Watermark: s.watermark, Done: s.done, Dirty: s.dirty, Grown: s.grown,
 		Isolated: s.Isolated, ByType: s.ByType, Classes: s.Classes}
 	for id, t := range s.seen {
 		sn.Seen = append(sn.Seen, snapSeen{id, t})
@@ -213,6 +214,9 @@ func (s *Stream) UnmarshalBinary(data []byte) error {
 			c.Violations = append(c.Violations, vv)
 		}
 		s.cells[cellKey{c.Party, c.Sector, c.Window}] = c
+		if end := s.pol.WindowStart(c.Window + 1); end > s.done {
+			s.nextEnd = min(s.nextEnd, end) // closed windows keep only hot cells, already seen to
+		}
 	}
 	for _, se := range sn.Episodes {
 		ep := &Episode{ID: se.ID, Class: se.Class, Party: se.Party, Start: se.Start, End: se.End, Stretch: se.Stretch,
@@ -225,7 +229,8 @@ func (s *Stream) UnmarshalBinary(data []byte) error {
 			oe.cells = append(oe.cells, cellKey{r.Party, r.Sector, r.Window})
 		}
 		s.episodes[se.ID] = oe
+		s.nextClose = min(s.nextClose, sat(ep.End, (int64(s.pol.JoinGapWindows)+1)*s.pol.Window.Microseconds()))
 	}
-	s.dirty = sn.Dirty
+	s.dirty, s.grown = sn.Dirty, sn.Grown
 	return nil
 }

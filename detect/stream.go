@@ -60,7 +60,12 @@ type Stream struct {
 
 	cells    map[cellKey]*Cell // cells of open windows and hot cells of open episodes
 	episodes map[string]*openEpisode
-	dirty    bool // a hot cell changed since the last evaluation
+	dirty    bool // a cell became hot since the last evaluation: an episode may open or merge
+	grown    int  // violations added to hot cells since the last evaluation
+	// nextEnd is the earliest end of a window holding a cell, and
+	// nextClose the earliest time an open episode can close: the
+	// watermark passing either calls for work.
+	nextEnd, nextClose int64
 
 	Isolated int // violations in cells that closed without being hot
 	ByType   [numTypes]int
@@ -90,8 +95,16 @@ func NewStream(judge *Judge) *Stream {
 		tracks:    map[trackKey]*trackState{},
 		cells:     map[cellKey]*Cell{},
 		episodes:  map[string]*openEpisode{},
+		nextEnd:   math.MaxInt64,
+		nextClose: math.MaxInt64,
 	}
 }
+
+// GrowthEvery is how many violations may land in hot cells before the
+// episodes are evaluated again for changed figures and risen classes.
+// Counting violations rather than time keeps the alerts a function of
+// the records and their order alone.
+const GrowthEvery = 256
 
 // Watermark is the current watermark (µs); math.MinInt64 before the first
 // record.
@@ -148,9 +161,16 @@ func (s *Stream) addViolation(v *Violation) {
 		c = &Cell{Party: v.Party, Sector: v.Sector, Window: k.window}
 		s.cells[k] = c
 	}
+	wasHot := c.Score >= s.pol.HotScoreMicro
 	c.Score += v.Weight
 	c.Violations = append(c.Violations, v)
-	if c.Score >= s.pol.HotScoreMicro {
+	if end := s.pol.WindowStart(c.Window + 1); end < s.nextEnd {
+		s.nextEnd = end
+	}
+	switch {
+	case wasHot:
+		s.grown++
+	case c.Score >= s.pol.HotScoreMicro:
 		s.dirty = true
 	}
 }
@@ -207,19 +227,24 @@ func (s *Stream) advanceTo(wm int64) []Alert {
 		}
 		// Close windows: a cell that closes without being hot is
 		// isolated for good.
-		for k, c := range s.cells {
-			if s.pol.WindowStart(c.Window+1) > wm || wm == math.MinInt64 {
-				continue
-			}
+		if wm >= s.nextEnd {
 			closedWindow = true
-			if c.Score < s.pol.HotScoreMicro {
-				s.Isolated += len(c.Violations)
-				delete(s.cells, k)
+			s.nextEnd = math.MaxInt64
+			for k, c := range s.cells {
+				end := s.pol.WindowStart(c.Window + 1)
+				if end > wm {
+					s.nextEnd = min(s.nextEnd, end)
+					continue
+				}
+				if c.Score < s.pol.HotScoreMicro {
+					s.Isolated += len(c.Violations)
+					delete(s.cells, k)
+				}
 			}
 		}
 		s.done = wm
 	}
-	if s.dirty || closedWindow || moved {
+	if s.dirty || closedWindow || wm >= s.nextClose || s.grown >= GrowthEvery {
 		alerts = s.evaluate(wm, closedWindow)
 	}
 	return alerts
@@ -228,7 +253,8 @@ func (s *Stream) advanceTo(wm int64) []Alert {
 // evaluate joins the hot cells into episodes, compares them with the
 // episodes already announced, and closes those the watermark has passed.
 func (s *Stream) evaluate(wm int64, windowClosed bool) []Alert {
-	s.dirty = false
+	s.dirty, s.grown = false, 0
+	s.nextClose = math.MaxInt64
 	var hot []*Cell
 	for _, c := range s.cells {
 		if c.Score >= s.pol.HotScoreMicro {
@@ -301,6 +327,7 @@ func (s *Stream) evaluate(wm int64, windowClosed bool) []Alert {
 			continue
 		}
 		next[e.ID] = oe
+		s.nextClose = min(s.nextClose, sat(e.End, gapWindows*s.pol.Window.Microseconds()))
 	}
 	s.episodes = next
 	slices.SortStableFunc(alerts, func(a, b Alert) int {
