@@ -63,6 +63,7 @@ type job struct {
 type item struct {
 	reason string // rejected when non-empty
 	p      detect.Prepared
+	canon  []byte // the canonical JSON, when settling conflicts
 }
 
 // Run reads the inputs ("-" is standard input) and detects.
@@ -78,6 +79,25 @@ func Run(cfg Config, inputs []string) (*Outcome, error) {
 	defer spool.close()
 
 	c := newCollector(cfg)
+	err = pipeline(spool, inputs, false, workers, cfg.Progress,
+		func(dec *feed.Decoder, j *job) { prepare(cfg.Judge, dec, j) },
+		c.take)
+	if err != nil {
+		return nil, err
+	}
+	if len(c.conflicts) > 0 {
+		if err := c.settleConflicts(spool, inputs, workers); err != nil {
+			return nil, err
+		}
+	}
+	return c.finish(), nil
+}
+
+// pipeline reads the inputs in batches, has workers process each batch,
+// and hands the batches to take in input order, so that whatever take
+// does (count, write rejects) follows the input.
+func pipeline(spool *spool, inputs []string, again bool, workers int, progress func(int64, int64),
+	work func(*feed.Decoder, *job), take func(*job) error) error {
 	jobs := make(chan *job, workers*2)
 	done := make(chan *job, workers*2)
 	free := make(chan *job, workers*4)
@@ -88,23 +108,21 @@ func Run(cfg Config, inputs []string) (*Outcome, error) {
 			defer wg.Done()
 			dec := feed.NewDecoder()
 			for j := range jobs {
-				prepare(cfg.Judge, dec, j)
+				work(dec, j)
 				done <- j
 			}
 		}()
 	}
 	readErr := make(chan error, 1)
 	go func() {
-		readErr <- readAll(spool, inputs, jobs, free, cfg.Progress)
+		readErr <- readAll(spool, inputs, again, jobs, free, progress)
 		close(jobs)
 		wg.Wait()
 		close(done)
 	}()
-	// Batches finish out of order; they are taken in input order, so the
-	// rejects file follows the input.
 	pending := map[int]*job{}
 	next := 0
-	var collectErr error
+	var takeErr error
 	for j := range done {
 		pending[j.seq] = j
 		for {
@@ -114,8 +132,8 @@ func Run(cfg Config, inputs []string) (*Outcome, error) {
 			}
 			delete(pending, next)
 			next++
-			if collectErr == nil {
-				collectErr = c.take(j)
+			if takeErr == nil {
+				takeErr = take(j)
 			}
 			select {
 			case free <- j:
@@ -124,20 +142,12 @@ func Run(cfg Config, inputs []string) (*Outcome, error) {
 		}
 	}
 	if err := <-readErr; err != nil {
-		return nil, err
+		return err
 	}
-	if collectErr != nil {
-		return nil, collectErr
-	}
-	if len(c.conflicts) > 0 {
-		if err := c.settleConflicts(spool, inputs); err != nil {
-			return nil, err
-		}
-	}
-	return c.finish(), nil
+	return takeErr
 }
 
-func readAll(spool *spool, inputs []string, jobs chan<- *job, free <-chan *job, progress func(int64, int64)) error {
+func readAll(spool *spool, inputs []string, again bool, jobs chan<- *job, free <-chan *job, progress func(int64, int64)) error {
 	seq := 0
 	var nrec, nbytes int64
 	var j *job
@@ -149,7 +159,7 @@ func readAll(spool *spool, inputs []string, jobs chan<- *job, free <-chan *job, 
 		j = nil
 	}
 	for _, name := range inputs {
-		src, err := spool.open(name, false)
+		src, err := spool.open(name, again)
 		if err != nil {
 			return err
 		}
@@ -321,42 +331,39 @@ type candidate struct {
 // settleConflicts reads the inputs again for the records whose ids came
 // with different contents, and keeps, of each id, the one with the
 // earliest time, then the smallest canonical JSON (SPEC §2).
-func (c *collector) settleConflicts(spool *spool, inputs []string) error {
-	dec := feed.NewDecoder()
+func (c *collector) settleConflicts(spool *spool, inputs []string, workers int) error {
 	byKey := map[uint64][]candidate{}
-	var s detect.Sighting
-	for _, name := range inputs {
-		src, err := spool.open(name, true)
-		if err != nil {
-			return err
-		}
-		for {
-			rec, err := src.Next()
-			if err == io.EOF {
-				break
+	err := pipeline(spool, inputs, true, workers, nil,
+		func(dec *feed.Decoder, j *job) {
+			var s detect.Sighting
+			for i := range j.recs {
+				rec := &j.recs[i]
+				j.items[i] = item{}
+				if rec.Err != "" || dec.Decode(rec.Raw, &s) != nil {
+					continue
+				}
+				key := feed.Fingerprint([]byte(s.ID))
+				if !c.conflicts[key] {
+					continue
+				}
+				canon, err := feed.Canonical(rec.Raw)
+				if err != nil {
+					canon = bytes.Clone(rec.Raw)
+				}
+				j.items[i] = item{p: c.cfg.Judge.Prepare(&s, key), canon: canon}
+				s = detect.Sighting{}
 			}
-			if err != nil {
-				src.Close()
-				return fmt.Errorf("%s: %w", name, err)
+		},
+		func(j *job) error {
+			for i := range j.items {
+				if it := &j.items[i]; it.canon != nil {
+					byKey[it.p.Key] = append(byKey[it.p.Key], candidate{p: it.p, canon: it.canon})
+				}
 			}
-			if rec.Err != "" || dec.Decode(rec.Raw, &s) != nil {
-				continue
-			}
-			key := feed.Fingerprint([]byte(s.ID))
-			if !c.conflicts[key] {
-				continue
-			}
-			canon, err := feed.Canonical(rec.Raw)
-			if err != nil {
-				canon = bytes.Clone(rec.Raw)
-			}
-			p := c.cfg.Judge.Prepare(&s, key)
-			s = detect.Sighting{}
-			byKey[key] = append(byKey[key], candidate{p: p, canon: canon})
-		}
-		if err := src.Close(); err != nil {
-			return err
-		}
+			return nil
+		})
+	if err != nil {
+		return err
 	}
 	drop := map[uint64]bool{}
 	var add []*detect.Prepared

@@ -1,0 +1,149 @@
+package feed
+
+import (
+	"bytes"
+	"io"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/linewatch/linewatch/detect"
+)
+
+// cpuTime returns the CPU time the process has used. Benchmarks report it
+// per operation (cpu-ns/op) beside the wall time, as the wall time of a
+// busy shared machine says little.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// measure runs op b.N times, reporting the CPU time per operation.
+func measure(b *testing.B, op func()) {
+	b.ReportAllocs()
+	start := cpuTime()
+	n := 0
+	for b.Loop() {
+		op()
+		n++
+	}
+	b.ReportMetric(float64(cpuTime()-start)/float64(n), "cpu-ns/op")
+}
+
+func BenchmarkDecode(b *testing.B) {
+	records := map[string]string{
+		"typical": typical,
+		"hash id": `{"type":"Feature","geometry":{"type":"Point","coordinates":[37.61234,47.95321]},` +
+			`"properties":{"time":"2024-05-01T10:15:30.250Z","side":"RU","kind":"ground","track":"RU-btg-12",` +
+			`"confidence":0.8,"strength":12,"source":"drone-7","unit":"3rd company","note":"column moving west"}}`,
+		"linestring": `{"type":"Feature","id":"s-000124","geometry":{"type":"LineString","coordinates":[[37.61234,47.95321],[37.60111,47.95002],[37.59001,47.94877]]},` +
+			`"properties":{"time":1714558530.25,"side":"RU","kind":"fire","confidence":0.9,"precision_m":50}}`,
+	}
+	for _, name := range []string{"typical", "hash id", "linestring"} {
+		raw := []byte(records[name])
+		b.Run(name, func(b *testing.B) {
+			d := NewDecoder()
+			var s detect.Sighting
+			b.SetBytes(int64(len(raw)))
+			measure(b, func() {
+				if err := d.Decode(raw, &s); err != nil {
+					b.Fatal(err)
+				}
+			})
+		})
+	}
+}
+
+func BenchmarkDecodeParallel(b *testing.B) {
+	raw := []byte(typical)
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		d := NewDecoder()
+		var s detect.Sighting
+		for pb.Next() {
+			if err := d.Decode(raw, &s); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+func BenchmarkSource(b *testing.B) {
+	var lines, fc bytes.Buffer
+	fc.WriteString(`{"type":"FeatureCollection","features":[`)
+	for i := 0; i < 10000; i++ {
+		lines.WriteString(typical)
+		lines.WriteByte('\n')
+		if i > 0 {
+			fc.WriteByte(',')
+		}
+		fc.WriteString(typical)
+	}
+	fc.WriteString("]}")
+	for name, in := range map[string][]byte{"lines": lines.Bytes(), "FeatureCollection": fc.Bytes()} {
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(in)) / 10000)
+			n := 0
+			var s *Source
+			measure(b, func() {
+				if n%10000 == 0 {
+					s = NewSource("f", bytes.NewReader(in))
+				}
+				if _, err := s.Next(); err != nil && err != io.EOF {
+					b.Fatal(err)
+				}
+				n++
+			})
+		})
+	}
+}
+
+// BenchmarkSplitDecode splits newline-delimited records and decodes each:
+// the feed stage of the batch tool on one core.
+func BenchmarkSplitDecode(b *testing.B) {
+	var lines bytes.Buffer
+	for i := 0; i < 10000; i++ {
+		lines.WriteString(typical)
+		lines.WriteByte('\n')
+	}
+	in := lines.Bytes()
+	d := NewDecoder()
+	var sg detect.Sighting
+	n := 0
+	var s *Source
+	b.SetBytes(int64(len(typical) + 1))
+	measure(b, func() {
+		if n%10000 == 0 {
+			s = NewSource("f", bytes.NewReader(in))
+		}
+		r, err := s.Next()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := d.Decode(r.Raw, &sg); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	})
+}
+
+func BenchmarkCanonical(b *testing.B) {
+	raw := []byte(typical)
+	var c canonicalizer
+	var dst []byte
+	measure(b, func() {
+		var err error
+		if dst, err = c.append(dst[:0], raw); err != nil {
+			b.Fatal(err)
+		}
+	})
+}
+
+func BenchmarkFingerprint(b *testing.B) {
+	raw := []byte(typical)
+	b.SetBytes(int64(len(raw)))
+	measure(b, func() { Fingerprint(raw) })
+}

@@ -1,0 +1,244 @@
+package feed
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/iotest"
+)
+
+// rec is a record as a test expects it.
+type rec struct {
+	line, index int
+	raw, err    string
+}
+
+func readAll(t testing.TB, s *Source) []rec {
+	t.Helper()
+	var out []rec
+	for {
+		r, err := s.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatalf("Next: %v", err)
+		}
+		if r.File != s.Name() {
+			t.Fatalf("record of %q from %q", r.File, s.Name())
+		}
+		out = append(out, rec{r.Line, r.Index, string(r.Raw), r.Err})
+	}
+}
+
+const (
+	f1 = `{"type":"Feature","id":1}`
+	f2 = `{"type":"Feature","id":2,"properties":{"a":[1,{"b":"}]"}]}}`
+)
+
+var splitTests = []struct {
+	name   string
+	in     string
+	format Format
+	want   []rec
+}{
+	{"empty", "", Lines, nil},
+	{"only blank", "\n \r\n\t\n", Lines, nil},
+	{"lines", f1 + "\n" + f2 + "\n", Lines, []rec{{1, -1, f1, ""}, {2, -1, f2, ""}}},
+	{"lines: BOM, CRLF, blank lines, no final newline", "\ufeff" + f1 + "\r\n\r\n  \n" + f2, Lines,
+		[]rec{{1, -1, f1, ""}, {4, -1, f2, ""}}},
+	{"lines: a leading RS per line", f1 + "\n\n\x1e" + f2 + "\n", Lines, []rec{{1, -1, f1, ""}, {3, -1, f2, ""}}},
+	{"lines: bad lines are records", f1 + "\nnot json\n{\"type\":\"FeatureCollection\",\"features\":[]}\n", Lines,
+		[]rec{{1, -1, f1, ""}, {2, -1, "not json", ""}, {3, -1, `{"type":"FeatureCollection","features":[]}`, ""}}},
+	{"lines: a pretty-printed Feature is a line each", "{\n \"type\": \"Feature\"\n}\n", Lines,
+		[]rec{{1, -1, "{", ""}, {2, -1, ` "type": "Feature"`, ""}, {3, -1, "}", ""}}},
+	{"text sequence", "\x1e" + f1 + "\n\x1e" + f2 + "\r\n", TextSequence, []rec{{1, -1, f1, ""}, {2, -1, f2, ""}}},
+	{"text sequence: BOM, empty records, records over lines", "\ufeff\x1e\x1e" + f1 + "\x1e \n\x1e{\n\"type\":\"Feature\"}\n", TextSequence,
+		[]rec{{2, -1, f1, ""}, {4, -1, "{\n\"type\":\"Feature\"}", ""}}},
+	{"FeatureCollection", `{"type":"FeatureCollection","features":[` + f1 + `,` + f2 + `]}`, FeatureCollection,
+		[]rec{{0, 0, f1, ""}, {0, 1, f2, ""}}},
+	{"FeatureCollection: pretty, BOM, other members, features first", "\ufeff \n{\"features\" : [\n  " + f1 + " ,\n\t" + f2 +
+		"\n ],\n \"bbox\": [1,2,3,4], \"type\": \"FeatureCollection\"\n}\n\n", FeatureCollection,
+		[]rec{{0, 0, f1, ""}, {0, 1, f2, ""}}},
+	{"FeatureCollection: members before features", `{"name":"x","crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:OGC:1.3:CRS84"}},"type":"FeatureCollection","features":[` + f1 + `]}`,
+		FeatureCollection, []rec{{0, 0, f1, ""}}},
+	{"FeatureCollection: empty", `{"type":"FeatureCollection","features":[]}`, FeatureCollection, nil},
+	{"FeatureCollection: no features", `{"type":"FeatureCollection"}`, FeatureCollection, nil},
+	{"FeatureCollection: anything as a feature", `{"type":"FeatureCollection","features":[1,"x",null,[],{}]}`, FeatureCollection,
+		[]rec{{0, 0, "1", ""}, {0, 1, `"x"`, ""}, {0, 2, "null", ""}, {0, 3, "[]", ""}, {0, 4, "{}", ""}}},
+	{"FeatureCollection: features not an array", `{"type":"FeatureCollection","features":{"a":1}}`, FeatureCollection,
+		[]rec{{0, 0, `{"a":1}`, `FeatureCollection features must be an array, got {"a":1}`}}},
+	{"FeatureCollection: syntax error in a feature ends the file", `{"type":"FeatureCollection","features":[` + f1 + `,{"type":"Feature","id":NaN},` + f2 + `]}`,
+		FeatureCollection, []rec{{0, 0, f1, ""}, {0, 1, `{"type":"Feature","id":N`, "invalid JSON: NaN and Infinity are not JSON numbers at offset 23"}}},
+	{"FeatureCollection: missing comma", `{"type":"FeatureCollection","features":[` + f1 + ` ` + f2 + `]}`,
+		FeatureCollection, []rec{{0, 0, f1, ""}, {0, 1, `{`, "invalid JSON: unexpected character '{' in FeatureCollection features (want ',' or ']') at offset 0"}}},
+	{"FeatureCollection: truncated", `{"type":"FeatureCollection","features":[` + f1 + `,{"type":"Feat`,
+		FeatureCollection, []rec{{0, 0, f1, ""}, {0, 1, `{"type":"Feat`, "invalid JSON: unexpected end of input in string"}}},
+	{"FeatureCollection: truncated after a comma", `{"type":"FeatureCollection","features":[` + f1 + `, `,
+		FeatureCollection, []rec{{0, 0, f1, ""}, {0, 1, ``, "invalid JSON: unexpected end of input in FeatureCollection"}}},
+	{"FeatureCollection: truncated after the array", `{"type":"FeatureCollection","features":[` + f1 + `]`,
+		FeatureCollection, []rec{{0, 0, f1, ""}, {0, 1, ``, "invalid JSON: unexpected end of input in FeatureCollection"}}},
+	{"FeatureCollection: invalid UTF-8 is left to Decode", "{\"type\":\"FeatureCollection\",\"features\":[{\"a\":\"\xff\"}," + f1 + "]}",
+		FeatureCollection, []rec{{0, 0, "{\"a\":\"\xff\"}", ""}, {0, 1, f1, ""}}},
+	{"FeatureCollection: text after it", `{"type":"FeatureCollection","features":[` + f1 + "]}\n\n" + f2 + "\n" + f1 + "\n\n",
+		FeatureCollection, []rec{{0, 0, f1, ""}, {0, 1, f2 + "\n" + f1, "text after the FeatureCollection"}}},
+	{"a Feature first is a sequence", f1 + "\n" + `{"type":"FeatureCollection","features":[]}` + "\n", Lines,
+		[]rec{{1, -1, f1, ""}, {2, -1, `{"type":"FeatureCollection","features":[]}`, ""}}},
+}
+
+func TestSource(t *testing.T) {
+	readers := map[string]func(io.Reader) io.Reader{
+		"whole":    func(r io.Reader) io.Reader { return r },
+		"one byte": iotest.OneByteReader,
+		"half":     iotest.HalfReader,
+	}
+	for _, tc := range splitTests {
+		for rname, wrap := range readers {
+			t.Run(tc.name+"/"+rname, func(t *testing.T) {
+				s := NewSource("f.json", wrap(strings.NewReader(tc.in)))
+				got := readAll(t, s)
+				if len(got) != len(tc.want) {
+					t.Fatalf("got %d records %+v, want %d %+v", len(got), got, len(tc.want), tc.want)
+				}
+				for i := range got {
+					if got[i] != tc.want[i] {
+						t.Errorf("record %d:\n got  %+v\n want %+v", i, got[i], tc.want[i])
+					}
+				}
+				if f, _ := s.Format(); f != tc.format {
+					t.Errorf("format %v, want %v", f, tc.format)
+				}
+				if _, err := s.Next(); err != io.EOF {
+					t.Errorf("Next after the end: %v", err)
+				}
+			})
+		}
+	}
+}
+
+func TestSourceLongRecords(t *testing.T) {
+	long := `{"type":"Feature","properties":{"pad":"` + strings.Repeat("x", 300<<10) + `"}}`
+	in := f1 + "\n" + long + "\n" + f2 + "\n"
+	got := readAll(t, NewSource("f", strings.NewReader(in)))
+	if len(got) != 3 || got[1].raw != long || got[2].raw != f2 || got[2].line != 3 {
+		t.Fatalf("long line lost: %d records", len(got))
+	}
+	fc := `{"type":"FeatureCollection","features":[` + f1 + "," + long + "," + f2 + "]}"
+	got = readAll(t, NewSource("f", iotest.HalfReader(strings.NewReader(fc))))
+	if len(got) != 3 || got[1].raw != long || got[2].raw != f2 || got[2].index != 2 {
+		t.Fatalf("long feature lost: %d records", len(got))
+	}
+
+	// Past MaxRecord: one rejected record; a sequence goes on, a
+	// FeatureCollection ends.
+	s := NewSource("f", strings.NewReader(in))
+	s.MaxRecord = 100 << 10
+	got = readAll(t, s)
+	if len(got) != 3 || got[1].err != "record longer than 102400 bytes" || got[1].line != 2 || len(got[1].raw) != keepRaw ||
+		got[2].raw != f2 || got[2].line != 3 {
+		t.Fatalf("over-long line: %d records, %+v", len(got), got[1].err)
+	}
+	s = NewSource("f", strings.NewReader(fc))
+	s.MaxRecord = 100 << 10
+	got = readAll(t, s)
+	if len(got) != 2 || got[1].index != 1 || got[1].err != "record longer than 102400 bytes" || len(got[1].raw) != keepRaw {
+		t.Fatalf("over-long feature: %d records, %q", len(got), got[len(got)-1].err)
+	}
+}
+
+// TestSourceBoundedMemory reads a large FeatureCollection from a stream
+// that never holds it whole, and checks the Source's buffer stays small.
+func TestSourceBoundedMemory(t *testing.T) {
+	const n = 200000
+	pr, pw := io.Pipe()
+	go func() {
+		pw.Write([]byte(`{"type":"FeatureCollection","features":[`))
+		for i := 0; i < n; i++ {
+			if i > 0 {
+				pw.Write([]byte(","))
+			}
+			pw.Write([]byte(typical))
+		}
+		pw.Write([]byte("]}"))
+		pw.Close()
+	}()
+	s := NewSource("big", pr)
+	count := 0
+	for {
+		r, err := s.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil || r.Err != "" || r.Index != count || string(r.Raw) != typical {
+			t.Fatalf("record %d: %v %q", count, err, r.Err)
+		}
+		count++
+	}
+	if count != n {
+		t.Fatalf("%d features, want %d", count, n)
+	}
+	if len(s.buf) > 1<<20 {
+		t.Errorf("buffer grew to %d bytes for %d MB of input", len(s.buf), n*len(typical)>>20)
+	}
+}
+
+func TestOpen(t *testing.T) {
+	dir := t.TempDir()
+	body := "\x1e" + f1 + "\n\x1e" + f2 + "\n"
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(body))
+	zw.Close()
+	files := map[string][]byte{
+		"plain.geojsons": []byte(body),
+		"named.gz":       gz.Bytes(),
+		"magic.geojsons": gz.Bytes(),
+	}
+	for name, content := range files {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, content, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s, err := Open(path)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		got := readAll(t, s)
+		if len(got) != 2 || got[0].raw != f1 || got[1].raw != f2 || got[1].line != 2 {
+			t.Errorf("%s: got %+v", name, got)
+		}
+		if err := s.Close(); err != nil {
+			t.Errorf("%s: Close: %v", name, err)
+		}
+	}
+
+	if _, err := Open(filepath.Join(dir, "absent.json")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("absent file: %v", err)
+	}
+	notGzip := filepath.Join(dir, "not.gz")
+	os.WriteFile(notGzip, []byte(f1), 0o644)
+	if _, err := Open(notGzip); err == nil {
+		t.Errorf("a .gz file that is not gzip opened")
+	}
+	truncated := filepath.Join(dir, "truncated.gz")
+	os.WriteFile(truncated, gz.Bytes()[:len(gz.Bytes())-10], 0o644)
+	s, err := Open(truncated)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for {
+		_, err := s.Next()
+		if err == io.EOF {
+			t.Fatal("a truncated gzip stream read to its end without error")
+		}
+		if err != nil {
+			break
+		}
+	}
+}
