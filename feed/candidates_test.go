@@ -8,6 +8,7 @@
 // coordinates, the properties linewatch reads, the raw properties) but
 // checks less, so they are a lower bound of what a full decoder built on
 // them would cost. The figures are in bench_test.go.
+
 package feed
 
 import (

@@ -23,7 +23,7 @@ func reject(reason string) error { return &Reject{Reason: reason} }
 // span is the raw text of a value in a record: raw[a:b]. b == 0: absent.
 type span struct {
 	a, b int
-	esc bool // a string with escapes
+	esc  bool // a string with escapes
 }
 
 func (s span) present() bool { return s.b > 0 }

@@ -567,7 +567,7 @@ func (s *Source) nextFeature() (Record, error) {
 				continue
 			}
 			// Keep the start of the text, read the rest to its end.
-			s.tail = append(s.tail[:0], s.buf[s.pos+off:s.end][:min(s.end-s.pos-off, keepRaw)]...)
+			s.tail = append(s.tail[:0], s.buf[s.pos+off : s.end][:min(s.end-s.pos-off, keepRaw)]...)
 			s.pos = s.end
 			for len(s.tail) < keepRaw && s.more() {
 				s.tail = append(s.tail, s.buf[s.pos:s.end][:min(s.end-s.pos, keepRaw-len(s.tail))]...)
