@@ -98,15 +98,22 @@ func Run(cfg Config, inputs []string) (*Outcome, error) {
 // does (count, write rejects) follows the input.
 func pipeline(spool *spool, inputs []string, again bool, workers int, progress func(int64, int64),
 	work func(*feed.Decoder, *job), take func(*job) error) error {
-	jobs := make(chan *job, workers*2)
-	done := make(chan *job, workers*2)
-	free := make(chan *job, workers*4)
+	// A fixed pool of batches circulates: reading waits for a free one, so
+	// memory stays flat whatever the input's size.
+	pool := workers*3 + 2
+	jobs := make(chan *job, pool)
+	done := make(chan *job, pool)
+	free := make(chan *job, pool)
+	for range pool {
+		free <- &job{}
+	}
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			dec := feed.NewDecoder()
+			dec.Borrow = true // what is kept is copied in prepare
 			for j := range jobs {
 				work(dec, j)
 				done <- j
@@ -135,10 +142,7 @@ func pipeline(spool *spool, inputs []string, again bool, workers int, progress f
 			if takeErr == nil {
 				takeErr = take(j)
 			}
-			select {
-			case free <- j:
-			default:
-			}
+			free <- j
 		}
 	}
 	if err := <-readErr; err != nil {
@@ -173,12 +177,8 @@ func readAll(spool *spool, inputs []string, again bool, jobs chan<- *job, free <
 				return fmt.Errorf("%s: %w", name, err)
 			}
 			if j == nil {
-				select {
-				case j = <-free:
-					j.recs, j.data, j.offs, j.items = j.recs[:0], j.data[:0], j.offs[:0], j.items[:0]
-				default:
-					j = &job{}
-				}
+				j = <-free
+				j.recs, j.data, j.offs, j.items = j.recs[:0], j.data[:0], j.offs[:0], j.items[:0]
 				j.seq = seq
 			}
 			// Raw is reused by the source: copy it; fix the slices up
@@ -221,6 +221,16 @@ func fixRaw(j *job) {
 	}
 }
 
+// own copies what a prepared record keeps of its borrowed raw text.
+func own(p *detect.Prepared) {
+	if p.Violation != nil && p.Violation.Props != nil {
+		p.Violation.Props = bytes.Clone(p.Violation.Props)
+	}
+	if p.Track != nil && p.Track.Props != nil {
+		p.Track.Props = bytes.Clone(p.Track.Props)
+	}
+}
+
 func prepare(judge *detect.Judge, dec *feed.Decoder, j *job) {
 	var s detect.Sighting
 	for i := range j.recs {
@@ -241,6 +251,7 @@ func prepare(judge *detect.Judge, dec *feed.Decoder, j *job) {
 			continue
 		}
 		it.p = judge.Prepare(&s, feed.Fingerprint([]byte(s.ID)))
+		own(&it.p)
 	}
 }
 
@@ -351,6 +362,7 @@ func (c *collector) settleConflicts(spool *spool, inputs []string, workers int) 
 					canon = bytes.Clone(rec.Raw)
 				}
 				j.items[i] = item{p: c.cfg.Judge.Prepare(&s, key), canon: canon}
+				own(&j.items[i].p)
 				s = detect.Sighting{}
 			}
 		},

@@ -158,7 +158,9 @@ func (j *Judge) Prepare(s *Sighting, key uint64) Prepared {
 		p.Track = tp
 		return p
 	}
-	v := &Violation{
+	// Built on the stack: most judged sightings make no violation, and
+	// only those that do are allocated.
+	v := Violation{
 		ID: s.ID, Time: s.Time, Party: party, Lon: pos[0], Lat: pos[1],
 		Sector: loc.Sector, Km: loc.Km, DepthM: d, CertainM: e,
 		Track: s.Track, Strength: s.Strength, Props: s.Props, key: key, fp: s.Fingerprint,
@@ -169,7 +171,7 @@ func (j *Judge) Prepare(s *Sighting, key uint64) Prepared {
 			return p
 		}
 		v.Type = FireType
-	case s.Shape == LineString && j.crossing(s, party, locs, v):
+	case s.Shape == LineString && j.crossing(s, party, locs, &v):
 		v.Type = Crossing
 	case e > 0:
 		v.Type = Incursion
@@ -179,7 +181,8 @@ func (j *Judge) Prepare(s *Sighting, key uint64) Prepared {
 		return p
 	}
 	v.Weight = Weight(j.typeWeight[v.Type], s.Confidence)
-	p.Violation = v
+	p.Violation = new(Violation)
+	*p.Violation = v
 	return p
 }
 

@@ -48,6 +48,13 @@ const (
 // by two goroutines at once: give each worker its own. The zero value is
 // ready to use.
 type Decoder struct {
+	// Borrow lets a decoded sighting's Coords and Props alias the
+	// Decoder's buffer and the raw record instead of owning copies: they
+	// are valid until the next Decode and while raw is unchanged. A batch
+	// reader that keeps only what makes a violation saves two allocations
+	// a record this way, and copies the few it keeps.
+	Borrow bool
+
 	f      fields
 	raw    []byte
 	key    []byte // a key with escapes, decoded
@@ -84,8 +91,8 @@ func Decode(raw []byte, s *detect.Sighting) error {
 // a double (1e400), anywhere in the record, make it invalid JSON; NaN and
 // Infinity are not JSON. A repeated key is no error: the last member wins.
 //
-// s does not keep raw: its strings, Coords and Props are its own, so raw may
-// be reused as soon as Decode returns.
+// Unless Borrow is set, s does not keep raw: its strings, Coords and Props
+// are its own, so raw may be reused as soon as Decode returns.
 func (d *Decoder) Decode(raw []byte, s *detect.Sighting) error {
 	*s = detect.Sighting{}
 	d.raw = raw
@@ -224,8 +231,14 @@ func (d *Decoder) Decode(raw []byte, s *detect.Sighting) error {
 	}
 
 	if f.props.present() && raw[f.props.a] == '{' {
-		s.Props = make([]byte, f.props.b-f.props.a)
-		copy(s.Props, raw[f.props.a:f.props.b])
+		if d.Borrow {
+			s.Props = raw[f.props.a:f.props.b:f.props.b]
+		} else {
+			s.Props = make([]byte, f.props.b-f.props.a)
+			copy(s.Props, raw[f.props.a:f.props.b])
+		}
+	} else {
+		s.Props = nil
 	}
 	s.Fingerprint = Fingerprint(raw)
 	return nil
@@ -604,6 +617,10 @@ func (d *Decoder) geometry(s *detect.Sighting) error {
 	}
 	if coordErr != nil {
 		return coordErr
+	}
+	if d.Borrow {
+		s.Coords = d.pts[:len(d.pts):len(d.pts)]
+		return nil
 	}
 	s.Coords = make([]orb.Point, len(d.pts))
 	copy(s.Coords, d.pts)

@@ -83,6 +83,7 @@ type Line struct {
 	sectors   []Sector
 	segs      []segment
 	tree      rtree.RTreeG[int32]
+	grid      *grid
 	parties   [2]string
 	sectorKm  float64
 	endReachM float64
@@ -221,6 +222,7 @@ func build(stretches []Stretch, opt Options) *Line {
 		min, max := l.segBounds(i)
 		l.tree.Insert(min, max, int32(i))
 	}
+	l.grid = newGrid(l.tree.Bounds())
 	return l
 }
 

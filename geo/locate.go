@@ -76,12 +76,30 @@ func (l *Line) consider(f *frame, i int, h *hit) bool {
 
 // Locate answers where the point lon, lat lies relative to the line.
 //
-// It searches the segment index in a box around the point, widening it
+// Near the line (within 60 km) a grid of cells gives the few segments that
+// can be nearest; elsewhere it searches the R-tree in a box around the point, widening it
 // until the nearest segment found lies within the box, so that nothing
 // outside can be nearer; inside, a segment whose box is already farther
 // than the best found is skipped without projecting it. A query near the
 // line touches a handful of segments.
 func (l *Line) Locate(lon, lat float64) Location {
+	if l.grid != nil {
+		if c := l.grid.cell(lon, lat); c >= 0 {
+			f := newFrame(lon, lat)
+			var h hit
+			for _, i := range l.candidates(c) {
+				l.consider(&f, int(i), &h)
+			}
+			if h.found {
+				return l.finish(&f, &h)
+			}
+		}
+	}
+	return l.locateTree(lon, lat)
+}
+
+// locateTree is Locate through the R-tree alone.
+func (l *Line) locateTree(lon, lat float64) Location {
 	f := newFrame(lon, lat)
 	var h hit
 	reach := 4000.0

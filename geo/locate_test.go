@@ -2,6 +2,7 @@ package geo
 
 import (
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -42,5 +43,34 @@ func TestLocateEquator(t *testing.T) {
 				t.Fatalf("distance %v, want %v", loc.DistanceM, want)
 			}
 		})
+	}
+}
+
+// The grid must give the very answer the R-tree gives, for points near and
+// far, on every fixture line.
+func TestGridAgreesWithTree(t *testing.T) {
+	for _, name := range []string{"front-2024", "north60", "hairpin", "two-stretches", "straight"} {
+		l, err := LoadFile("../fixtures/lines/"+name+".geojson", Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.grid == nil {
+			t.Fatalf("%s: no grid", name)
+		}
+		min, max := l.tree.Bounds()
+		r := rand.New(rand.NewPCG(7, uint64(len(name))))
+		for i := 0; i < 20000; i++ {
+			lon := min[0] - 1 + r.Float64()*(max[0]-min[0]+2)
+			lat := min[1] - 1 + r.Float64()*(max[1]-min[1]+2)
+			if i%2 == 0 { // half of them close to the line
+				p, azi := l.PointAt(r.Float64() * l.LengthKm())
+				q := Destination(p, azi+90, (r.Float64()*2-1)*r.Float64()*8000)
+				lon, lat = q[0], q[1]
+			}
+			got, want := l.Locate(lon, lat), l.locateTree(lon, lat)
+			if got != want {
+				t.Fatalf("%s at %.7f,%.7f: grid %+v, tree %+v", name, lon, lat, got, want)
+			}
+		}
 	}
 }
