@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/csv"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Three days of incursions by two units of B north of the straight line
+// (A holds the north): one sustained offensive, plus one bad record.
+func offensiveFeed() string {
+	var b strings.Builder
+	for d := 1; d <= 3; d++ {
+		for _, u := range []string{"u1", "u2"} {
+			for h := 0; h < 2; h++ {
+				b.WriteString(`{"type":"Feature","id":"` + u + "-" + string(rune('0'+d)) + string(rune('a'+h)) + `","geometry":{"type":"Point","coordinates":[30.52,48.05]},"properties":{"time":"2024-05-0` +
+					string(rune('0'+d)) + `T1` + string(rune('0'+h)) + `:00:00Z","side":"B","track":"` + u + `","strength":30}}` + "\n")
+			}
+		}
+	}
+	b.WriteString(`{"type":"Feature","geometry":{"type":"Point","coordinates":[191.2,48]},"properties":{"time":"2024-05-01T00:00:00Z"}}` + "\n")
+	return b.String()
+}
+
+func writeTemp(t *testing.T, name, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestDetectOutputsAndSummary(t *testing.T) {
+	in := writeTemp(t, "s.ndjson", offensiveFeed())
+	dir := t.TempDir()
+	out, sum, rej := filepath.Join(dir, "out.geojson"), filepath.Join(dir, "sum.json"), filepath.Join(dir, "rej.ndjson")
+	r := runIn(t, "detect", "--line", straightLine, "--evidence", "-o", out, "--summary", sum, "--rejects", rej, in)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var fc struct {
+		Type     string `json:"type"`
+		Features []struct {
+			Geometry   struct{ Type string } `json:"geometry"`
+			Properties map[string]any        `json:"properties"`
+		} `json:"features"`
+	}
+	data, _ := os.ReadFile(out)
+	if err := json.Unmarshal(data, &fc); err != nil {
+		t.Fatalf("output is not JSON: %v", err)
+	}
+	if fc.Type != "FeatureCollection" || len(fc.Features) != 1+12 {
+		t.Fatalf("want one episode and its 12 violations, got %d features", len(fc.Features))
+	}
+	ep := fc.Features[0]
+	if ep.Geometry.Type != "LineString" || ep.Properties["class"] != "sustained_offensive" || ep.Properties["id"] != "B-S003-20240501T000000Z" {
+		t.Fatalf("episode %v", ep.Properties)
+	}
+	for _, k := range []string{"criteria", "evidence", "stroke", "stroke-width", "title", "description"} {
+		if _, ok := ep.Properties[k]; !ok {
+			t.Errorf("episode lacks %q", k)
+		}
+	}
+	var s map[string]map[string]any
+	data, _ = os.ReadFile(sum)
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		t.Fatalf("summary: %v", err)
+	}
+	json.Unmarshal(data, &s)
+	if s["records"]["read"] != 13.0 || s["records"]["accepted"] != 12.0 || s["records"]["rejected"] != 1.0 {
+		t.Fatalf("summary records %v", s["records"])
+	}
+	for _, k := range []string{"records", "violations", "episodes", "isolated", "wall_s", "records_per_s"} {
+		if _, ok := raw[k]; !ok {
+			t.Errorf("summary lacks %q", k)
+		}
+	}
+	rejects, _ := os.ReadFile(rej)
+	var rj map[string]any
+	if err := json.Unmarshal(rejects, &rj); err != nil || rj["line"] != 13.0 || !strings.Contains(rj["reason"].(string), "191.2") {
+		t.Fatalf("rejects %s", rejects)
+	}
+}
+
+func TestDetectStrictAndFormats(t *testing.T) {
+	in := writeTemp(t, "s.ndjson", offensiveFeed())
+	r := runIn(t, "detect", "--line", straightLine, "--strict", "--format", "csv", in)
+	if r.code != 1 {
+		t.Fatalf("--strict with a rejected record: exit %d, want 1", r.code)
+	}
+	rows, err := csv.NewReader(strings.NewReader(r.stdout)).ReadAll()
+	if err != nil || len(rows) != 2 || strings.Join(rows[0], ",") != "id,class,party,start,end,sectors,km_from,km_to,hot_windows,violations,crossings,incursions,fire,buffer,tracks,strength,max_depth_m,score,significant,deliberate,sustained" {
+		t.Fatalf("csv %q (%v)", r.stdout, err)
+	}
+	if rows[1][1] != "sustained_offensive" || rows[1][18] != "true" {
+		t.Fatalf("csv row %v", rows[1])
+	}
+	r = runIn(t, "detect", "--line", straightLine, "--format", "geojsonseq", "--isolated", in)
+	if r.code != 0 || strings.Count(r.stdout, "\n") != 1 || strings.Contains(r.stdout, "\x1e") {
+		t.Fatalf("geojsonseq: exit %d, %q", r.code, r.stdout)
+	}
+	r = runIn(t, "detect", "--line", straightLine, "--format", "kml", in)
+	wantOneLineError(t, r, "kml")
+}
+
+// The same records in any order, split across files, gzipped or read from
+// standard input, give the same bytes.
+func TestDetectSameBytesAnyHow(t *testing.T) {
+	text := offensiveFeed()
+	one := writeTemp(t, "all.ndjson", text)
+	want := runIn(t, "detect", "--line", straightLine, "--isolated", "--evidence", one)
+	if want.code != 0 {
+		t.Fatal(want.stderr)
+	}
+	lines := strings.SplitAfter(strings.TrimSpace(text), "\n")
+	var rev []string
+	for i := len(lines) - 1; i >= 0; i-- {
+		rev = append(rev, strings.TrimSuffix(lines[i], "\n")+"\n")
+	}
+	a := writeTemp(t, "a.ndjson", strings.Join(rev[:5], ""))
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	zw.Write([]byte(strings.Join(rev[5:], "")))
+	zw.Close()
+	b := writeTemp(t, "b.ndjson.gz", z.String())
+	got := runIn(t, "detect", "--line", straightLine, "--isolated", "--evidence", "--workers", "1", a, b)
+	if got.stdout != want.stdout {
+		t.Fatalf("split and reversed input gives other bytes")
+	}
+	viaStdin := runBin(t, []byte(strings.Join(rev, "")), "detect", "--line", straightLine, "--isolated", "--evidence", "-")
+	if viaStdin.stdout != want.stdout {
+		t.Fatalf("standard input gives other bytes")
+	}
+}
+
+func TestDetectUnusableInputs(t *testing.T) {
+	in := writeTemp(t, "s.ndjson", offensiveFeed())
+	wantOneLineError(t, runIn(t, "detect", "--line", straightLine, filepath.Join(t.TempDir(), "missing.ndjson")), "missing.ndjson")
+	wantOneLineError(t, runIn(t, "detect", "--line", straightLine), "no sighting files")
+	bad := writeTemp(t, "p.yaml", "windw: 7d\n")
+	wantOneLineError(t, runIn(t, "detect", "--line", straightLine, "--policy", bad, in), `unknown key "windw"`)
+	wantOneLineError(t, runIn(t, "detect", "--line", filepath.Join(badLines, "self-crossing.geojson"), in), "crosses")
+}
