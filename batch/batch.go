@@ -78,14 +78,18 @@ func Run(cfg Config, inputs []string) (*Outcome, error) {
 	}
 	defer spool.close()
 
-	c := newCollector(cfg)
+	c := newCollector(cfg, workers)
 	err = pipeline(spool, inputs, false, workers, cfg.Progress,
-		func(dec *feed.Decoder, j *job) { prepare(cfg.Judge, dec, j) },
-		c.take)
+		func(w int, dec *feed.Decoder, j *job) {
+			prepare(cfg.Judge, dec, j)
+			c.admit(&c.accs[w], j)
+		},
+		c.rejects)
 	if err != nil {
 		return nil, err
 	}
-	if len(c.conflicts) > 0 {
+	c.merge()
+	if c.anyConflict() {
 		if err := c.settleConflicts(spool, inputs, workers); err != nil {
 			return nil, err
 		}
@@ -97,7 +101,7 @@ func Run(cfg Config, inputs []string) (*Outcome, error) {
 // and hands the batches to take in input order, so that whatever take
 // does (count, write rejects) follows the input.
 func pipeline(spool *spool, inputs []string, again bool, workers int, progress func(int64, int64),
-	work func(*feed.Decoder, *job), take func(*job) error) error {
+	work func(w int, dec *feed.Decoder, j *job), take func(*job) error) error {
 	// A fixed pool of batches circulates: reading waits for a free one, so
 	// memory stays flat whatever the input's size.
 	pool := workers*3 + 2
@@ -115,7 +119,7 @@ func pipeline(spool *spool, inputs []string, again bool, workers int, progress f
 			dec := feed.NewDecoder()
 			dec.Borrow = true // what is kept is copied in prepare
 			for j := range jobs {
-				work(dec, j)
+				work(w, dec, j)
 				done <- j
 			}
 		}()
@@ -226,8 +230,8 @@ func own(p *detect.Prepared) {
 	if p.Violation != nil && p.Violation.Props != nil {
 		p.Violation.Props = bytes.Clone(p.Violation.Props)
 	}
-	if p.Track != nil && p.Track.Props != nil {
-		p.Track.Props = bytes.Clone(p.Track.Props)
+	if p.Track != nil && p.Track.Detail != nil && p.Track.Detail.Props != nil {
+		p.Track.Detail.Props = bytes.Clone(p.Track.Detail.Props)
 	}
 }
 
@@ -255,82 +259,137 @@ func prepare(judge *detect.Judge, dec *feed.Decoder, j *job) {
 	}
 }
 
-// collector takes prepared records in input order: it counts them, checks
-// duplicates and keeps what judging and aggregating need.
+// collector checks duplicates and keeps what judging and aggregating
+// need. Workers admit their own batches, with the duplicate check sharded
+// behind locks and each worker keeping its own lists; only the rejects
+// file waits for input order.
 type collector struct {
 	cfg    Config
-	counts Counts
-	// seen maps an id's hash to the fingerprint of its first accepted
-	// record. Byte-identical repeats are settled at once; a repeat that
-	// differs is a conflict, settled after reading by a second look at
-	// the conflicting records.
+	shards [64]shard
+	accs   []acc // one per worker, merged when reading ends
+	all    acc
+}
+
+// shard is a part of the duplicate check. seen maps an id's hash to the
+// fingerprint of the first record accepted with it. Byte-identical
+// repeats are settled at once; a repeat that differs is a conflict,
+// settled after reading by a second look at the records concerned. Which
+// record of an id comes first depends on the workers' timing, but not
+// what is finally kept: identical records judge alike, and conflicts are
+// settled by content alone.
+type shard struct {
+	mu        sync.Mutex
 	seen      map[uint64]uint64
-	dups      map[uint64]int64 // duplicates counted so far, by id hash
+	dups      map[uint64]int64 // identical repeats counted, by id hash
 	conflicts map[uint64]bool
-	pending   int64 // conflicting records not yet counted
-	viols     []*detect.Violation
-	tracks    []*detect.TrackPoint
 }
 
-func newCollector(cfg Config) *collector {
-	return &collector{cfg: cfg, seen: map[uint64]uint64{}, dups: map[uint64]int64{}, conflicts: map[uint64]bool{}}
+// acc is what a worker accepted.
+type acc struct {
+	counts Counts
+	viols  []*detect.Violation
+	tracks []*detect.TrackPoint
 }
 
-func (c *collector) take(j *job) error {
+func newCollector(cfg Config, workers int) *collector {
+	c := &collector{cfg: cfg, accs: make([]acc, workers)}
+	for i := range c.shards {
+		c.shards[i] = shard{seen: map[uint64]uint64{}, dups: map[uint64]int64{}, conflicts: map[uint64]bool{}}
+	}
+	return c
+}
+
+func (c *collector) shard(key uint64) *shard { return &c.shards[key>>58] }
+
+// conflicted tells whether an id's records differ (after reading).
+func (c *collector) conflicted(key uint64) bool { return c.shard(key).conflicts[key] }
+
+// admit counts a prepared batch and checks its records for duplicates.
+func (c *collector) admit(a *acc, j *job) {
 	for i := range j.recs {
-		c.counts.Read++
+		a.counts.Read++
 		it := &j.items[i]
 		if it.reason != "" {
-			c.counts.Rejected++
-			if c.cfg.Reject != nil {
-				if err := c.cfg.Reject(Rejected{Record: j.recs[i], Reason: it.reason}); err != nil {
-					return err
-				}
-			}
+			a.counts.Rejected++
 			continue
 		}
 		p := &it.p
-		fp, ok := c.seen[p.Key]
+		sh := c.shard(p.Key)
+		sh.mu.Lock()
+		fp, ok := sh.seen[p.Key]
 		switch {
 		case !ok:
-			c.seen[p.Key] = p.FP
-			c.accept(p)
-		case fp == p.FP && !c.conflicts[p.Key]:
-			c.counts.Duplicate++
-			c.dups[p.Key]++
+			sh.seen[p.Key] = p.FP
+			sh.mu.Unlock()
+			a.accept(p)
+		case fp == p.FP && !sh.conflicts[p.Key]:
+			sh.dups[p.Key]++
+			sh.mu.Unlock()
+			a.counts.Duplicate++
 		default:
-			c.conflicts[p.Key] = true
-			c.pending++
+			sh.conflicts[p.Key] = true // counted when settled
+			sh.mu.Unlock()
+		}
+	}
+}
+
+// rejects writes a batch's rejected records, in input order.
+func (c *collector) rejects(j *job) error {
+	if c.cfg.Reject == nil {
+		return nil
+	}
+	for i := range j.recs {
+		if r := j.items[i].reason; r != "" {
+			if err := c.cfg.Reject(Rejected{Record: j.recs[i], Reason: r}); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
+// merge gathers the workers' lists into one.
+func (c *collector) merge() {
+	for i := range c.accs {
+		a := &c.accs[i]
+		k := &c.all.counts
+		k.Read += a.counts.Read
+		k.Accepted += a.counts.Accepted
+		k.Rejected += a.counts.Rejected
+		k.Duplicate += a.counts.Duplicate
+		k.Unattributed += a.counts.Unattributed
+		k.BeyondEnd += a.counts.BeyondEnd
+		c.all.viols = append(c.all.viols, a.viols...)
+		c.all.tracks = append(c.all.tracks, a.tracks...)
+		*a = acc{}
+	}
+}
+
 // accept counts an accepted record and keeps its violation or track point.
-func (c *collector) accept(p *detect.Prepared) {
-	c.counts.Accepted++
+func (a *acc) accept(p *detect.Prepared) {
+	a.counts.Accepted++
 	switch p.Outcome {
 	case detect.Unattributed:
-		c.counts.Unattributed++
+		a.counts.Unattributed++
 	case detect.BeyondEnd:
-		c.counts.BeyondEnd++
+		a.counts.BeyondEnd++
 	}
 	if p.Violation != nil {
-		c.viols = append(c.viols, p.Violation)
+		a.viols = append(a.viols, p.Violation)
 	}
 	if p.Track != nil {
-		c.tracks = append(c.tracks, p.Track)
+		a.tracks = append(a.tracks, p.Track)
 	}
 }
 
 // unaccept takes back what accept counted for a record.
-func (c *collector) unaccept(p *detect.Prepared) {
-	c.counts.Accepted--
+func (a *acc) unaccept(p *detect.Prepared) {
+	a.counts.Accepted--
 	switch p.Outcome {
 	case detect.Unattributed:
-		c.counts.Unattributed--
+		a.counts.Unattributed--
 	case detect.BeyondEnd:
-		c.counts.BeyondEnd--
+		a.counts.BeyondEnd--
 	}
 }
 
@@ -342,19 +401,75 @@ type candidate struct {
 // settleConflicts reads the inputs again for the records whose ids came
 // with different contents, and keeps, of each id, the one with the
 // earliest time, then the smallest canonical JSON (SPEC §2).
+// mayConflict tells, without decoding, whether a record may have one of
+// the conflicting ids. An id given in the record is somewhere in its text
+// as "id": followed by a string without escapes or a number; if none of
+// the values so written is a conflicting id, the record's id is not one
+// either. Records with escapes, or with no "id" at all (a hash id), are
+// decoded to be sure.
+func (c *collector) mayConflict(raw []byte) bool {
+	if bytes.IndexByte(raw, '\\') >= 0 {
+		return true
+	}
+	found := false
+	for rest := raw; ; {
+		i := bytes.Index(rest, []byte(`"id"`))
+		if i < 0 {
+			break
+		}
+		rest = rest[i+4:]
+		v := bytes.TrimLeft(rest, " \t\r\n")
+		if len(v) == 0 || v[0] != ':' {
+			continue
+		}
+		v = bytes.TrimLeft(v[1:], " \t\r\n")
+		var id []byte
+		switch {
+		case len(v) > 0 && v[0] == '"':
+			end := bytes.IndexByte(v[1:], '"')
+			if end < 0 {
+				return true
+			}
+			id = v[1 : 1+end]
+		case len(v) > 0 && (v[0] == '-' || v[0] >= '0' && v[0] <= '9'):
+			end := bytes.IndexAny(v, ",}] \t\r\n")
+			if end < 0 {
+				return true
+			}
+			id = v[:end]
+		default:
+			continue // null, or not a value: no id here
+		}
+		found = true
+		if c.conflicted(feed.Fingerprint(id)) {
+			return true
+		}
+	}
+	return !found
+}
+
+func (c *collector) anyConflict() bool {
+	for i := range c.shards {
+		if len(c.shards[i].conflicts) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 func (c *collector) settleConflicts(spool *spool, inputs []string, workers int) error {
 	byKey := map[uint64][]candidate{}
 	err := pipeline(spool, inputs, true, workers, nil,
-		func(dec *feed.Decoder, j *job) {
+		func(_ int, dec *feed.Decoder, j *job) {
 			var s detect.Sighting
 			for i := range j.recs {
 				rec := &j.recs[i]
 				j.items[i] = item{}
-				if rec.Err != "" || dec.Decode(rec.Raw, &s) != nil {
+				if rec.Err != "" || !c.mayConflict(rec.Raw) || dec.Decode(rec.Raw, &s) != nil {
 					continue
 				}
 				key := feed.Fingerprint([]byte(s.ID))
-				if !c.conflicts[key] {
+				if !c.conflicted(key) {
 					continue
 				}
 				canon, err := feed.Canonical(rec.Raw)
@@ -381,13 +496,14 @@ func (c *collector) settleConflicts(spool *spool, inputs []string, workers int) 
 	var add []*detect.Prepared
 	for key, cands := range byKey {
 		// Take back the first record accepted in the first pass.
+		sh := c.shard(key)
 		for i := range cands {
-			if cands[i].p.FP == c.seen[key] {
-				c.unaccept(&cands[i].p)
+			if cands[i].p.FP == sh.seen[key] {
+				c.all.unaccept(&cands[i].p)
 				break
 			}
 		}
-		c.counts.Duplicate -= c.dups[key]
+		c.all.counts.Duplicate -= sh.dups[key]
 		drop[key] = true
 		// Ids whose hashes collide are not duplicates of each other.
 		slices.SortFunc(cands, func(a, b candidate) int {
@@ -395,26 +511,25 @@ func (c *collector) settleConflicts(spool *spool, inputs []string, workers int) 
 		})
 		for i := range cands {
 			if i > 0 && cands[i].p.ID == cands[i-1].p.ID {
-				c.counts.Duplicate++
+				c.all.counts.Duplicate++
 				continue
 			}
 			add = append(add, &cands[i].p)
 		}
 	}
-	c.pending = 0
-	c.viols = slices.DeleteFunc(c.viols, func(v *detect.Violation) bool { return drop[v.Key()] })
-	c.tracks = slices.DeleteFunc(c.tracks, func(t *detect.TrackPoint) bool { return drop[t.Key()] })
+	c.all.viols = slices.DeleteFunc(c.all.viols, func(v *detect.Violation) bool { return drop[v.Key()] })
+	c.all.tracks = slices.DeleteFunc(c.all.tracks, func(t *detect.TrackPoint) bool { return drop[t.Key()] })
 	for _, p := range add {
-		c.accept(p)
+		c.all.accept(p)
 	}
 	return nil
 }
 
 func (c *collector) finish() *Outcome {
 	judge := c.cfg.Judge
-	viols := append(c.viols, judge.PairTracks(c.tracks)...)
+	viols := append(c.all.viols, judge.PairTracks(c.all.tracks)...)
 	res := detect.Aggregate(judge.Line(), judge.Policy(), viols)
-	return &Outcome{Result: res, Counts: c.counts}
+	return &Outcome{Result: res, Counts: c.all.counts}
 }
 
 // spool makes standard input readable twice: it is copied to a temporary

@@ -78,20 +78,32 @@ type Prepared struct {
 
 // TrackPoint is a judged ground Point of a track, waiting for the previous
 // point of its track to be known.
+//
+// Most points of most tracks lie on their party's own side and can never
+// be violations themselves, only the previous point of a crossing; they
+// keep just what that needs, and Detail is nil. A batch of millions of
+// sightings holds every track point until the end, so this halves its
+// memory.
 type TrackPoint struct {
 	Party, Track string
 	Time         int64
 	ID           string
 	Pos          orb.Point
-	DepthM       float64 // d
-	CertainM     float64 // e
-	BufferM      float64
-	Sector       int
-	Km           float64
-	Confidence   float64
-	Strength     float64
-	Props        []byte // kept only when the point may make a violation
+	DepthM       float64      // d
+	Detail       *TrackDetail // nil when the point cannot be a violation
 	key, fp      uint64
+}
+
+// TrackDetail is what a track point that may be a violation needs to
+// become one.
+type TrackDetail struct {
+	CertainM   float64 // e
+	BufferM    float64
+	Sector     int
+	Km         float64
+	Confidence float64
+	Strength   float64
+	Props      []byte
 }
 
 // Judge is the engine's stateless half: it knows the line and the policy.
@@ -147,13 +159,10 @@ func (j *Judge) Prepare(s *Sighting, key uint64) Prepared {
 	e := d - s.PrecisionM
 	pos := s.Coords[ji]
 	if s.Kind == Ground && s.Shape == Point && s.Track != "" {
-		tp := &TrackPoint{
-			Party: party, Track: s.Track, Time: s.Time, ID: s.ID, Pos: pos,
-			DepthM: d, CertainM: e, BufferM: loc.BufferM, Sector: loc.Sector, Km: loc.Km,
-			Confidence: s.Confidence, Strength: s.Strength, key: key, fp: s.Fingerprint,
-		}
+		tp := &TrackPoint{Party: party, Track: s.Track, Time: s.Time, ID: s.ID, Pos: pos, DepthM: d, key: key, fp: s.Fingerprint}
 		if e > 0 || (loc.BufferM > 0 && e > -loc.BufferM) {
-			tp.Props = s.Props
+			tp.Detail = &TrackDetail{CertainM: e, BufferM: loc.BufferM, Sector: loc.Sector, Km: loc.Km,
+				Confidence: s.Confidence, Strength: s.Strength, Props: s.Props}
 		}
 		p.Track = tp
 		return p

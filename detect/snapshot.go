@@ -38,6 +38,7 @@ type snapPoint struct {
 	ID           string
 	Lon, Lat     float64
 	DepthM       float64
+	HasDetail    bool
 	CertainM     float64
 	BufferM      float64
 	Sector       int
@@ -117,14 +118,24 @@ func (s snapViolation) violation() *Violation {
 }
 
 func toSnapPoint(p *TrackPoint) snapPoint {
-	return snapPoint{p.Party, p.Track, p.Time, p.ID, p.Pos[0], p.Pos[1], p.DepthM, p.CertainM, p.BufferM,
-		p.Sector, p.Km, p.Confidence, p.Strength, p.Props, p.key, p.fp}
+	sp := snapPoint{Party: p.Party, Track: p.Track, Time: p.Time, ID: p.ID, Lon: p.Pos[0], Lat: p.Pos[1],
+		DepthM: p.DepthM, Key: p.key, FP: p.fp}
+	if d := p.Detail; d != nil {
+		sp.HasDetail = true
+		sp.CertainM, sp.BufferM, sp.Sector, sp.Km = d.CertainM, d.BufferM, d.Sector, d.Km
+		sp.Confidence, sp.Strength, sp.Props = d.Confidence, d.Strength, d.Props
+	}
+	return sp
 }
 
 func (s snapPoint) point() *TrackPoint {
-	return &TrackPoint{Party: s.Party, Track: s.Track, Time: s.Time, ID: s.ID, Pos: [2]float64{s.Lon, s.Lat},
-		DepthM: s.DepthM, CertainM: s.CertainM, BufferM: s.BufferM, Sector: s.Sector, Km: s.Km,
-		Confidence: s.Confidence, Strength: s.Strength, Props: s.Props, key: s.Key, fp: s.FP}
+	p := &TrackPoint{Party: s.Party, Track: s.Track, Time: s.Time, ID: s.ID, Pos: [2]float64{s.Lon, s.Lat},
+		DepthM: s.DepthM, key: s.Key, fp: s.FP}
+	if s.HasDetail {
+		p.Detail = &TrackDetail{CertainM: s.CertainM, BufferM: s.BufferM, Sector: s.Sector, Km: s.Km,
+			Confidence: s.Confidence, Strength: s.Strength, Props: s.Props}
+	}
+	return p
 }
 
 // MarshalBinary writes the engine's state.
