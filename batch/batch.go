@@ -89,7 +89,7 @@ func Run(cfg Config, inputs []string) (*Outcome, error) {
 		return nil, err
 	}
 	c.merge()
-	if c.anyConflict() {
+	if len(c.conflicts) > 0 {
 		if err := c.settleConflicts(spool, inputs, workers); err != nil {
 			return nil, err
 		}
@@ -260,51 +260,57 @@ func prepare(judge *detect.Judge, dec *feed.Decoder, j *job) {
 }
 
 // collector checks duplicates and keeps what judging and aggregating
-// need. Workers admit their own batches, with the duplicate check sharded
-// behind locks and each worker keeping its own lists; only the rejects
-// file waits for input order.
+// need. Workers admit their own batches provisionally, each into its own
+// lists, noting every accepted record's id hash and fingerprint; when
+// reading ends, the notes are sorted and merged, which finds the ids seen
+// more than once. Sorting 16 bytes a record takes far less memory than a
+// hash map of the ids, and what is kept does not depend on which worker
+// came first: identical records judge alike, and conflicting ones are
+// settled by content alone. Only the rejects file waits for input order.
 type collector struct {
-	cfg    Config
-	shards [64]shard
-	accs   []acc // one per worker, merged when reading ends
-	all    acc
+	cfg       Config
+	accs      []acc // one per worker, merged when reading ends
+	all       acc
+	dupKeys   map[uint64]bool // ids seen again, byte for byte
+	conflicts map[uint64]bool // ids seen with different contents
 }
 
-// shard is a part of the duplicate check. seen maps an id's hash to the
-// fingerprint of the first record accepted with it. Byte-identical
-// repeats are settled at once; a repeat that differs is a conflict,
-// settled after reading by a second look at the records concerned. Which
-// record of an id comes first depends on the workers' timing, but not
-// what is finally kept: identical records judge alike, and conflicts are
-// settled by content alone.
-type shard struct {
-	mu        sync.Mutex
-	seen      map[uint64]uint64
-	dups      map[uint64]int64 // identical repeats counted, by id hash
-	conflicts map[uint64]bool
-}
+// idNote is an accepted record's id hash and fingerprint; the
+// fingerprint's low two bits hold the record's outcome, so that counts
+// can be corrected for the duplicates found later.
+type idNote struct{ key, fp uint64 }
+
+// noteBuckets partition the notes by the top bits of the id hash, so that
+// each bucket is sorted and scanned on its own, on all cores. A bucket
+// grows in chunks, so that growing never copies nor doubles it.
+const (
+	noteBuckets = 256
+	noteChunk   = 1024
+)
 
 // acc is what a worker accepted.
 type acc struct {
 	counts Counts
 	viols  []*detect.Violation
 	tracks []*detect.TrackPoint
+	notes  [noteBuckets][][]idNote
 }
 
 func newCollector(cfg Config, workers int) *collector {
-	c := &collector{cfg: cfg, accs: make([]acc, workers)}
-	for i := range c.shards {
-		c.shards[i] = shard{seen: map[uint64]uint64{}, dups: map[uint64]int64{}, conflicts: map[uint64]bool{}}
-	}
-	return c
+	return &collector{cfg: cfg, accs: make([]acc, workers), dupKeys: map[uint64]bool{}, conflicts: map[uint64]bool{}}
 }
 
-func (c *collector) shard(key uint64) *shard { return &c.shards[key>>58] }
+func outcomeBits(o detect.Outcome) uint64 {
+	switch o {
+	case detect.Unattributed:
+		return 1
+	case detect.BeyondEnd:
+		return 2
+	}
+	return 0
+}
 
-// conflicted tells whether an id's records differ (after reading).
-func (c *collector) conflicted(key uint64) bool { return c.shard(key).conflicts[key] }
-
-// admit counts a prepared batch and checks its records for duplicates.
+// admit counts a prepared batch and accepts its records provisionally.
 func (c *collector) admit(a *acc, j *job) {
 	for i := range j.recs {
 		a.counts.Read++
@@ -314,22 +320,13 @@ func (c *collector) admit(a *acc, j *job) {
 			continue
 		}
 		p := &it.p
-		sh := c.shard(p.Key)
-		sh.mu.Lock()
-		fp, ok := sh.seen[p.Key]
-		switch {
-		case !ok:
-			sh.seen[p.Key] = p.FP
-			sh.mu.Unlock()
-			a.accept(p)
-		case fp == p.FP && !sh.conflicts[p.Key]:
-			sh.dups[p.Key]++
-			sh.mu.Unlock()
-			a.counts.Duplicate++
-		default:
-			sh.conflicts[p.Key] = true // counted when settled
-			sh.mu.Unlock()
+		bucket := &a.notes[p.Key>>56]
+		if n := len(*bucket); n == 0 || len((*bucket)[n-1]) == noteChunk {
+			*bucket = append(*bucket, make([]idNote, 0, noteChunk))
 		}
+		last := &(*bucket)[len(*bucket)-1]
+		*last = append(*last, idNote{p.Key, p.FP&^3 | outcomeBits(p.Outcome)})
+		a.accept(p)
 	}
 }
 
@@ -348,21 +345,125 @@ func (c *collector) rejects(j *job) error {
 	return nil
 }
 
-// merge gathers the workers' lists into one.
+// merge gathers the workers' lists into one and settles the duplicates
+// that are byte for byte the same; ids with differing records are marked
+// as conflicts, all their records taken back, to be settled by
+// settleConflicts.
 func (c *collector) merge() {
+	var buckets [noteBuckets][][]idNote
 	for i := range c.accs {
 		a := &c.accs[i]
 		k := &c.all.counts
 		k.Read += a.counts.Read
 		k.Accepted += a.counts.Accepted
 		k.Rejected += a.counts.Rejected
-		k.Duplicate += a.counts.Duplicate
 		k.Unattributed += a.counts.Unattributed
 		k.BeyondEnd += a.counts.BeyondEnd
 		c.all.viols = append(c.all.viols, a.viols...)
 		c.all.tracks = append(c.all.tracks, a.tracks...)
+		for b := range a.notes {
+			buckets[b] = append(buckets[b], a.notes[b]...)
+		}
 		*a = acc{}
 	}
+	// Sort and scan the buckets on all cores; runs of one id hash are
+	// settled under a lock (they are rare).
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	next := make(chan [][]idNote)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for chunks := range next {
+				// One bucket at a time is gathered into one slice.
+				n := 0
+				for _, ch := range chunks {
+					n += len(ch)
+				}
+				notes := make([]idNote, 0, n)
+				for i, ch := range chunks {
+					notes = append(notes, ch...)
+					chunks[i] = nil
+				}
+				slices.SortFunc(notes, func(a, b idNote) int { return cmp.Or(cmp.Compare(a.key, b.key), cmp.Compare(a.fp, b.fp)) })
+				for i := 0; i < len(notes); {
+					j := i + 1
+					for j < len(notes) && notes[j].key == notes[i].key {
+						j++
+					}
+					if j-i > 1 {
+						mu.Lock()
+						c.settleRun(notes[i:j])
+						mu.Unlock()
+					}
+					i = j
+				}
+			}
+		}()
+	}
+	for b := range buckets {
+		next <- buckets[b]
+		buckets[b] = nil
+	}
+	close(next)
+	wg.Wait()
+	if len(c.dupKeys) > 0 || len(c.conflicts) > 0 {
+		c.all.viols = keepOnce(c.all.viols, (*detect.Violation).Key, c.dupKeys, c.conflicts)
+		c.all.tracks = keepOnce(c.all.tracks, (*detect.TrackPoint).Key, c.dupKeys, c.conflicts)
+	}
+}
+
+// settleRun settles the records of one id hash.
+func (c *collector) settleRun(run []idNote) {
+	k := &c.all.counts
+	same := true
+	for _, n := range run[1:] {
+		same = same && n.fp == run[0].fp
+	}
+	if same {
+		c.dupKeys[run[0].key] = true
+		extra := int64(len(run) - 1)
+		k.Accepted -= extra
+		k.Duplicate += extra
+		switch run[0].fp & 3 {
+		case 1:
+			k.Unattributed -= extra
+		case 2:
+			k.BeyondEnd -= extra
+		}
+		return
+	}
+	c.conflicts[run[0].key] = true
+	for _, n := range run {
+		k.Accepted--
+		switch n.fp & 3 {
+		case 1:
+			k.Unattributed--
+		case 2:
+			k.BeyondEnd--
+		}
+	}
+}
+
+// keepOnce drops what the records of conflicting ids left, and all but one
+// copy of what identical duplicates left (the copies are equal).
+func keepOnce[T any](xs []T, key func(T) uint64, dup, conflict map[uint64]bool) []T {
+	kept := map[uint64]bool{}
+	return slices.DeleteFunc(xs, func(x T) bool {
+		k := key(x)
+		if conflict[k] {
+			return true
+		}
+		if !dup[k] {
+			return false
+		}
+		if kept[k] {
+			return true
+		}
+		kept[k] = true
+		return false
+	})
 }
 
 // accept counts an accepted record and keeps its violation or track point.
@@ -382,17 +483,6 @@ func (a *acc) accept(p *detect.Prepared) {
 	}
 }
 
-// unaccept takes back what accept counted for a record.
-func (a *acc) unaccept(p *detect.Prepared) {
-	a.counts.Accepted--
-	switch p.Outcome {
-	case detect.Unattributed:
-		a.counts.Unattributed--
-	case detect.BeyondEnd:
-		a.counts.BeyondEnd--
-	}
-}
-
 type candidate struct {
 	p     detect.Prepared
 	canon []byte
@@ -401,6 +491,52 @@ type candidate struct {
 // settleConflicts reads the inputs again for the records whose ids came
 // with different contents, and keeps, of each id, the one with the
 // earliest time, then the smallest canonical JSON (SPEC §2).
+func (c *collector) settleConflicts(spool *spool, inputs []string, workers int) error {
+	var mu sync.Mutex
+	byKey := map[uint64][]candidate{}
+	err := pipeline(spool, inputs, true, workers, nil,
+		func(_ int, dec *feed.Decoder, j *job) {
+			var s detect.Sighting
+			for i := range j.recs {
+				rec := &j.recs[i]
+				if rec.Err != "" || !c.mayConflict(rec.Raw) || dec.Decode(rec.Raw, &s) != nil {
+					continue
+				}
+				key := feed.Fingerprint([]byte(s.ID))
+				if !c.conflicts[key] {
+					continue
+				}
+				canon, err := feed.Canonical(rec.Raw)
+				if err != nil {
+					canon = bytes.Clone(rec.Raw)
+				}
+				p := c.cfg.Judge.Prepare(&s, key)
+				own(&p)
+				mu.Lock()
+				byKey[key] = append(byKey[key], candidate{p: p, canon: canon})
+				mu.Unlock()
+			}
+		},
+		func(*job) error { return nil })
+	if err != nil {
+		return err
+	}
+	for _, cands := range byKey {
+		// Ids whose hashes collide are not duplicates of each other.
+		slices.SortFunc(cands, func(a, b candidate) int {
+			return cmp.Or(cmp.Compare(a.p.ID, b.p.ID), cmp.Compare(a.p.Time, b.p.Time), bytes.Compare(a.canon, b.canon))
+		})
+		for i := range cands {
+			if i > 0 && cands[i].p.ID == cands[i-1].p.ID {
+				c.all.counts.Duplicate++
+				continue
+			}
+			c.all.accept(&cands[i].p)
+		}
+	}
+	return nil
+}
+
 // mayConflict tells, without decoding, whether a record may have one of
 // the conflicting ids. An id given in the record is somewhere in its text
 // as "id": followed by a string without escapes or a number; if none of
@@ -441,88 +577,11 @@ func (c *collector) mayConflict(raw []byte) bool {
 			continue // null, or not a value: no id here
 		}
 		found = true
-		if c.conflicted(feed.Fingerprint(id)) {
+		if c.conflicts[feed.Fingerprint(id)] {
 			return true
 		}
 	}
 	return !found
-}
-
-func (c *collector) anyConflict() bool {
-	for i := range c.shards {
-		if len(c.shards[i].conflicts) > 0 {
-			return true
-		}
-	}
-	return false
-}
-
-func (c *collector) settleConflicts(spool *spool, inputs []string, workers int) error {
-	byKey := map[uint64][]candidate{}
-	err := pipeline(spool, inputs, true, workers, nil,
-		func(_ int, dec *feed.Decoder, j *job) {
-			var s detect.Sighting
-			for i := range j.recs {
-				rec := &j.recs[i]
-				j.items[i] = item{}
-				if rec.Err != "" || !c.mayConflict(rec.Raw) || dec.Decode(rec.Raw, &s) != nil {
-					continue
-				}
-				key := feed.Fingerprint([]byte(s.ID))
-				if !c.conflicted(key) {
-					continue
-				}
-				canon, err := feed.Canonical(rec.Raw)
-				if err != nil {
-					canon = bytes.Clone(rec.Raw)
-				}
-				j.items[i] = item{p: c.cfg.Judge.Prepare(&s, key), canon: canon}
-				own(&j.items[i].p)
-				s = detect.Sighting{}
-			}
-		},
-		func(j *job) error {
-			for i := range j.items {
-				if it := &j.items[i]; it.canon != nil {
-					byKey[it.p.Key] = append(byKey[it.p.Key], candidate{p: it.p, canon: it.canon})
-				}
-			}
-			return nil
-		})
-	if err != nil {
-		return err
-	}
-	drop := map[uint64]bool{}
-	var add []*detect.Prepared
-	for key, cands := range byKey {
-		// Take back the first record accepted in the first pass.
-		sh := c.shard(key)
-		for i := range cands {
-			if cands[i].p.FP == sh.seen[key] {
-				c.all.unaccept(&cands[i].p)
-				break
-			}
-		}
-		c.all.counts.Duplicate -= sh.dups[key]
-		drop[key] = true
-		// Ids whose hashes collide are not duplicates of each other.
-		slices.SortFunc(cands, func(a, b candidate) int {
-			return cmp.Or(cmp.Compare(a.p.ID, b.p.ID), cmp.Compare(a.p.Time, b.p.Time), bytes.Compare(a.canon, b.canon))
-		})
-		for i := range cands {
-			if i > 0 && cands[i].p.ID == cands[i-1].p.ID {
-				c.all.counts.Duplicate++
-				continue
-			}
-			add = append(add, &cands[i].p)
-		}
-	}
-	c.all.viols = slices.DeleteFunc(c.all.viols, func(v *detect.Violation) bool { return drop[v.Key()] })
-	c.all.tracks = slices.DeleteFunc(c.all.tracks, func(t *detect.TrackPoint) bool { return drop[t.Key()] })
-	for _, p := range add {
-		c.all.accept(p)
-	}
-	return nil
 }
 
 func (c *collector) finish() *Outcome {

@@ -91,7 +91,7 @@ type TrackPoint struct {
 	Pos          orb.Point
 	DepthM       float64      // d
 	Detail       *TrackDetail // nil when the point cannot be a violation
-	key, fp      uint64
+	key          uint64
 }
 
 // TrackDetail is what a track point that may be a violation needs to
@@ -159,7 +159,7 @@ func (j *Judge) Prepare(s *Sighting, key uint64) Prepared {
 	e := d - s.PrecisionM
 	pos := s.Coords[ji]
 	if s.Kind == Ground && s.Shape == Point && s.Track != "" {
-		tp := &TrackPoint{Party: party, Track: s.Track, Time: s.Time, ID: s.ID, Pos: pos, DepthM: d, key: key, fp: s.Fingerprint}
+		tp := &TrackPoint{Party: party, Track: s.Track, Time: s.Time, ID: s.ID, Pos: pos, DepthM: d, key: key}
 		if e > 0 || (loc.BufferM > 0 && e > -loc.BufferM) {
 			tp.Detail = &TrackDetail{CertainM: e, BufferM: loc.BufferM, Sector: loc.Sector, Km: loc.Km,
 				Confidence: s.Confidence, Strength: s.Strength, Props: s.Props}

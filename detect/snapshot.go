@@ -119,7 +119,7 @@ func (s snapViolation) violation() *Violation {
 
 func toSnapPoint(p *TrackPoint) snapPoint {
 	sp := snapPoint{Party: p.Party, Track: p.Track, Time: p.Time, ID: p.ID, Lon: p.Pos[0], Lat: p.Pos[1],
-		DepthM: p.DepthM, Key: p.key, FP: p.fp}
+		DepthM: p.DepthM, Key: p.key}
 	if d := p.Detail; d != nil {
 		sp.HasDetail = true
 		sp.CertainM, sp.BufferM, sp.Sector, sp.Km = d.CertainM, d.BufferM, d.Sector, d.Km
@@ -130,7 +130,7 @@ func toSnapPoint(p *TrackPoint) snapPoint {
 
 func (s snapPoint) point() *TrackPoint {
 	p := &TrackPoint{Party: s.Party, Track: s.Track, Time: s.Time, ID: s.ID, Pos: [2]float64{s.Lon, s.Lat},
-		DepthM: s.DepthM, key: s.Key, fp: s.FP}
+		DepthM: s.DepthM, key: s.Key}
 	if s.HasDetail {
 		p.Detail = &TrackDetail{CertainM: s.CertainM, BufferM: s.BufferM, Sector: s.Sector, Km: s.Km,
 			Confidence: s.Confidence, Strength: s.Strength, Props: s.Props}

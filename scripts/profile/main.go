@@ -23,6 +23,7 @@ func main() {
 	linePath := flag.String("line", "fixtures/lines/front-2024.geojson", "the agreed line")
 	cpu := flag.String("cpu", "", "write a CPU profile to this file")
 	mem := flag.String("mem", "", "write a heap profile (at the end of reading) to this file")
+	memAt := flag.Int64("mem-at", 0, "write the heap profile once this many records are read, instead of at the end")
 	flag.Parse()
 	pol := detect.DefaultPolicy()
 	line, err := geo.LoadFile(*linePath, geo.Options{SectorKm: pol.SectorKm, BufferM: pol.BufferM, EndReachM: pol.EndReachM})
@@ -38,19 +39,23 @@ func main() {
 		defer pprof.StopCPUProfile()
 	}
 	start := time.Now()
-	out, err := batch.Run(batch.Config{Judge: detect.NewJudge(line, pol)}, flag.Args())
+	cfg := batch.Config{Judge: detect.NewJudge(line, pol)}
+	if *mem != "" && *memAt > 0 {
+		written := false
+		cfg.Progress = func(records, _ int64) {
+			if !written && records >= *memAt {
+				written = true
+				writeHeap(*mem)
+			}
+		}
+	}
+	out, err := batch.Run(cfg, flag.Args())
 	if err != nil {
 		log.Fatal(err)
 	}
 	wall := time.Since(start)
-	if *mem != "" {
-		f, err := os.Create(*mem)
-		if err != nil {
-			log.Fatal(err)
-		}
-		runtime.GC()
-		pprof.WriteHeapProfile(f)
-		f.Close()
+	if *mem != "" && *memAt == 0 {
+		writeHeap(*mem)
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
@@ -58,4 +63,14 @@ func main() {
 		out.Counts.Read, wall, float64(out.Counts.Read)/wall.Seconds(), len(out.Result.Episodes),
 		ms.HeapInuse>>20, ms.Sys>>20)
 	runtime.KeepAlive(out)
+}
+
+func writeHeap(name string) {
+	f, err := os.Create(name)
+	if err != nil {
+		log.Fatal(err)
+	}
+	runtime.GC()
+	pprof.WriteHeapProfile(f)
+	f.Close()
 }
