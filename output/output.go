@@ -6,7 +6,6 @@ package output
 
 import (
 	"bufio"
-	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/linewatch/linewatch/detect"
+	"github.com/linewatch/linewatch/feed"
 	"github.com/linewatch/linewatch/geo"
 	"github.com/linewatch/linewatch/internal/num"
 )
@@ -340,8 +340,7 @@ func AppendViolation(b []byte, line *geo.Line, v *detect.Violation, ep *detect.E
 }
 
 // appendCarried appends the sighting's other properties, sorted by key,
-// each value compacted: the same sighting written with other spacing or
-// key order gives the same bytes.
+// each value in canonical form.
 func appendCarried(b []byte, props []byte) []byte {
 	if len(props) == 0 {
 		return b
@@ -361,12 +360,14 @@ func appendCarried(b []byte, props []byte) []byte {
 		b = append(b, ',')
 		b = appendString(b, k)
 		b = append(b, ':')
-		var c bytes.Buffer
-		if err := json.Compact(&c, m[k]); err != nil {
+		// Canonical (RFC 8785): the same value written with other
+		// spacing, key order or number notation gives the same bytes.
+		c, err := feed.AppendCanonical(b, m[k])
+		if err != nil {
 			b = append(b, "null"...)
 			continue
 		}
-		b = append(b, c.Bytes()...)
+		b = c
 	}
 	return b
 }
