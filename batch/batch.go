@@ -41,6 +41,11 @@ type Config struct {
 	// Progress, if set, is called from time to time with the records and
 	// bytes read so far.
 	Progress func(records, bytes int64)
+	// Open, if set, opens an input other than standard input in place of
+	// feed.Open: an importer turning CSV rows into sighting records, say.
+	// It is called again for the inputs when conflicting duplicates are
+	// settled, and must give the same records each time.
+	Open func(name string) (*feed.Source, error)
 }
 
 // Outcome is the result of a run.
@@ -76,6 +81,7 @@ func Run(cfg Config, inputs []string) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
+	spool.openFile = cfg.Open
 	defer spool.close()
 
 	c := newCollector(cfg, workers)
@@ -594,7 +600,8 @@ func (c *collector) finish() *Outcome {
 // spool makes standard input readable twice: it is copied to a temporary
 // file as it is read, so that conflicting duplicates can be settled.
 type spool struct {
-	stdin *os.File
+	stdin    *os.File
+	openFile func(string) (*feed.Source, error)
 }
 
 func newSpool(inputs []string) (*spool, error) {
@@ -620,6 +627,9 @@ func newSpool(inputs []string) (*spool, error) {
 
 func (s *spool) open(name string, again bool) (*feed.Source, error) {
 	if name != "-" {
+		if s.openFile != nil {
+			return s.openFile(name)
+		}
 		return feed.Open(name)
 	}
 	if !again {
