@@ -1,0 +1,285 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/linewatch/linewatch/detect"
+	"github.com/linewatch/linewatch/gen"
+	"github.com/linewatch/linewatch/geo"
+)
+
+// streamFeed is a generated month on the 2024 front with an offensive, a
+// bombardment and a raid, bad records and identical duplicates, in time
+// order.
+func streamFeed(t *testing.T, records int) []byte {
+	t.Helper()
+	pol := detect.DefaultPolicy()
+	l, err := geo.LoadFile(frontLine, geo.Options{SectorKm: pol.SectorKm, EndReachM: pol.EndReachM})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := gen.DefaultScenario()
+	sc.Days, sc.Records, sc.Conflicting = 30, records, 0
+	for _, e := range []struct {
+		typ  gen.EventType
+		spec string
+	}{{gen.Offensive, "RU:S040-S042:2024-01-04:6d"}, {gen.Bombardment, "UA:S012-S013:2024-01-10:4d"}, {gen.Raid, "RU:S070:2024-01-20"}} {
+		ev, err := gen.ParseEvent(e.typ, e.spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc.Events = append(sc.Events, ev)
+	}
+	var buf bytes.Buffer
+	if _, err := gen.Generate(l, sc, &buf); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// `stream --in -` gives as closed alerts exactly the episode Features of
+// `detect --format geojsonseq`, but for their status, and the same summary.
+func TestStreamStdinEqualsDetect(t *testing.T) {
+	dir := t.TempDir()
+	feed := streamFeed(t, 20_000)
+	feedFile := filepath.Join(dir, "feed.ndjson")
+	os.WriteFile(feedFile, feed, 0o644)
+	d := runBin(t, nil, "detect", "--line", frontLine, "--format", "geojsonseq", "--summary", filepath.Join(dir, "detect.json"), "-o", filepath.Join(dir, "detect.geojsonl"), feedFile)
+	if d.code != 0 {
+		t.Fatalf("detect: %d %s", d.code, d.stderr)
+	}
+	s := runBin(t, feed, "stream", "--line", frontLine, "--in", "-", "--summary", filepath.Join(dir, "stream.json"), "-o", filepath.Join(dir, "alerts.geojsonl"), "--rejects", filepath.Join(dir, "rejects.ndjson"))
+	if s.code != 0 {
+		t.Fatalf("stream: %d %s", s.code, s.stderr)
+	}
+	want, _ := os.ReadFile(filepath.Join(dir, "detect.geojsonl"))
+	alerts, _ := os.ReadFile(filepath.Join(dir, "alerts.geojsonl"))
+	var closed []string
+	for _, l := range strings.Split(strings.TrimSpace(string(alerts)), "\n") {
+		if e, ok := strings.CutSuffix(l, `,"status":"closed"}}`); ok {
+			closed = append(closed, e+"}}")
+		}
+	}
+	wantLines := strings.Split(strings.TrimSpace(string(want)), "\n")
+	slices.Sort(closed)
+	slices.Sort(wantLines)
+	if len(wantLines) < 3 || !slices.Equal(closed, wantLines) {
+		t.Fatalf("closed alerts:\n%s\ndetect's episodes:\n%s", strings.Join(closed, "\n"), strings.Join(wantLines, "\n"))
+	}
+	ds, _ := os.ReadFile(filepath.Join(dir, "detect.json"))
+	ss, _ := os.ReadFile(filepath.Join(dir, "stream.json"))
+	timing := regexp.MustCompile(`,"wall_s":.*`)
+	if a, b := timing.ReplaceAllString(string(ds), ""), timing.ReplaceAllString(string(ss), ""); a != b {
+		t.Fatalf("summaries differ:\ndetect %s\nstream %s", a, b)
+	}
+	rejects, _ := os.ReadFile(filepath.Join(dir, "rejects.ndjson"))
+	if !bytes.Contains(rejects, []byte(`{"file":"-","line":`)) {
+		t.Fatalf("rejects file: %.300s", rejects)
+	}
+}
+
+func TestStreamUsage(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"stream", "--line", frontLine, "--in", "ftp://x"}, "--in"},
+		{[]string{"stream", "--line", frontLine, "--in", "-", "extra"}, "no arguments"},
+		{[]string{"stream", "--line", frontLine, "--in", "-", "--max-body", "lots"}, "--max-body"},
+		{[]string{"stream", "--in", "-"}, "--line"},
+		{[]string{"stream", "--line", frontLine, "--in", "-", "-o", "nats://"}, "subject"},
+	} {
+		wantOneLineError(t, runIn(t, c.args...), c.want)
+	}
+}
+
+// process is a linewatch stream process whose standard error is read as
+// it comes.
+type process struct {
+	cmd    *exec.Cmd
+	mu     sync.Mutex
+	stderr strings.Builder
+	done   chan error
+}
+
+func startStream(t *testing.T, args ...string) *process {
+	t.Helper()
+	p := &process{cmd: exec.Command(binary, append([]string{"stream"}, args...)...), done: make(chan error, 1)}
+	pipe, err := p.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(pipe)
+		for sc.Scan() {
+			p.mu.Lock()
+			p.stderr.WriteString(sc.Text() + "\n")
+			p.mu.Unlock()
+		}
+		p.done <- p.cmd.Wait()
+	}()
+	t.Cleanup(func() { p.cmd.Process.Kill() })
+	return p
+}
+
+func (p *process) log() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stderr.String()
+}
+
+// await waits for a line of standard error matching re and returns its
+// first group.
+func (p *process) await(t *testing.T, re string) string {
+	t.Helper()
+	rx := regexp.MustCompile(re)
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := rx.FindStringSubmatch(p.log()); m != nil {
+			return m[1]
+		}
+		select {
+		case err := <-p.done:
+			t.Fatalf("linewatch stream exited (%v):\n%s", err, p.log())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	t.Fatalf("no %q on standard error:\n%s", re, p.log())
+	return ""
+}
+
+// stop sends SIGTERM and wants exit status 0.
+func (p *process) stop(t *testing.T) {
+	t.Helper()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, p.log())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no exit after SIGTERM:\n%s", p.log())
+	}
+}
+
+func health(t *testing.T, url string) map[string]any {
+	t.Helper()
+	res, err := http.Get(url + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var h map[string]any
+	if err := json.NewDecoder(res.Body).Decode(&h); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// Records published to the embedded NATS server by another client come out
+// as the alerts standard input gives; SIGTERM checkpoints and exits 0, and
+// a restart resumes after the last record processed.
+func TestStreamEmbeddedNATS(t *testing.T) {
+	dir := t.TempDir()
+	feed := streamFeed(t, 8_000)
+	std := runBin(t, feed, "stream", "--line", frontLine, "--in", "-", "-o", filepath.Join(dir, "stdin.geojsonl"))
+	if std.code != 0 {
+		t.Fatal(std.stderr)
+	}
+	args := []string{"--line", frontLine, "--state", filepath.Join(dir, "state"), "--nats-port", "0",
+		"--metrics", "127.0.0.1:0", "-o", filepath.Join(dir, "alerts.geojsonl"), "--checkpoint-records", "1000"}
+	recs := strings.SplitAfter(strings.TrimSpace(string(feed)), "\n")
+	half := len(recs) / 2
+	published := 0
+	for round, part := range [][]string{recs[:half], recs[half:]} {
+		p := startStream(t, args...)
+		natsURL := p.await(t, `NATS JetStream server on (nats://\S+)`)
+		metrics := "http://" + p.await(t, `metrics on http://(\S+)/metrics`)
+		if round == 1 {
+			p.await(t, fmt.Sprintf(`(after sequence %d)\n`, published))
+		}
+		nc, err := nats.Connect(natsURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range part {
+			if err := nc.Publish("linewatch.sightings.test", []byte(r)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		nc.Flush()
+		nc.Close()
+		published += len(part)
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			h := health(t, metrics)
+			if h["consumed_seq"] == float64(published) && h["lag"] == float64(0) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("not caught up: %v\n%s", h, p.log())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		p.stop(t)
+		if !strings.Contains(p.log(), fmt.Sprintf("stopped after sequence %d", published)) {
+			t.Fatalf("standard error:\n%s", p.log())
+		}
+	}
+	got, _ := os.ReadFile(filepath.Join(dir, "alerts.geojsonl"))
+	want, _ := os.ReadFile(filepath.Join(dir, "stdin.geojsonl"))
+	// Standard input ends: its last alerts close what is still open.
+	if len(got) == 0 || !bytes.HasPrefix(want, got) {
+		t.Fatalf("the alerts via NATS are not those of standard input (%d and %d bytes)", len(got), len(want))
+	}
+	for _, l := range strings.Split(strings.TrimSpace(string(want[len(got):])), "\n") {
+		if l != "" && !strings.HasSuffix(l, `"status":"closed"}}`) {
+			t.Fatalf("standard input has more than the closing alerts: %.200s", l)
+		}
+	}
+
+	// The same state with another policy is refused.
+	pol := filepath.Join(dir, "policy.yaml")
+	os.WriteFile(pol, []byte("hot_score: 6\n"), 0o644)
+	r := runBin(t, nil, append([]string{"stream", "--policy", pol}, args...)...)
+	if r.code != 2 || !strings.Contains(r.stderr, "another line, policy or stream") {
+		t.Fatalf("another policy on the same state: %d %s", r.code, r.stderr)
+	}
+}
+
+// scripts/crashtest: kill -9 at random moments, restart, and the alerts
+// are those of an uninterrupted run.
+func TestStreamCrash(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test: real processes for about 20 s")
+	}
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("crash test needs curl")
+	}
+	cmd := exec.Command("bash", "../../scripts/crashtest", "30000", "5")
+	cmd.Env = append(os.Environ(), "CRASHTEST_BIN="+binary)
+	out, err := cmd.CombinedOutput()
+	t.Logf("%s", out)
+	if err != nil {
+		t.Fatalf("crashtest: %v", err)
+	}
+}

@@ -1,0 +1,46 @@
+package stream_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"testing"
+
+	"github.com/linewatch/linewatch/detect"
+	"github.com/linewatch/linewatch/gen"
+	"github.com/linewatch/linewatch/stream"
+)
+
+// BenchmarkReaderSource runs the whole pipeline on a GeoJSONSeq feed in
+// memory: $LINEWATCH_BENCH_FEED if set, else 200,000 generated records.
+func BenchmarkReaderSource(b *testing.B) {
+	pol := detect.DefaultPolicy()
+	line := loadLine(b, "front-2024")
+	var data []byte
+	if name := os.Getenv("LINEWATCH_BENCH_FEED"); name != "" {
+		var err error
+		if data, err = os.ReadFile(name); err != nil {
+			b.Fatal(err)
+		}
+	} else {
+		sc := gen.DefaultScenario()
+		sc.Days, sc.Records, sc.Conflicting = 60, 200_000, 0
+		var buf bytes.Buffer
+		if _, err := gen.Generate(line, sc, &buf); err != nil {
+			b.Fatal(err)
+		}
+		data = buf.Bytes()
+	}
+	n := bytes.Count(data, []byte{'\n'})
+	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
+	for b.Loop() {
+		log, _ := stream.OpenLog("-", io.Discard)
+		d := stream.New(stream.Config{Judge: detect.NewJudge(line, pol), Alerts: stream.NewFileSink(log, line, pol), Finite: true})
+		if err := d.Run(context.Background(), &stream.ReaderSource{Name: "-", R: bytes.NewReader(data)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}

@@ -1,0 +1,42 @@
+// Package stream is the streaming driver of the detection engine (SPEC §6):
+// it reads sightings as they come — from standard input, from a NATS
+// JetStream stream, or over HTTP into JetStream — and turns them into
+// alerts as the watermark passes, with durable state so that a process
+// killed at any moment resumes exactly where its last checkpoint left off.
+//
+// # The pipeline
+//
+//	Source ──batches──► workers (decode + Prepare, any order) ──► Driver (one goroutine, input order)
+//	                                                                │ Stream.Add + Advance per record
+//	                                                                ├──► AlertSink (file, stdout, JetStream)
+//	                                                                ├──► rejects Log
+//	                                                                └──► Store (checkpoint, bbolt)
+//
+// A Source cuts its input into batches of records. Workers decode and
+// prepare the records of a batch on all cores (detect.Judge.Prepare is
+// stateless); the Driver takes the batches back in input order and offers
+// each record to the engine (detect.Stream), calling Advance after every
+// record, so that the alerts are a function of the record sequence alone.
+// That is what makes a restart exact: the checkpoint holds the engine's
+// state after record N of the JetStream stream, the byte length of the
+// output and rejects files at that point and the counters; a restart cuts
+// the files back to those lengths, restores the engine and consumes again
+// from record N+1, so it writes the very bytes an uninterrupted run would
+// have written.
+//
+// # Durability
+//
+// The order of a checkpoint is: flush and fsync the output (or wait for
+// JetStream to acknowledge the alerts published), write the checkpoint in
+// one bbolt transaction, then acknowledge the consumed messages to
+// JetStream (AckAll). The durable consumer is recreated on every start at
+// the checkpoint's sequence + 1, so the position never depends on acks.
+//
+// # Future records
+//
+// A record more than the policy's max_future ahead of "now" is rejected
+// with reason "future". For standard input "now" is the wall clock when the
+// record is read; for a record consumed from JetStream it is the time
+// JetStream stored it, so that a replay after a restart judges it the
+// same way; the HTTP ingest rejects such records before storing them.
+package stream

@@ -1,0 +1,422 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/linewatch/linewatch/detect"
+	"github.com/linewatch/linewatch/feed"
+	"github.com/linewatch/linewatch/output"
+)
+
+// Config is what a Driver needs.
+type Config struct {
+	Judge   *detect.Judge
+	Workers int // decode and prepare on this many goroutines; 0: GOMAXPROCS
+
+	Alerts  AlertSink
+	Rejects *Log // nil: rejected and late records are only counted
+
+	// Store, if set, holds the checkpoint: the driver restores from it
+	// (Restore) and writes it every CheckpointEvery or CheckpointRecords
+	// records, whichever comes first, and when Run returns.
+	Store             *Store
+	ConfigID          string // identifies the line and policy (Checkpoint.Config)
+	CheckpointEvery   time.Duration
+	CheckpointRecords int64
+
+	// Finite: at the end of the input the watermark moves to the end of
+	// time and every episode closes (standard input).
+	Finite bool
+
+	Metrics *Metrics // may be nil
+}
+
+// Driver runs the pipeline: batches from a source are decoded and prepared
+// on a pool of workers, then offered to the engine in input order by one
+// goroutine, which writes the alerts and rejects and takes checkpoints.
+type Driver struct {
+	cfg    Config
+	engine *detect.Stream
+	counts Counts
+	seq    uint64 // stream sequence of the last record processed
+
+	rejBuf    []byte
+	pendAck   func() // acknowledges what the next checkpoint covers
+	sinceCkpt int64  // records since the last checkpoint
+	lastCkpt  time.Time
+	restored  bool
+}
+
+// New returns a driver with an empty engine; call Restore to resume from
+// a checkpoint.
+func New(cfg Config) *Driver {
+	if cfg.Workers <= 0 {
+		cfg.Workers = runtime.GOMAXPROCS(0)
+	}
+	if cfg.CheckpointEvery <= 0 {
+		cfg.CheckpointEvery = time.Second
+	}
+	if cfg.CheckpointRecords <= 0 {
+		cfg.CheckpointRecords = 100_000
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics()
+	}
+	return &Driver{cfg: cfg, engine: detect.NewStream(cfg.Judge), lastCkpt: time.Now()}
+}
+
+// ErrOtherConfig is returned by Restore when the checkpoint was written
+// with another configuration (Config.ConfigID).
+var ErrOtherConfig = errors.New("the state was written with another line, policy or stream")
+
+// Restore loads the checkpoint, if any: restores the engine and the
+// counters, and cuts the output and rejects files back to what it covers.
+// Without a checkpoint (or a Store) the files are emptied. It returns the
+// stream sequence of the last record the checkpoint covers (0: none), from
+// which a source resumes.
+func (d *Driver) Restore() (uint64, error) {
+	var cp *Checkpoint
+	if d.cfg.Store != nil {
+		var err error
+		if cp, err = d.cfg.Store.Load(); err != nil {
+			return 0, err
+		}
+	}
+	if cp == nil {
+		if err := d.cfg.Alerts.Restore(nil); err != nil {
+			return 0, err
+		}
+		if d.cfg.Rejects != nil {
+			if err := d.cfg.Rejects.Truncate(0); err != nil {
+				return 0, err
+			}
+		}
+		d.restored = true
+		return 0, nil
+	}
+	if cp.Config != d.cfg.ConfigID {
+		return 0, fmt.Errorf("%s: %w; use another --state directory, or the line, policy and stream it was started with", d.cfg.Store.Path(), ErrOtherConfig)
+	}
+	if err := d.engine.UnmarshalBinary(cp.Engine); err != nil {
+		return 0, err
+	}
+	if err := d.cfg.Alerts.Restore(cp.Alerts); err != nil {
+		return 0, err
+	}
+	if d.cfg.Rejects != nil {
+		if err := d.cfg.Rejects.Truncate(cp.Rejects); err != nil {
+			return 0, err
+		}
+	}
+	d.counts = cp.Counts
+	d.seq = cp.Seq
+	d.restored = true
+	d.cfg.Metrics.setEngine(&d.counts, d.engine, d.seq)
+	return cp.Seq, nil
+}
+
+// Counts returns the record counts so far. Call it after Run.
+func (d *Driver) Counts() Counts { return d.counts }
+
+// Engine is the engine; read it after Run.
+func (d *Driver) Engine() *detect.Stream { return d.engine }
+
+// Summary is the account of the run so far, in the shape of detect's
+// (SPEC §5); "isolated" counts violations whose windows closed outside any
+// episode, and "episodes" the episodes closed.
+func (d *Driver) Summary(wallS float64) output.Summary {
+	c := d.counts
+	res := &detect.Result{ByType: d.engine.ByType, Classes: d.engine.Classes}
+	// The summary counts isolated violations by the length of the list
+	// batch keeps; the stream counts them without keeping them.
+	res.Isolated = make([]*detect.Violation, d.engine.Isolated)
+	return output.Summary{
+		Records: output.Records{Read: c.Read, Accepted: c.Accepted, Rejected: c.Rejected, Duplicate: c.Duplicate,
+			Late: c.Late, Unattributed: c.Unattributed, BeyondEnd: c.BeyondEnd},
+		Result: res,
+		WallS:  wallS,
+	}
+}
+
+// Seq is the stream sequence of the last record processed.
+func (d *Driver) Seq() uint64 { return d.seq }
+
+// Run processes what src reads until src's input ends, ctx is done or
+// something fails; then it writes a last checkpoint of what it processed.
+// Records read but not yet processed when ctx is done are left to the next
+// run (a broker delivers them again; standard input has no durability).
+// At the end of a finite input the engine finishes: every episode closes.
+func (d *Driver) Run(ctx context.Context, src Source) (err error) {
+	if !d.restored {
+		if _, err := d.Restore(); err != nil {
+			return err
+		}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	workers := d.cfg.Workers
+	nb := 2*workers + 4
+	work := make(chan *Batch, nb)
+	free := make(chan *Batch, nb)
+	done := make(chan *Batch, nb)
+	srcErr := make(chan error, 1)
+	go func() {
+		bt := &Batcher{out: work, free: free}
+		err := src.Run(ctx, bt)
+		if err == nil {
+			err = bt.Flush(ctx)
+		}
+		srcErr <- err
+		close(work)
+	}()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := newWorker(d.cfg.Judge)
+			for b := range work {
+				w.prepare(b)
+				done <- b
+			}
+		}()
+	}
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+
+	tick := time.NewTicker(d.cfg.CheckpointEvery)
+	defer tick.Stop()
+	pending := map[int]*Batch{}
+	next := 0
+	ended := false // the source's input ended
+	var runErr error
+loop:
+	for {
+		select {
+		case b, ok := <-done:
+			if !ok {
+				ended = true
+				break loop
+			}
+			pending[b.Seq] = b
+			for {
+				b, ok := pending[next]
+				if !ok {
+					break
+				}
+				delete(pending, next)
+				next++
+				if runErr = d.process(b); runErr != nil {
+					break loop
+				}
+				select {
+				case free <- b:
+				default:
+				}
+			}
+			if d.sinceCkpt >= d.cfg.CheckpointRecords || time.Since(d.lastCkpt) >= d.cfg.CheckpointEvery {
+				if runErr = d.checkpoint(); runErr != nil {
+					break loop
+				}
+			}
+		case <-tick.C:
+			if d.sinceCkpt > 0 && time.Since(d.lastCkpt) >= d.cfg.CheckpointEvery {
+				if runErr = d.checkpoint(); runErr != nil {
+					break loop
+				}
+			}
+		case <-ctx.Done():
+			break loop
+		}
+	}
+	cancel()
+	go func() {
+		for range done { // let the workers finish what they hold
+		}
+	}()
+	if ended {
+		if err := <-srcErr; err != nil && !errors.Is(err, context.Canceled) {
+			runErr = errors.Join(runErr, err)
+		}
+	}
+	if runErr != nil {
+		// Leave the last checkpoint as it is: a restart resumes from it.
+		d.cfg.Alerts.Flush()
+		return runErr
+	}
+	if ended && d.cfg.Finite {
+		for _, a := range d.engine.Finish() {
+			if err := d.emit(a); err != nil {
+				return err
+			}
+		}
+		if err := d.cfg.Alerts.Flush(); err != nil {
+			return err
+		}
+	}
+	if err := d.checkpoint(); err != nil {
+		return err
+	}
+	d.cfg.Metrics.setEngine(&d.counts, d.engine, d.seq)
+	return nil
+}
+
+// process offers a batch's records to the engine, in order, advancing
+// after each.
+func (d *Driver) process(b *Batch) error {
+	alerts := false
+	for i := range b.recs {
+		it := &b.items[i]
+		d.counts.Read++
+		if it.reason != "" {
+			d.counts.Rejected++
+			if it.reason == reasonFuture {
+				d.counts.Future++
+			}
+			if err := d.reject(&b.recs[i], it.reason); err != nil {
+				return err
+			}
+		} else {
+			switch d.engine.Add(&it.p) {
+			case detect.Accepted:
+				d.counts.Accepted++
+				switch it.p.Outcome {
+				case detect.Unattributed:
+					d.counts.Unattributed++
+				case detect.BeyondEnd:
+					d.counts.BeyondEnd++
+				}
+			case detect.Duplicate:
+				d.counts.Duplicate++
+			case detect.Late:
+				d.counts.Late++
+				if err := d.reject(&b.recs[i], "late"); err != nil {
+					return err
+				}
+			}
+		}
+		it.p = detect.Prepared{}
+		for _, a := range d.engine.Advance() {
+			alerts = true
+			if err := d.emit(a); err != nil {
+				return err
+			}
+		}
+	}
+	if b.Last != 0 {
+		d.seq = b.Last
+	}
+	if b.Ack != nil {
+		d.pendAck = b.Ack
+	}
+	d.sinceCkpt += int64(len(b.recs))
+	if alerts {
+		if err := d.cfg.Alerts.Flush(); err != nil {
+			return err
+		}
+	}
+	d.cfg.Metrics.setEngine(&d.counts, d.engine, d.seq)
+	return nil
+}
+
+func (d *Driver) emit(a detect.Alert) error {
+	d.counts.Alerts[a.Status]++
+	return d.cfg.Alerts.Write(a)
+}
+
+func (d *Driver) reject(r *feed.Record, reason string) error {
+	if d.cfg.Rejects == nil {
+		return nil
+	}
+	d.rejBuf = feed.AppendReject(d.rejBuf[:0], *r, reason)
+	_, err := d.cfg.Rejects.Write(d.rejBuf)
+	return err
+}
+
+// checkpoint makes the output durable, then writes the checkpoint, then
+// acknowledges to the broker what it covers.
+func (d *Driver) checkpoint() error {
+	d.lastCkpt = time.Now()
+	d.sinceCkpt = 0
+	if d.cfg.Store == nil {
+		// Nothing to resume from: just hand the output on.
+		err := d.cfg.Alerts.Flush()
+		if d.cfg.Rejects != nil {
+			err = errors.Join(err, d.cfg.Rejects.Flush())
+		}
+		return err
+	}
+	if err := d.cfg.Alerts.Sync(); err != nil {
+		return err
+	}
+	if d.cfg.Rejects != nil {
+		if err := d.cfg.Rejects.Sync(); err != nil {
+			return err
+		}
+	}
+	eng, err := d.engine.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	cp := &Checkpoint{Config: d.cfg.ConfigID, Seq: d.seq, Counts: d.counts, Alerts: d.cfg.Alerts.State(),
+		Engine: eng, Written: time.Now().UTC()}
+	if d.cfg.Rejects != nil {
+		cp.Rejects = d.cfg.Rejects.Len()
+	}
+	if err := d.cfg.Store.Save(cp); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	d.cfg.Metrics.checkpointed()
+	if d.pendAck != nil {
+		d.pendAck()
+		d.pendAck = nil
+	}
+	return nil
+}
+
+const reasonFuture = "future"
+
+// worker decodes and prepares records; one per goroutine.
+type worker struct {
+	judge     *detect.Judge
+	dec       *feed.Decoder
+	maxFuture int64
+}
+
+func newWorker(j *detect.Judge) *worker {
+	return &worker{judge: j, dec: feed.NewDecoder(), maxFuture: j.Policy().MaxFuture.Microseconds()}
+}
+
+func (w *worker) prepare(b *Batch) {
+	var s detect.Sighting
+	for i := range b.recs {
+		r := &b.recs[i]
+		it := &b.items[i]
+		*it = item{}
+		if r.Err != "" {
+			it.reason = r.Err
+			continue
+		}
+		if err := w.dec.Decode(r.Raw, &s); err != nil {
+			var rj *feed.Reject
+			if errors.As(err, &rj) {
+				it.reason = rj.Reason
+			} else {
+				it.reason = err.Error()
+			}
+			continue
+		}
+		if s.Time-b.refs[i] > w.maxFuture {
+			it.reason = reasonFuture
+			continue
+		}
+		it.p = w.judge.Prepare(&s, feed.Fingerprint([]byte(s.ID)))
+	}
+}

@@ -1,0 +1,310 @@
+package stream_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/linewatch/linewatch/detect"
+	"github.com/linewatch/linewatch/stream"
+)
+
+type ingestFixture struct {
+	broker  *stream.Broker
+	srv     *httptest.Server
+	metrics *stream.Metrics
+}
+
+func newIngest(t *testing.T, tokens map[string]string, maxBody int64) *ingestFixture {
+	t.Helper()
+	b := startBroker(t, t.TempDir())
+	t.Cleanup(b.Close)
+	m := stream.NewMetrics()
+	h := stream.NewIngest(stream.IngestConfig{
+		JS: b.JS, Subject: testSubject, MaxBody: maxBody, MaxRecord: 1 << 20, Tokens: tokens,
+		MaxFuture: detect.DefaultPolicy().MaxFuture, Metrics: m,
+	})
+	srv := httptest.NewServer(stream.Mux(h, m))
+	t.Cleanup(srv.Close)
+	return &ingestFixture{broker: b, srv: srv, metrics: m}
+}
+
+type answer struct {
+	code int
+	body string
+	resp stream.IngestResponse
+}
+
+func (f *ingestFixture) post(t *testing.T, contentType, body string, header ...string) answer {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, f.srv.URL+"/v1/sightings", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	return do(t, req)
+}
+
+func do(t *testing.T, req *http.Request) answer {
+	t.Helper()
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	a := answer{code: res.StatusCode, body: string(b)}
+	if a.code == http.StatusAccepted {
+		if err := json.Unmarshal(b, &a.resp); err != nil {
+			t.Fatalf("202 body %s: %v", b, err)
+		}
+	} else if !json.Valid(b) || !strings.Contains(string(b), `"error"`) {
+		t.Errorf("%d answer without a JSON error: %s", a.code, b)
+	}
+	return a
+}
+
+// stored is the records of the stream's messages, in order.
+func (f *ingestFixture) stored(t *testing.T) []string {
+	t.Helper()
+	ctx := context.Background()
+	info, err := f.broker.Stream.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
+		m, err := f.broker.Stream.GetMsg(ctx, seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, lines(m.Data)...)
+	}
+	return out
+}
+
+func sighting(id string, minute int) string {
+	return fmt.Sprintf(`{"type":"Feature","id":%q,"geometry":{"type":"Point","coordinates":[37.5,47.9]},"properties":{"time":"2024-01-01T00:%02d:00Z","side":"RU","source":"someone"}}`, id, minute)
+}
+
+const seqType = "application/geo+json-seq"
+
+func TestIngestMixedBatchAndRetry(t *testing.T) {
+	f := newIngest(t, nil, 0)
+	body := strings.Join([]string{
+		sighting("a", 1),
+		`{"type":"Feature","id":"b","geometry":{"type":"Point","coordinates":[37.5,47.9]},"properties":{"side":"RU"}}`,
+		sighting("c", 2),
+		`{not json`,
+		sighting("a", 1), // the same record twice in one batch
+	}, "\n") + "\n"
+	a := f.post(t, seqType, body)
+	if a.code != http.StatusAccepted {
+		t.Fatalf("status %d: %s", a.code, a.body)
+	}
+	r := a.resp
+	if r.Accepted != 2 || r.Rejected != 2 || r.Duplicate != 1 || len(r.Results) != 5 {
+		t.Fatalf("answer %s", a.body)
+	}
+	want := []stream.IngestResult{
+		{Index: 0, Status: "accepted", ID: "a"},
+		{Index: 1, Status: "rejected", Reason: "time is missing"},
+		{Index: 2, Status: "accepted", ID: "c"},
+		{Index: 3, Status: "rejected"},
+		{Index: 4, Status: "duplicate", ID: "a"},
+	}
+	for i, w := range want {
+		g := r.Results[i]
+		if g.Index != w.Index || g.Status != w.Status || g.ID != w.ID || (w.Reason != "" && g.Reason != w.Reason) {
+			t.Errorf("result %d: %+v, want %+v", i, g, w)
+		}
+	}
+	if !strings.HasPrefix(r.Results[3].Reason, "invalid JSON") {
+		t.Errorf("bad JSON record's reason %q", r.Results[3].Reason)
+	}
+	if got := f.stored(t); len(got) != 2 || got[0] != sighting("a", 1) || got[1] != sighting("c", 2) {
+		t.Fatalf("stored %q", got)
+	}
+	// The client did not hear the answer and sends the batch again.
+	a = f.post(t, seqType, body)
+	if a.code != http.StatusAccepted || a.resp.Accepted != 0 || a.resp.Duplicate != 3 || a.resp.Rejected != 2 {
+		t.Fatalf("retry: %d %s", a.code, a.body)
+	}
+	if got := f.stored(t); len(got) != 2 {
+		t.Fatalf("after the retry the stream holds %d records, want 2", len(got))
+	}
+	// Counted in the metrics.
+	res, err := http.Get(f.srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, w := range []string{
+		`linewatch_ingest_records_total{outcome="accepted"} 2`,
+		`linewatch_ingest_records_total{outcome="duplicate"} 4`,
+		`linewatch_ingest_records_total{outcome="rejected"} 4`,
+		`linewatch_records_total{outcome="read"} 0`,
+		`process_resident_memory_bytes`,
+	} {
+		if !strings.Contains(string(m), w) {
+			t.Errorf("metrics lack %s", w)
+		}
+	}
+}
+
+func TestIngestFormats(t *testing.T) {
+	f := newIngest(t, nil, 0)
+	// A FeatureCollection, pretty-printed, as application/geo+json.
+	fc := "{\n \"type\": \"FeatureCollection\",\n \"features\": [\n  " + sighting("fc1", 1) + ",\n  " + sighting("fc2", 2) + "\n ]\n}\n"
+	if a := f.post(t, "application/geo+json", fc); a.code != 202 || a.resp.Accepted != 2 {
+		t.Fatalf("FeatureCollection: %d %s", a.code, a.body)
+	}
+	// One Feature over several lines, as application/json; charset.
+	one := strings.ReplaceAll(sighting("one", 3), ",", ",\n  ")
+	if a := f.post(t, "application/json; charset=utf-8", one); a.code != 202 || a.resp.Accepted != 1 {
+		t.Fatalf("one Feature: %d %s", a.code, a.body)
+	}
+	// NDJSON, gzipped, with an RS before each record and CRLF.
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	fmt.Fprintf(zw, "\x1e%s\r\n\x1e%s\r\n", sighting("nd1", 4), sighting("nd2", 5))
+	zw.Close()
+	if a := f.post(t, "application/x-ndjson", gz.String(), "Content-Encoding", "gzip"); a.code != 202 || a.resp.Accepted != 2 {
+		t.Fatalf("gzipped NDJSON: %d %s", a.code, a.body)
+	}
+	if got := len(f.stored(t)); got != 5 {
+		t.Fatalf("stored %d records, want 5", got)
+	}
+}
+
+func TestIngestErrors(t *testing.T) {
+	f := newIngest(t, nil, 4096)
+	cases := []struct {
+		name, ctype, body string
+		header            []string
+		code              int
+		says              string
+	}{
+		{"bad JSON", "application/geo+json", `{"type":"FeatureCollection","features":[` + sighting("x", 1) + `,{"type":`, nil, 400, "feature 1"},
+		{"not JSON", "application/json", `{not json at all`, nil, 400, "not JSON"},
+		{"empty", seqType, "\n\n", nil, 400, "no records"},
+		{"wrong content type", "text/plain", sighting("x", 1), nil, 415, "Content-Type"},
+		{"no content type", "", sighting("x", 1), nil, 415, "Content-Type"},
+		{"unknown encoding", seqType, sighting("x", 1), []string{"Content-Encoding", "br"}, 415, "Content-Encoding"},
+		{"broken gzip", seqType, "\x1f\x8b\x08garbage", []string{"Content-Encoding", "gzip"}, 400, "gzip"},
+		{"oversized", seqType, strings.Repeat(sighting("x", 1)+"\n", 40), nil, 413, "limit"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a := f.post(t, c.ctype, c.body, c.header...)
+			if a.code != c.code || !strings.Contains(a.body, c.says) {
+				t.Fatalf("status %d %s; want %d saying %q", a.code, a.body, c.code, c.says)
+			}
+		})
+	}
+	// Oversized without a Content-Length (chunked): still 413.
+	req, _ := http.NewRequest(http.MethodPost, f.srv.URL+"/v1/sightings", io.MultiReader(strings.NewReader(strings.Repeat(sighting("x", 1)+"\n", 40))))
+	req.Header.Set("Content-Type", seqType)
+	req.ContentLength = -1
+	if a := do(t, req); a.code != 413 {
+		t.Fatalf("chunked oversized body: %d %s", a.code, a.body)
+	}
+	// Other methods.
+	res, err := http.Get(f.srv.URL + "/v1/sightings")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 405 {
+		t.Fatalf("GET: %d", res.StatusCode)
+	}
+	if got := len(f.stored(t)); got != 0 {
+		t.Fatalf("%d records stored from failed requests", got)
+	}
+}
+
+func TestIngestTokens(t *testing.T) {
+	dir := t.TempDir()
+	tf := filepath.Join(dir, "tokens")
+	os.WriteFile(tf, []byte("# token source\ns3cret observer-7\nother   drone.12\n"), 0o600)
+	tokens, err := stream.LoadTokens(tf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newIngest(t, tokens, 0)
+	body := sighting("t1", 1) + "\n"
+	for _, h := range [][]string{nil, {"Authorization", "Bearer wrong"}, {"Authorization", "Basic czNjcmV0"}} {
+		a := f.post(t, seqType, body, h...)
+		if a.code != 401 {
+			t.Fatalf("%v: status %d", h, a.code)
+		}
+	}
+	// A record claiming another source (twice, and escaped) is stored
+	// under the token's.
+	rec := `{"type":"Feature","id":"t2","geometry":{"type":"Point","coordinates":[37.5,47.9]},"properties":{"sour\u0063e":"x","time":"2024-01-01T00:02:00Z","source":"someone","side":"RU"}}`
+	a := f.post(t, seqType, body+rec+"\n", "Authorization", "Bearer s3cret")
+	if a.code != 202 || a.resp.Accepted != 2 {
+		t.Fatalf("status %d %s", a.code, a.body)
+	}
+	a = f.post(t, seqType, sighting("t3", 3)+"\n", "Authorization", "Bearer other")
+	if a.code != 202 || a.resp.Accepted != 1 {
+		t.Fatalf("status %d %s", a.code, a.body)
+	}
+	got := f.stored(t)
+	want := []string{
+		`{"type":"Feature","id":"t1","geometry":{"type":"Point","coordinates":[37.5,47.9]},"properties":{"time":"2024-01-01T00:01:00Z","side":"RU","source":"observer-7"}}`,
+		`{"type":"Feature","id":"t2","geometry":{"type":"Point","coordinates":[37.5,47.9]},"properties":{"time":"2024-01-01T00:02:00Z","side":"RU","source":"observer-7"}}`,
+		`{"type":"Feature","id":"t3","geometry":{"type":"Point","coordinates":[37.5,47.9]},"properties":{"time":"2024-01-01T00:03:00Z","side":"RU","source":"drone.12"}}`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("stored:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// Each source publishes on its own subject.
+	m, err := f.broker.Stream.GetMsg(context.Background(), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Subject != "linewatch.sightings.drone_12" {
+		t.Errorf("subject %q", m.Subject)
+	}
+}
+
+// A record too far ahead of the clock is rejected before it is stored.
+func TestIngestFuture(t *testing.T) {
+	f := newIngest(t, nil, 0)
+	rec := fmt.Sprintf(`{"type":"Feature","id":"f","geometry":{"type":"Point","coordinates":[37.5,47.9]},"properties":{"time":%q,"side":"RU"}}`,
+		time.Now().Add(2*time.Hour).UTC().Format(time.RFC3339))
+	a := f.post(t, seqType, rec)
+	if a.code != 202 || a.resp.Rejected != 1 || a.resp.Results[0].Reason != "future" {
+		t.Fatalf("status %d %s", a.code, a.body)
+	}
+}
+
+func TestHealthz(t *testing.T) {
+	f := newIngest(t, nil, 0)
+	res, err := http.Get(f.srv.URL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var h stream.Health
+	if err := json.NewDecoder(res.Body).Decode(&h); err != nil || res.StatusCode != 200 || h.Status != "ok" {
+		t.Fatalf("healthz: %d %+v %v", res.StatusCode, h, err)
+	}
+}

@@ -1,0 +1,108 @@
+package stream
+
+import (
+	"bytes"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+)
+
+// Checkpoint is what a restart resumes from: everything that depends on
+// the records consumed so far, taken between two records.
+type Checkpoint struct {
+	Version int
+	// Config identifies the line and policy the state was computed with;
+	// a restart with others would mix two analyses.
+	Config string
+	// Seq is the broker stream sequence of the last record consumed.
+	Seq     uint64
+	Counts  Counts
+	Alerts  []byte // the alert sink's position (AlertSink.State)
+	Rejects int64  // the rejects file's length
+	Engine  []byte // detect.Stream.MarshalBinary
+	Written time.Time
+}
+
+const checkpointVersion = 1
+
+var (
+	bucketName    = []byte("linewatch")
+	checkpointKey = []byte("checkpoint")
+)
+
+// Store keeps the checkpoint in a bbolt file under the state directory.
+// bbolt writes a transaction atomically and locks the file, so two
+// processes cannot share a state directory.
+type Store struct {
+	db   *bolt.DB
+	path string
+}
+
+// OpenStore opens (creating it if needed) the checkpoint file in dir.
+func OpenStore(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	path := filepath.Join(dir, "checkpoint.db")
+	db, err := bolt.Open(path, 0o644, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		if errors.Is(err, bolterrors.ErrTimeout) {
+			return nil, fmt.Errorf("state %s is in use by another process", dir)
+		}
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	return &Store{db: db, path: path}, nil
+}
+
+// Path is the checkpoint file's path.
+func (s *Store) Path() string { return s.path }
+
+// Load returns the checkpoint, or nil if there is none yet.
+func (s *Store) Load() (*Checkpoint, error) {
+	var cp *Checkpoint
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketName)
+		if b == nil {
+			return nil
+		}
+		data := b.Get(checkpointKey)
+		if data == nil {
+			return nil
+		}
+		cp = new(Checkpoint)
+		return gob.NewDecoder(bytes.NewReader(data)).Decode(cp)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint %s: %w", s.path, err)
+	}
+	if cp != nil && cp.Version != checkpointVersion {
+		return nil, fmt.Errorf("checkpoint %s: version %d, want %d", s.path, cp.Version, checkpointVersion)
+	}
+	return cp, nil
+}
+
+// Save writes the checkpoint in one transaction (synced to disk when it
+// returns).
+func (s *Store) Save(cp *Checkpoint) error {
+	cp.Version = checkpointVersion
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(cp); err != nil {
+		return err
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucketName)
+		if err != nil {
+			return err
+		}
+		return b.Put(checkpointKey, buf.Bytes())
+	})
+}
+
+// Close closes the file.
+func (s *Store) Close() error { return s.db.Close() }
