@@ -10,6 +10,7 @@ import (
 	batchrun "github.com/linewatch/linewatch/batch"
 	"github.com/linewatch/linewatch/detect"
 	render "github.com/linewatch/linewatch/output"
+	"github.com/linewatch/linewatch/report"
 	"github.com/urfave/cli/v2"
 )
 
@@ -24,16 +25,21 @@ func detectCommand() *cli.Command {
 		&cli.BoolFlag{Name: "evidence", Usage: "add a Point Feature per violation of every episode"},
 		&cli.BoolFlag{Name: "strict", Usage: "exit with status 1 if any record was rejected"},
 		&cli.IntFlag{Name: "workers", Usage: "decode and locate on `N` goroutines (default: one per core); the output never depends on it"},
+		&cli.StringFlag{Name: "report", Usage: "also write the HTML report (map, timeline, episodes, summary) to `FILE`", TakesFile: true},
+		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress bar and no summary on standard error (--summary FILE is still written)"},
 	)
+	flags = append(flags, fromFlags()...) // --from csv|acled|ucdp: see import.go
 	return &cli.Command{
 		Name:      "detect",
 		Usage:     "find violations in sighting files and classify them into episodes",
-		UsageText: "linewatch detect --line L.geojson [--policy P.yaml] [-o OUT] [--format geojson|geojsonseq|csv]\n  [--rejects FILE] [--summary FILE] [--isolated] [--evidence] [--strict] SIGHTINGS...",
+		UsageText: "linewatch detect --line L.geojson [--policy P.yaml] [-o OUT] [--format geojson|geojsonseq|csv]\n  [--rejects FILE] [--summary FILE] [--report FILE] [--isolated] [--evidence] [--strict] [--quiet] SIGHTINGS...",
 		Description: "Reads sightings (GeoJSON FeatureCollection or GeoJSON text sequence / NDJSON files, .gz,\n" +
 			"or - for standard input), judges each against the agreed line, aggregates violations per\n" +
 			"party, sector and window, and writes every episode with its class, figures, criteria and\n" +
-			"evidence. Example:\n\n" +
-			"  linewatch detect --line fixtures/lines/front-2024.geojson --isolated -o alerts.geojson sightings.ndjson.gz",
+			"evidence. --report FILE writes the HTML report of the run as well (see linewatch report).\n" +
+			"On a terminal, a run longer than a second shows its progress on standard error. Example:\n\n" +
+			"  linewatch detect --line fixtures/lines/front-2024.geojson --isolated -o alerts.geojson \\\n" +
+			"    --report report.html fixtures/sightings/front-2024-q1.ndjson.gz",
 		Flags:  flags,
 		Action: detectAction,
 	}
@@ -67,6 +73,11 @@ func detectAction(c *cli.Context) error {
 			return unusable(fmt.Errorf("input: %w", err))
 		}
 	}
+	from, err := detectFrom(c, inputs) // nil without --from
+	if err != nil {
+		return err
+	}
+	defer from.cleanup()
 	var rejects *rejectFile
 	if name := c.String("rejects"); name != "" {
 		if rejects, err = createRejects(name); err != nil {
@@ -86,13 +97,20 @@ func detectAction(c *cli.Context) error {
 	if rejects != nil {
 		cfg.Reject = func(rj batchrun.Rejected) error { return rejects.write(&rj.Record, rj.Reason) }
 	}
-	out, err := batchrun.Run(cfg, inputs)
+	bar := newProgress(c.App.ErrWriter, inputs, c.Bool("quiet"))
+	if bar != nil {
+		cfg.Progress = bar.update
+	}
+	out, err := batchrun.Run(cfg, from.configure(&cfg, inputs))
+	bar.done()
 	if err != nil {
 		if rejects != nil {
 			rejects.Close()
 		}
 		return unusable(err)
 	}
+	logger(c).Debug("detected", "inputs", len(inputs), "records", out.Counts.Read,
+		"episodes", len(out.Result.Episodes), "wall_s", time.Since(start).Seconds())
 	w, err := openOutput(c)
 	if err != nil {
 		return err
@@ -118,8 +136,17 @@ func detectAction(c *cli.Context) error {
 		if err := os.WriteFile(name, sum.AppendJSON(nil), 0o644); err != nil {
 			return failed(fmt.Errorf("summary: %w", err))
 		}
-	} else if err := sum.WriteText(c.App.ErrWriter); err != nil {
-		return failed(err)
+	} else if !c.Bool("quiet") {
+		if err := sum.WriteText(c.App.ErrWriter); err != nil {
+			return failed(err)
+		}
+	}
+	if name := c.String("report"); name != "" {
+		d := reportData(line, pol, &out.Result, c.String("policy"), inputs)
+		d.Summary = report.SummaryOf(&sum)
+		if err := writeReport(name, d); err != nil {
+			return err
+		}
 	}
 	if c.Bool("strict") && k.Rejected > 0 {
 		return failed(fmt.Errorf("%d records rejected (--strict)", k.Rejected))

@@ -26,7 +26,9 @@ func locateCommand() *cli.Command {
 			"unchanged but for added properties lw_side, lw_distance_m, lw_km, lw_sector and\n" +
 			"lw_beyond_end, taken at the Point, the last coordinate of a LineString or the\n" +
 			"first point of a MultiPoint. Records that are not such Features are counted and\n" +
-			"written to --rejects.",
+			"written to --rejects. Example:\n\n" +
+			"  linewatch locate --line fixtures/lines/front-2024.geojson -o located.ndjson \\\n" +
+			"    --rejects rejects.ndjson fixtures/sightings/front-2024-q1.ndjson.gz",
 		Flags: append(lineFlags(),
 			&cli.StringFlag{Name: "rejects", Usage: "write rejected records to `FILE`, one JSON object per line", TakesFile: true},
 		),

@@ -83,7 +83,12 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		// cli itself.
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError:   onUsageError,
-		HideVersion:    true,
+		HideVersion:    true, // "linewatch version" tells more
+		// Shell completion: see "linewatch completion --help".
+		EnableBashCompletion: true,
+		Flags:                appFlags(),
+		Before:               setupLogging,
+		Metadata:             map[string]any{},
 	}
 	var names []string
 	for _, mk := range commands {

@@ -18,7 +18,8 @@ func sectorsCommand() *cli.Command {
 		UsageText: "linewatch sectors --line L.geojson [--policy P.yaml] [-o OUT]",
 		Description: "Writes a FeatureCollection with one LineString Feature per sector of the line,\n" +
 			"with properties id, index, km_from, km_to, length_km, stretch and stretch_name,\n" +
-			"and simplestyle stroke colours that alternate so the sectors stand apart on a map.",
+			"and simplestyle stroke colours that alternate so the sectors stand apart on a map. Example:\n\n" +
+			"  linewatch sectors --line fixtures/lines/front-2024.geojson -o sectors.geojson",
 		Flags:  lineFlags(),
 		Action: sectorsAction,
 	}

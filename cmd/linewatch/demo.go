@@ -1,0 +1,234 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	batchrun "github.com/linewatch/linewatch/batch"
+	"github.com/linewatch/linewatch/detect"
+	"github.com/linewatch/linewatch/fixtures"
+	"github.com/linewatch/linewatch/gen"
+	"github.com/linewatch/linewatch/geo"
+	"github.com/linewatch/linewatch/internal/num"
+	render "github.com/linewatch/linewatch/output"
+	"github.com/linewatch/linewatch/report"
+	"github.com/urfave/cli/v2"
+)
+
+func init() { register(demoCommand) }
+
+// demoEvents are the demo's injected events, as gen's flags take them:
+// the scenario of fixtures/sightings/front-2024-q1.ndjson.gz.
+var demoEvents = []struct {
+	typ  gen.EventType
+	spec string
+}{
+	{gen.Offensive, "RU:S062-S065:2024-01-15:10d"},
+	{gen.Offensive, "UA:S042-S043:2024-03-01:6d"},
+	{gen.Bombardment, "RU:S008-S009:2024-02-05:6d"},
+	{gen.Raid, "UA:S085:2024-02-20"},
+	{gen.Raid, "RU:S020-S021:2024-03-12:2d"},
+}
+
+const demoSeed = 2024
+
+// The demo's files, in the order it describes them.
+var demoFiles = []struct{ name, what string }{
+	{"sightings.ndjson.gz", "the generated sightings, one GeoJSON Feature per line (gzipped)"},
+	{"alerts.geojson", "the episodes and isolated violations: open it in QGIS, kepler.gl or geojson.io"},
+	{"summary.json", "the run's account of its records, violations and episodes"},
+	{"report.html", "map, timeline and table of the episodes: open it in a browser"},
+}
+
+func demoCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "demo",
+		Usage:     "generate 90 days of sightings on the bundled line, detect, and write the alerts and a report",
+		UsageText: "linewatch demo [--out DIR]",
+		Description: "Runs linewatch end to end on the bundled agreed line (about 966 km of the 2024 front, UA on\n" +
+			"one side, RU on the other): generates a 90-day scenario (seed 2024) of background activity,\n" +
+			"isolated incidents, two offensives, a bombardment and two raids, with bad and duplicate\n" +
+			"records; detects; and writes to DIR the sightings, alerts.geojson (episodes and isolated\n" +
+			"violations), summary.json and report.html. It prints what it found — every class shows up:\n" +
+			"sustained offensives, a sustained bombardment, escalations, isolated violations — and where.\n" +
+			"The same every time. Example:\n\n" +
+			"  linewatch demo --out /tmp/linewatch-demo && xdg-open /tmp/linewatch-demo/report.html",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "out", Value: "linewatch-demo", Usage: "write the files to `DIR` (created if missing)", TakesFile: true},
+		},
+		Action: demoAction,
+	}
+}
+
+func demoAction(c *cli.Context) error {
+	if c.Args().Present() {
+		return usageError(c, "demo takes no arguments, got %q", c.Args().First())
+	}
+	began := time.Now()
+	dir := c.String("out")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return unusable(fmt.Errorf("--out: %w", err))
+	}
+	pol := detect.DefaultPolicy()
+	line, err := geo.Load(bytes.NewReader(fixtures.Front2024), geo.Options{
+		BufferM: pol.BufferM, SectorKm: pol.SectorKm, EndReachM: pol.EndReachM,
+	})
+	if err != nil {
+		return fmt.Errorf("the bundled line: %w", err) // cannot happen: the tests load it
+	}
+	path := func(name string) string { return filepath.Join(dir, name) }
+
+	// 1. Generate.
+	sc := gen.DefaultScenario()
+	sc.Seed = demoSeed
+	sc.Gzip = true
+	sc.Format = gen.GeoJSONSeq
+	sc.Policy = &pol
+	for _, e := range demoEvents {
+		ev, err := gen.ParseEvent(e.typ, e.spec)
+		if err != nil {
+			return fmt.Errorf("demo event %s: %w", e.spec, err)
+		}
+		sc.Events = append(sc.Events, ev)
+	}
+	t0 := time.Now()
+	truth, err := createFile(path("sightings.ndjson.gz"), func(w io.Writer) (*gen.Truth, error) { return gen.Generate(line, sc, w) })
+	if err != nil {
+		return err
+	}
+	genTime := time.Since(t0)
+
+	// 2. Detect, as linewatch detect --isolated --summary --report does.
+	t0 = time.Now()
+	out, err := batchrun.Run(batchrun.Config{Judge: detect.NewJudge(line, pol)}, []string{path("sightings.ndjson.gz")})
+	if err != nil {
+		return unusable(err)
+	}
+	k := out.Counts
+	sum := render.Summary{
+		Records: render.Records{Read: k.Read, Accepted: k.Accepted, Rejected: k.Rejected, Duplicate: k.Duplicate,
+			Late: k.Late, Unattributed: k.Unattributed, BeyondEnd: k.BeyondEnd},
+		Result: &out.Result,
+	}
+	if _, err := createFile(path("alerts.geojson"), func(w io.Writer) (any, error) {
+		return nil, render.Write(w, line, pol, &out.Result, render.Options{Format: render.GeoJSON, Isolated: true})
+	}); err != nil {
+		return err
+	}
+	sum.WallS = time.Since(t0).Seconds()
+	if err := os.WriteFile(path("summary.json"), sum.AppendJSON(nil), 0o644); err != nil {
+		return failed(fmt.Errorf("summary: %w", err))
+	}
+	detectTime := time.Since(t0)
+
+	// 3. Report.
+	t0 = time.Now()
+	d := reportData(line, pol, &out.Result, "", []string{fmt.Sprintf("sightings.ndjson.gz (generated with seed %d)", demoSeed)})
+	d.Title = "linewatch demo: 90 days on the 2024 front"
+	d.Summary = report.SummaryOf(&sum)
+	if err := writeReport(path("report.html"), d); err != nil {
+		return err
+	}
+	reportTime := time.Since(t0)
+	logger(c).Debug("demo", "gen_s", genTime.Seconds(), "detect_s", detectTime.Seconds(), "report_s", reportTime.Seconds())
+
+	return demoDescribe(c.App.Writer, dir, line, truth, out, time.Since(began))
+}
+
+// createFile creates name and has write fill it, buffered.
+func createFile[T any](name string, write func(io.Writer) (T, error)) (T, error) {
+	var zero T
+	f, err := os.Create(name)
+	if err != nil {
+		return zero, unusable(fmt.Errorf("output: %w", err))
+	}
+	bw := bufio.NewWriterSize(f, 1<<16)
+	v, werr := write(bw)
+	if werr == nil {
+		werr = bw.Flush()
+	}
+	if err := errors.Join(werr, f.Close()); err != nil {
+		return zero, failed(fmt.Errorf("writing %s: %w", name, err))
+	}
+	return v, nil
+}
+
+// demoDescribe prints what the demo did and found, and where the files are.
+func demoDescribe(w io.Writer, dir string, line *geo.Line, truth *gen.Truth, out *batchrun.Outcome, took time.Duration) error {
+	var sb strings.Builder
+	k := out.Counts
+	res := &out.Result
+	p := line.Parties()
+	fmt.Fprintf(&sb, "linewatch demo: %d days from %s on the bundled line, %s km of the 2024 front in %d sectors, %s/%s\n",
+		truth.Days, truth.Start[:10], num.Format(line.LengthKm(), 1), len(line.Sectors()), p[0], p[1])
+	fmt.Fprintf(&sb, "records: %d read, %d accepted, %d rejected, %d duplicate\n", k.Read, k.Accepted, k.Rejected, k.Duplicate)
+	fmt.Fprintf(&sb, "found: %d sustained offensive, %d sustained bombardment, %d escalation, %d isolated violations\n",
+		res.Classes[detect.SustainedOffensive], res.Classes[detect.SustainedBombardment], res.Classes[detect.Escalation], len(res.Isolated))
+	byID := map[string]*detect.Episode{}
+	for _, e := range res.Episodes {
+		byID[e.ID] = e
+	}
+	sb.WriteString("where each injected event was found:\n")
+	for _, ev := range truth.Events {
+		fmt.Fprintf(&sb, "  %s %s by %s on %s from %s\n     →", ev.ID, ev.Type, ev.Party, sectorSpan(ev.Sectors), ev.Start[:10])
+		found := 0
+		for _, id := range ev.Episodes {
+			e := byID[id]
+			if e == nil {
+				continue
+			}
+			if found > 0 {
+				sb.WriteString(";")
+			}
+			found++
+			fmt.Fprintf(&sb, " %s %s: %s, km %s–%s, %s to %s", strings.ReplaceAll(e.Class.String(), "_", " "), e.ID,
+				sectorSpan(sectorIDs(line, e.Sectors)), num.Format(e.KmFrom, 1), num.Format(e.KmTo, 1), when(e.Start), when(e.End))
+		}
+		if found == 0 {
+			fmt.Fprintf(&sb, " not found (expected %s)", strings.ReplaceAll(ev.ExpectedClass, "_", " "))
+		}
+		sb.WriteString("\n")
+	}
+	fmt.Fprintf(&sb, "took %.2f s. Files in %s:\n", took.Seconds(), dir)
+	for _, f := range demoFiles {
+		fmt.Fprintf(&sb, "  %-20s %s\n", f.name, f.what)
+	}
+	fmt.Fprintf(&sb, "Next, your own sightings (GeoJSON, one Feature per line or a FeatureCollection):\n"+
+		"  linewatch detect --line %s --isolated -o alerts.geojson --report report.html SIGHTINGS.ndjson\n", fixtures.Front2024Name)
+	_, err := io.WriteString(w, sb.String())
+	return err
+}
+
+func sectorIDs(line *geo.Line, idx []int) []string {
+	ids := make([]string, len(idx))
+	for i, s := range idx {
+		ids[i] = line.SectorID(s)
+	}
+	return ids
+}
+
+func sectorSpan(ids []string) string {
+	if len(ids) == 0 {
+		return "no sector"
+	}
+	if len(ids) == 1 {
+		return ids[0]
+	}
+	return ids[0] + "–" + ids[len(ids)-1]
+}
+
+// when is an instant for people: the date alone at midnight UTC.
+func when(us int64) string {
+	s := num.FormatTime(us)
+	if t, ok := strings.CutSuffix(s, "T00:00:00Z"); ok {
+		return t
+	}
+	return s
+}

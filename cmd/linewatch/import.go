@@ -1,0 +1,549 @@
+package main
+
+import (
+	"bufio"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+	_ "time/tzdata" // --tz works where the system has no zone database
+
+	batchrun "github.com/linewatch/linewatch/batch"
+	"github.com/linewatch/linewatch/feed"
+	"github.com/linewatch/linewatch/importer"
+	"github.com/urfave/cli/v2"
+)
+
+func init() { register(importCommand) }
+
+const importCategory = "reading CSV (import, detect --from)"
+
+// importFlags are the flags that say how CSV rows become sightings,
+// shared by `import` and `detect --from`.
+func importFlags() []cli.Flag {
+	col := func(f importer.Field, usage string) cli.Flag {
+		return &cli.StringFlag{Name: f.FlagName(), Usage: usage, Category: importCategory}
+	}
+	return []cli.Flag{
+		&cli.StringFlag{Name: "delimiter", Usage: "field delimiter `CHAR`: , ; tab | or any one character (default: sniffed from the header)", Category: importCategory},
+		&cli.StringFlag{Name: "encoding", Usage: "`ENCODING` of the CSV files: utf-8, latin-1, windows-1252 or utf-16 (default: utf-8; a UTF-16 byte-order mark is always obeyed)", Category: importCategory},
+		col(importer.Lon, "longitude: a `COLUMN` name, or =VALUE for a constant (every field flag takes either)"),
+		col(importer.Lat, "latitude `COLUMN`"),
+		col(importer.Time, "time `COLUMN`: ISO 8601 / RFC 3339, or as --time-format says"),
+		col(importer.TimeEnd, "`COLUMN` of the end of the time's span (the time becomes its middle)"),
+		&cli.StringFlag{Name: "time-format", Usage: "Go time `LAYOUTS` separated by | (2006-01-02, 02/01/2006 15:04, …), or unix, unixms", Category: importCategory},
+		&cli.StringFlag{Name: "tz", Usage: "`ZONE` of times written without one: Europe/Kyiv, UTC, +02:00 (default: such times are rejected; acled, ucdp: UTC)", Category: importCategory},
+		col(importer.ID, "sighting id `COLUMN` (default: none, a hash of the sighting)"),
+		col(importer.Side, "party `COLUMN` of the force observed or acting"),
+		col(importer.Kind, "kind `COLUMN`: ground or fire"),
+		col(importer.Track, "track `COLUMN`"),
+		col(importer.Strength, "strength `COLUMN`"),
+		col(importer.Confidence, "confidence `COLUMN`, in (0, 1]"),
+		col(importer.PrecisionM, "`COLUMN` of the position's precision in metres"),
+		col(importer.Source, "source (observer) `COLUMN`"),
+		col(importer.TimeUncertainty, "`COLUMN` of the time's uncertainty in seconds, either side"),
+		&cli.StringFlag{Name: "map", Usage: "YAML `FILE` of value maps: side, kind, precision_m, … (see 'Your own data' in the README)", TakesFile: true, Category: importCategory},
+	}
+}
+
+func importCommand() *cli.Command {
+	sub := func(d importer.Dialect, usage, desc string) *cli.Command {
+		flags := append(importFlags(),
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the sightings to `FILE` (.gz: gzipped; default: standard output)", TakesFile: true},
+			&cli.StringFlag{Name: "rejects", Usage: "write rejected rows to `FILE`, one JSON object per line", TakesFile: true},
+			&cli.StringFlag{Name: "summary", Usage: "write the counts as JSON to `FILE` (default: in words on standard error)", TakesFile: true},
+			&cli.BoolFlag{Name: "strict", Usage: "exit with status 1 if any row was rejected"},
+		)
+		return &cli.Command{
+			Name:            string(d),
+			Usage:           usage,
+			UsageText:       "linewatch import " + string(d) + " [options] FILE... [-o OUT]",
+			Description:     desc,
+			Flags:           flags,
+			HideHelpCommand: true,
+			OnUsageError: func(c *cli.Context, err error, _ bool) error {
+				return importUsage(c, "%v", err)
+			},
+			Action: func(c *cli.Context) error { return importAction(c, d) },
+		}
+	}
+	return &cli.Command{
+		Name:      "import",
+		Usage:     "turn CSV files (your own, ACLED or UCDP GED exports) into GeoJSONSeq sightings",
+		UsageText: "linewatch import csv|acled|ucdp [options] FILE... [-o OUT]",
+		Description: "Reads CSV files and writes one sighting per row, a GeoJSON Feature per line, that\n" +
+			"detect and stream read (detect --from reads the CSV directly). Rows that cannot be mapped\n" +
+			"are rejected with their line and reason (--rejects); every other column is carried as a\n" +
+			"property. Examples:\n\n" +
+			"  linewatch import csv --lon x --lat y --time when --tz Europe/Kyiv --side =UA log.csv -o log.geojsonl\n" +
+			"  linewatch import acled --map actors.yaml acled-export.csv -o acled.geojsonl\n" +
+			"  linewatch import ucdp GEDEvent_v23_1.csv -o ucdp.geojsonl",
+		Subcommands: []*cli.Command{
+			sub(importer.CSV, "a CSV file with the columns the flags name",
+				"Every field flag takes a column name or =VALUE. --lon, --lat and --time are required."),
+			sub(importer.ACLED, "an ACLED export",
+				"Columns event_id_cnty, event_date, longitude, latitude, actor1 (→ side, through --map;\n"+
+					"none where the map has no answer), sub_event_type (→ kind: shelling, air/drone strikes and\n"+
+					"remote explosives are fire; armed clashes and territory changes ground; other types ground,\n"+
+					"flagged import_flag: unmapped_kind), geo_precision 1/2/3 (→ precision_m 2000/25000/100000),\n"+
+					"time_precision 1/2/3 (→ time_uncertainty_s 43200/302400/1339200), source."),
+			sub(importer.UCDP, "a UCDP GED export",
+				"Columns id, date_start to date_end (→ time, their middle, and time_uncertainty_s),\n"+
+					"longitude, latitude, best (→ strength), where_prec 1–7 (→ precision_m 2000, 25000, 30000,\n"+
+					"100000, 50000, 500000, 500000). Every event is fire without a side: it is attributed to the\n"+
+					"party opposite the side where it happened."),
+		},
+	}
+}
+
+// importerOptions reads the importer's flags.
+func importerOptions(c *cli.Context, d importer.Dialect) (*importer.Importer, error) {
+	opt := importer.Options{Dialect: d, Columns: map[importer.Field]string{},
+		TimeFormat: c.String("time-format"), TZ: c.String("tz")}
+	for _, f := range importer.Fields() {
+		if c.IsSet(f.FlagName()) {
+			opt.Columns[f] = c.String(f.FlagName())
+		}
+	}
+	if s := c.String("delimiter"); c.IsSet("delimiter") {
+		switch strings.ToLower(s) {
+		case "tab", `\t`:
+			opt.Delimiter = '\t'
+		case "comma":
+			opt.Delimiter = ','
+		case "semicolon":
+			opt.Delimiter = ';'
+		default:
+			if len(s) != 1 {
+				return nil, importUsage(c, "--delimiter must be one character (or tab), got %q", s)
+			}
+			opt.Delimiter = s[0]
+		}
+	}
+	var err error
+	if opt.Encoding, err = importer.ParseEncoding(c.String("encoding")); err != nil {
+		return nil, importUsage(c, "--encoding: %v", err)
+	}
+	if name := c.String("map"); name != "" {
+		if opt.Map, err = importer.LoadMap(name); err != nil {
+			return nil, unusable(err)
+		}
+	}
+	im, err := importer.New(opt)
+	if err != nil {
+		return nil, importUsage(c, "%v", err)
+	}
+	return im, nil
+}
+
+// importArgs splits the arguments into input files and a trailing
+// -o/--output FILE, which the synopsis allows after the files.
+func importArgs(c *cli.Context) (inputs []string, output string, err error) {
+	args := c.Args().Slice()
+	output = c.String("output")
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "-o" || a == "--output" || a == "-output":
+			if i+1 == len(args) {
+				return nil, "", importUsage(c, "%s needs a file name", a)
+			}
+			if output != "" {
+				return nil, "", importUsage(c, "the output is given twice")
+			}
+			output = args[i+1]
+			i++
+		case strings.HasPrefix(a, "-o=") || strings.HasPrefix(a, "--output="):
+			if output != "" {
+				return nil, "", importUsage(c, "the output is given twice")
+			}
+			output = a[strings.IndexByte(a, '=')+1:]
+		case len(a) > 1 && a[0] == '-':
+			return nil, "", importUsage(c, "flag %s after the input files: options go before them (only -o may follow)", a)
+		default:
+			inputs = append(inputs, a)
+		}
+	}
+	if len(inputs) == 0 {
+		return nil, "", importUsage(c, "no CSV files given (use - for standard input)")
+	}
+	return inputs, output, nil
+}
+
+// importFileSummary is one file's line in the summary.
+type importFileSummary struct {
+	File      string `json:"file"`
+	Delimiter string `json:"delimiter"`
+	importer.Counts
+}
+
+func importAction(c *cli.Context, d importer.Dialect) error {
+	inputs, output, err := importArgs(c)
+	if err != nil {
+		return err
+	}
+	im, err := importerOptions(c, d)
+	if err != nil {
+		return err
+	}
+	stdin := 0
+	for _, in := range inputs {
+		if in == "-" {
+			if stdin++; stdin > 1 {
+				return importUsage(c, "standard input (-) can be read only once")
+			}
+			continue
+		}
+		// Check every header before writing anything.
+		rc, err := importer.OpenFile(in)
+		if err != nil {
+			return unusable(fmt.Errorf("input: %w", err))
+		}
+		_, err = im.Rows(in, rc)
+		rc.Close()
+		if err != nil {
+			return unusable(err)
+		}
+	}
+	var rejects *rejectFile
+	if name := c.String("rejects"); name != "" {
+		if rejects, err = createRejects(name); err != nil {
+			return err
+		}
+	}
+	out, err := createImportOutput(c, output)
+	if err != nil {
+		if rejects != nil {
+			rejects.Close()
+		}
+		return err
+	}
+	start := time.Now()
+	var total importer.Counts
+	var files []importFileSummary
+	runErr := func() error {
+		for _, in := range inputs {
+			var r io.ReadCloser
+			if in == "-" {
+				r = io.NopCloser(c.App.Reader)
+			} else if r, err = importer.OpenFile(in); err != nil {
+				return unusable(fmt.Errorf("input: %w", err))
+			}
+			k, delim, err := importFile(im, in, r, out, rejects)
+			r.Close()
+			if err != nil {
+				return err
+			}
+			total.Add(k)
+			files = append(files, importFileSummary{File: in, Delimiter: delimName(delim), Counts: k})
+		}
+		return nil
+	}()
+	closeErr := out.Close()
+	if rejects != nil {
+		closeErr = errors.Join(closeErr, rejects.Close())
+	}
+	if runErr != nil {
+		return runErr
+	}
+	if closeErr != nil {
+		return failed(closeErr)
+	}
+	wall := time.Since(start).Seconds()
+	if err := writeImportSummary(c, total, files, wall); err != nil {
+		return err
+	}
+	if c.Bool("strict") && total.Rejected > 0 {
+		return failed(fmt.Errorf("%d rows rejected (--strict)", total.Rejected))
+	}
+	return nil
+}
+
+// importFile converts one file.
+func importFile(im *importer.Importer, name string, r io.Reader, out io.Writer, rejects *rejectFile) (importer.Counts, byte, error) {
+	rows, err := im.Rows(name, r)
+	if err != nil {
+		return importer.Counts{}, 0, unusable(err)
+	}
+	for {
+		row, err := rows.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return rows.Counts(), rows.Delimiter(), unusable(fmt.Errorf("read %s: %w", name, err))
+		}
+		if row.Record != nil {
+			if _, err := out.Write(append(row.Record, '\n')); err != nil {
+				return rows.Counts(), rows.Delimiter(), failed(err)
+			}
+			continue
+		}
+		if rejects != nil {
+			rec := feed.Record{File: name, Line: row.Line, Index: -1, Raw: row.Text}
+			if err := rejects.write(&rec, row.Reason); err != nil {
+				return rows.Counts(), rows.Delimiter(), failed(fmt.Errorf("writing rejects: %w", err))
+			}
+		}
+	}
+	return rows.Counts(), rows.Delimiter(), nil
+}
+
+func delimName(d byte) string {
+	if d == '\t' {
+		return "tab"
+	}
+	return string(rune(d))
+}
+
+// importOutput is import's output: a file (gzipped for .gz) or standard
+// output, buffered.
+type importOutput struct {
+	*bufio.Writer
+	zw    *gzip.Writer
+	f     *os.File
+	name  string
+	flush func() error
+}
+
+func createImportOutput(c *cli.Context, name string) (*importOutput, error) {
+	if name == "" || name == "-" {
+		return &importOutput{Writer: bufio.NewWriterSize(c.App.Writer, 256<<10), name: "standard output"}, nil
+	}
+	f, err := os.Create(name)
+	if err != nil {
+		return nil, unusable(fmt.Errorf("output: %w", err))
+	}
+	o := &importOutput{f: f, name: name}
+	if strings.HasSuffix(name, ".gz") {
+		o.zw = gzip.NewWriter(f)
+		o.Writer = bufio.NewWriterSize(o.zw, 256<<10)
+	} else {
+		o.Writer = bufio.NewWriterSize(f, 256<<10)
+	}
+	return o, nil
+}
+
+func (o *importOutput) Close() error {
+	err := o.Flush()
+	if o.zw != nil {
+		err = errors.Join(err, o.zw.Close())
+	}
+	if o.f != nil {
+		err = errors.Join(err, o.f.Close())
+	}
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", o.name, err)
+	}
+	return nil
+}
+
+func writeImportSummary(c *cli.Context, k importer.Counts, files []importFileSummary, wall float64) error {
+	rate := 0.0
+	if wall > 0 {
+		rate = float64(k.Rows) / wall
+	}
+	if name := c.String("summary"); name != "" {
+		sum := struct {
+			Rows struct {
+				Read     int64 `json:"read"`
+				Imported int64 `json:"imported"`
+				Rejected int64 `json:"rejected"`
+			} `json:"rows"`
+			Flagged  int64               `json:"flagged"`
+			Files    []importFileSummary `json:"files"`
+			WallS    float64             `json:"wall_s"`
+			RowsPerS float64             `json:"rows_per_s"`
+		}{Flagged: k.Flagged, Files: files, WallS: round(wall, 3), RowsPerS: round(rate, 1)}
+		sum.Rows.Read, sum.Rows.Imported, sum.Rows.Rejected = k.Rows, k.Imported, k.Rejected
+		data, err := json.Marshal(sum)
+		if err == nil {
+			err = os.WriteFile(name, append(data, '\n'), 0o644)
+		}
+		if err != nil {
+			return failed(fmt.Errorf("summary: %w", err))
+		}
+		return nil
+	}
+	flagged := ""
+	if k.Flagged > 0 {
+		flagged = fmt.Sprintf(" (%d flagged %s=%s: kind not in the map, taken as ground)", k.Flagged, importer.FlagProperty, importer.FlagKind)
+	}
+	_, err := fmt.Fprintf(c.App.ErrWriter, "rows: %d read, %d imported%s, %d rejected\ntime: %s s, %s rows/s\n",
+		k.Rows, k.Imported, flagged, k.Rejected, strconv.FormatFloat(round(wall, 3), 'f', -1, 64), strconv.FormatFloat(round(rate, 1), 'f', -1, 64))
+	if err != nil {
+		return failed(err)
+	}
+	return nil
+}
+
+func round(x float64, digits int) float64 {
+	p := 1.0
+	for range digits {
+		p *= 10
+	}
+	if x < 0 {
+		return -float64(int64(-x*p+0.5)) / p
+	}
+	return float64(int64(x*p+0.5)) / p
+}
+
+// fromFlags are the flags `detect --from` adds: --from and the importer's.
+func fromFlags() []cli.Flag {
+	return append([]cli.Flag{
+		&cli.StringFlag{Name: "from", Usage: "read the inputs as CSV of `DIALECT` csv, acled or ucdp (as 'linewatch import' does, same flags)", Category: importCategory},
+	}, importFlags()...)
+}
+
+// fromImport is `detect --from`: the batch driver reads CSV files through
+// the importer.
+type fromImport struct {
+	im    *importer.Importer
+	names map[string]string // input path → name in rejects (the spooled standard input is "-")
+	temp  string
+	read  atomic.Int64 // bytes of CSV read (for the progress bar)
+}
+
+// countingReader counts the bytes read from a file.
+type countingReader struct {
+	io.ReadCloser
+	n *atomic.Int64
+}
+
+func (r *countingReader) Read(p []byte) (int, error) {
+	n, err := r.ReadCloser.Read(p)
+	r.n.Add(int64(n))
+	return n, err
+}
+
+// detectFrom reads --from and the importer's flags; it returns nil without
+// --from. Standard input is spooled to a temporary file (the batch driver
+// reads "-" itself, as GeoJSON, and reads the inputs twice when it settles
+// conflicting duplicates). Every file's header is checked here.
+func detectFrom(c *cli.Context, inputs []string) (*fromImport, error) {
+	if !c.IsSet("from") {
+		for _, f := range importFlags() {
+			if c.IsSet(f.Names()[0]) {
+				return nil, importUsage(c, "--%s reads CSV: give --from csv, acled or ucdp", f.Names()[0])
+			}
+		}
+		return nil, nil
+	}
+	d, err := importer.ParseDialect(c.String("from"))
+	if err != nil {
+		return nil, importUsage(c, "--from: %v", err)
+	}
+	im, err := importerOptions(c, d)
+	if err != nil {
+		return nil, err
+	}
+	fi := &fromImport{im: im, names: map[string]string{}}
+	for _, in := range inputs {
+		path := in
+		if in == "-" {
+			if fi.temp != "" {
+				fi.cleanup()
+				return nil, importUsage(c, "standard input (-) can be read only once")
+			}
+			if path, err = spoolStdin(c.App.Reader); err != nil {
+				fi.cleanup()
+				return nil, unusable(fmt.Errorf("standard input: %w", err))
+			}
+			fi.temp = path
+			fi.names[path] = "-"
+		}
+		rc, err := importer.OpenFile(path)
+		if err != nil {
+			fi.cleanup()
+			return nil, unusable(fmt.Errorf("input: %w", err))
+		}
+		_, err = im.Rows(in, rc)
+		rc.Close()
+		if err != nil {
+			fi.cleanup()
+			return nil, unusable(err)
+		}
+	}
+	return fi, nil
+}
+
+func spoolStdin(r io.Reader) (string, error) {
+	f, err := os.CreateTemp("", "linewatch-stdin-*.csv")
+	if err != nil {
+		return "", err
+	}
+	_, err = io.Copy(f, r)
+	if err = errors.Join(err, f.Close()); err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
+}
+
+// configure makes cfg read the inputs through the importer, and returns
+// the inputs to give batch.Run. It does nothing to a nil fromImport.
+func (fi *fromImport) configure(cfg *batchrun.Config, inputs []string) []string {
+	if fi == nil {
+		return inputs
+	}
+	out := make([]string, len(inputs))
+	for i, in := range inputs {
+		out[i] = in
+		if in == "-" {
+			out[i] = fi.temp
+		}
+	}
+	cfg.Open = func(path string) (*feed.Source, error) {
+		name := path
+		if n, ok := fi.names[path]; ok {
+			name = n
+		}
+		rc, err := importer.OpenFile(path)
+		if err != nil {
+			return nil, err
+		}
+		return fi.im.Source(name, &countingReader{ReadCloser: rc, n: &fi.read})
+	}
+	if progress := cfg.Progress; progress != nil {
+		// Progress in bytes of the CSV files, not of the records made.
+		cfg.Progress = func(records, _ int64) { progress(records, fi.read.Load()) }
+	}
+	if reject := cfg.Reject; reject != nil {
+		cfg.Reject = func(rj batchrun.Rejected) error {
+			if rec, reason, ok := importer.RejectedRow(rj.Record); ok {
+				rj.Record, rj.Reason = rec, reason
+			}
+			return reject(rj)
+		}
+	}
+	return out
+}
+
+// cleanup removes the spooled standard input.
+func (fi *fromImport) cleanup() {
+	if fi != nil && fi.temp != "" {
+		os.Remove(fi.temp)
+		fi.temp = ""
+	}
+}
+
+// importUsage is usageError with the help hint of an import subcommand
+// ("linewatch import csv --help") where it is one.
+func importUsage(c *cli.Context, format string, args ...any) error {
+	err := usageError(c, format, args...)
+	if ee, ok := err.(*exitError); ok && c != nil && c.Command != nil {
+		for _, p := range c.Lineage()[1:] {
+			if p.Command != nil && p.Command.Name == "import" {
+				ee.hint = "see 'linewatch import " + c.Command.Name + " --help'"
+				break
+			}
+		}
+	}
+	return err
+}

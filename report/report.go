@@ -1,0 +1,242 @@
+// Package report writes the human-facing report of a detection run: one
+// self-contained HTML file that opens from disk in any browser and asks
+// nothing of the network.
+//
+// It shows a map of the agreed line (an SVG drawn here: sectors coloured by
+// the worst class seen in them, episodes, violations, a scale bar, a north
+// arrow and the parties' names on their sides), a timeline of sectors ×
+// time whose cells are shaded by score with the episodes outlined, a table
+// of the episodes with each criterion's measured value beside its
+// threshold, and the run's summary and policy.
+//
+// The report shows what detect found; it decides nothing. Its Data comes
+// either from a detection result in memory (FromResult) or from detect's
+// GeoJSON output read back (Parse): the episode and violation Features
+// carry every figure the report needs.
+//
+//	data := report.FromResult(line, pol, &outcome.Result)
+//	data.Summary = report.SummaryOf(&sum)
+//	err := report.Write(w, data)
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/linewatch/linewatch/detect"
+	"github.com/linewatch/linewatch/geo"
+	"github.com/linewatch/linewatch/internal/num"
+	"github.com/linewatch/linewatch/output"
+)
+
+// Data is everything a report shows.
+type Data struct {
+	// Title heads the page; empty means "linewatch report".
+	Title string
+	// Source names what the episodes were read from (file names), if any.
+	Source string
+	// Line is the agreed line the run judged against.
+	Line *geo.Line
+	// Policy is the policy of the run: its windows lay out the timeline.
+	Policy detect.Policy
+	// PolicySource says where the policy came from: a file name, or empty
+	// for the built-in defaults.
+	PolicySource string
+	// Episodes in output order: by start, lowest sector, party, id.
+	Episodes []Episode
+	// Violations are the isolated violations and those of the episodes'
+	// evidence that are known, by time then id.
+	Violations []Violation
+	// Summary is the run's account of its records, or nil.
+	Summary *Summary
+	// FromFile is set by Parse: what the file holds may be less than the
+	// run found (no isolated violations without detect --isolated).
+	FromFile bool
+}
+
+// Episode is an episode as detect writes it (SPEC §5).
+type Episode struct {
+	ID          string   `json:"id"`
+	Class       string   `json:"class"`
+	Party       string   `json:"party"`
+	Start       int64    `json:"-"` // µs
+	End         int64    `json:"-"` // µs
+	Sectors     []string `json:"sectors"`
+	KmFrom      float64  `json:"km_from"`
+	KmTo        float64  `json:"km_to"`
+	HotWindows  int      `json:"hot_windows"`
+	Violations  int      `json:"violations"`
+	Crossings   int      `json:"crossings"`
+	Incursions  int      `json:"incursions"`
+	Fire        int      `json:"fire"`
+	Buffer      int      `json:"buffer"`
+	Tracks      int      `json:"tracks"`
+	Strength    float64  `json:"strength"`
+	MaxDepthM   float64  `json:"max_depth_m"`
+	Score       int64    `json:"-"` // micro-units
+	Criteria    Criteria `json:"criteria"`
+	Evidence    []string `json:"evidence"` // the first 50 violation ids
+	Description string   `json:"description"`
+	// Coords is the episode's geometry: the line from KmFrom to KmTo.
+	Coords [][2]float64 `json:"-"`
+}
+
+// Criteria are an episode's three criteria, each measured value beside its
+// threshold.
+type Criteria struct {
+	Significant struct {
+		Holds       bool    `json:"holds"`
+		Score       float64 `json:"score"`
+		MaxDepthM   float64 `json:"max_depth_m"`
+		Strength    float64 `json:"strength"`
+		MinScore    float64 `json:"min_score"`
+		MinDepthM   float64 `json:"min_depth_m"`
+		MinStrength float64 `json:"min_strength"`
+	} `json:"significant"`
+	Deliberate struct {
+		Holds     bool `json:"holds"`
+		Ground    int  `json:"ground"`
+		Tracks    int  `json:"tracks"`
+		MinGround int  `json:"min_ground"`
+		MinTracks int  `json:"min_tracks"`
+	} `json:"deliberate"`
+	Sustained struct {
+		Holds         bool `json:"holds"`
+		HotWindows    int  `json:"hot_windows"`
+		MinHotWindows int  `json:"min_hot_windows"`
+	} `json:"sustained"`
+}
+
+// Violation is a violation as detect writes it: isolated (Episode empty) or
+// one of an episode's.
+type Violation struct {
+	ID      string
+	Class   string
+	Episode string
+	Party   string
+	Type    string
+	Time    int64 // µs
+	Lon     float64
+	Lat     float64
+	Sector  string
+	Km      float64
+	DepthM  float64
+	Weight  int64 // micro-units
+	Track   string
+}
+
+// Summary is a run's account (SPEC §5), as detect --summary writes it.
+type Summary struct {
+	Records struct {
+		Read         int64 `json:"read"`
+		Accepted     int64 `json:"accepted"`
+		Rejected     int64 `json:"rejected"`
+		Duplicate    int64 `json:"duplicate"`
+		Late         int64 `json:"late"`
+		Unattributed int64 `json:"unattributed"`
+		BeyondEnd    int64 `json:"beyond_end"`
+	} `json:"records"`
+	Violations struct {
+		Crossing  int64 `json:"crossing"`
+		Incursion int64 `json:"incursion"`
+		Fire      int64 `json:"fire"`
+		Buffer    int64 `json:"buffer"`
+	} `json:"violations"`
+	Episodes struct {
+		SustainedOffensive   int `json:"sustained_offensive"`
+		SustainedBombardment int `json:"sustained_bombardment"`
+		Escalation           int `json:"escalation"`
+	} `json:"episodes"`
+	Isolated    int     `json:"isolated"`
+	WallS       float64 `json:"wall_s"`
+	RecordsPerS float64 `json:"records_per_s"`
+}
+
+// ParseSummary reads a summary as detect --summary writes it.
+func ParseSummary(data []byte) (*Summary, error) {
+	var s Summary
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, fmt.Errorf("summary: %w", err)
+	}
+	return &s, nil
+}
+
+// SummaryOf is the report's copy of a run's summary.
+func SummaryOf(s *output.Summary) *Summary {
+	r, err := ParseSummary(s.AppendJSON(nil))
+	if err != nil {
+		panic("report: output.Summary wrote what it cannot read back: " + err.Error())
+	}
+	return r
+}
+
+// FromResult takes a detection result in memory: every episode, and every
+// violation, isolated or in an episode. The figures are those detect's
+// GeoJSON output carries, rounded the same way, so that a report made from
+// a `detect --isolated --evidence` file equals this one.
+func FromResult(line *geo.Line, pol detect.Policy, res *detect.Result) *Data {
+	d := &Data{Line: line, Policy: pol}
+	for _, e := range res.Episodes {
+		d.Episodes = append(d.Episodes, episodeOf(line, pol, e))
+		for _, v := range e.Evidence {
+			d.Violations = append(d.Violations, violationOf(line, v, e))
+		}
+	}
+	for _, v := range res.Isolated {
+		d.Violations = append(d.Violations, violationOf(line, v, nil))
+	}
+	sortViolations(d.Violations)
+	return d
+}
+
+func episodeOf(line *geo.Line, pol detect.Policy, e *detect.Episode) Episode {
+	x := Episode{
+		ID: e.ID, Class: e.Class.String(), Party: e.Party, Start: e.Start, End: e.End,
+		KmFrom: num.Round(e.KmFrom, 3), KmTo: num.Round(e.KmTo, 3),
+		HotWindows: e.HotWindows, Violations: e.Violations, Crossings: e.Crossings,
+		Incursions: e.Incursions, Fire: e.Fire, Buffer: e.Buffer, Tracks: e.Tracks,
+		Strength: detect.MicroFloat(e.Strength), MaxDepthM: num.Round(e.MaxDepthM, 3),
+		Score: e.Score, Description: output.Describe(line, e),
+	}
+	for _, s := range e.Sectors {
+		x.Sectors = append(x.Sectors, line.SectorID(s))
+	}
+	for i, v := range e.Evidence {
+		if i == 50 {
+			break
+		}
+		x.Evidence = append(x.Evidence, v.ID)
+	}
+	for _, p := range line.Substring(e.Stretch, e.KmFrom, e.KmTo) {
+		x.Coords = append(x.Coords, [2]float64{num.Round(p[0], 6), num.Round(p[1], 6)})
+	}
+	c := &x.Criteria
+	c.Significant.Holds = e.Significant
+	c.Significant.Score = detect.MicroFloat(e.Score)
+	c.Significant.MaxDepthM = x.MaxDepthM
+	c.Significant.Strength = x.Strength
+	c.Significant.MinScore = num.Round(pol.SignificantScore, 6)
+	c.Significant.MinDepthM = num.Round(pol.SignificantDepthM, 3)
+	c.Significant.MinStrength = num.Round(pol.SignificantStrength, 6)
+	c.Deliberate.Holds = e.Deliberate
+	c.Deliberate.Ground = e.Crossings + e.Incursions
+	c.Deliberate.Tracks = e.Tracks
+	c.Deliberate.MinGround = pol.DeliberateMinGround
+	c.Deliberate.MinTracks = pol.DeliberateMinTracks
+	c.Sustained.Holds = e.Sustained
+	c.Sustained.HotWindows = e.HotWindows
+	c.Sustained.MinHotWindows = pol.SustainedMinHotWindows
+	return x
+}
+
+func violationOf(line *geo.Line, v *detect.Violation, e *detect.Episode) Violation {
+	x := Violation{
+		ID: v.ID, Class: detect.Isolated.String(), Party: v.Party, Type: v.Type.String(), Time: v.Time,
+		Lon: num.Round(v.Lon, 6), Lat: num.Round(v.Lat, 6), Sector: line.SectorID(v.Sector),
+		Km: num.Round(v.Km, 3), DepthM: num.Round(v.DepthM, 3), Weight: v.Weight, Track: v.Track,
+	}
+	if e != nil {
+		x.Class, x.Episode = e.Class.String(), e.ID
+	}
+	return x
+}
