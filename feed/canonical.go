@@ -2,6 +2,7 @@ package feed
 
 import (
 	"errors"
+	"github.com/linewatch/linewatch/internal/jsontext"
 	"math"
 	"slices"
 	"strconv"
@@ -114,7 +115,7 @@ func (c *canonicalizer) value(dst []byte, w *walker) []byte {
 		stop := w.strEnd()
 		k0 := len(c.keys)
 		c.keys = unescape(c.keys, b[start:stop])
-		dst = appendJSONString(dst, c.keys[k0:])
+		dst = jsontext.AppendString(dst, c.keys[k0:])
 		c.keys = c.keys[:k0]
 		return dst
 	case 't':
@@ -176,7 +177,7 @@ func (c *canonicalizer) object(dst []byte, w *walker) []byte {
 			dst = append(dst, ',')
 		}
 		first = false
-		dst = appendJSONString(dst, key)
+		dst = jsontext.AppendString(dst, key)
 		dst = append(dst, ':')
 		w.i = m.v0
 		dst = c.value(dst, w)
@@ -235,58 +236,6 @@ func utf16First(r rune) rune {
 		return r
 	}
 	return 0xD800 + (r-0x10000)>>10
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string escaped as RFC 8785
-// requires: \" \\ \b \f \n \r \t, other control characters as \u00xx,
-// everything else as it is. s holds text, escapes decoded; invalid UTF-8 in
-// it becomes U+FFFD, so the output is always valid JSON.
-func appendJSONString(dst, s []byte) []byte {
-	dst = append(dst, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			j := i + 1
-			for j < len(s) && s[j] >= 0x20 && s[j] != '"' && s[j] != '\\' && s[j] < utf8.RuneSelf {
-				j++
-			}
-			dst = append(dst, s[i:j]...)
-			i = j
-			continue
-		}
-		if c >= utf8.RuneSelf {
-			r, n := utf8.DecodeRune(s[i:])
-			if r == utf8.RuneError && n == 1 {
-				dst = append(dst, "\uFFFD"...)
-			} else {
-				dst = append(dst, s[i:i+n]...)
-			}
-			i += n
-			continue
-		}
-		switch c {
-		case '"':
-			dst = append(dst, '\\', '"')
-		case '\\':
-			dst = append(dst, '\\', '\\')
-		case '\b':
-			dst = append(dst, '\\', 'b')
-		case '\f':
-			dst = append(dst, '\\', 'f')
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-		}
-		i++
-	}
-	return append(dst, '"')
 }
 
 // isES6 tells whether the JSON number b is written as appendES6 would

@@ -3,6 +3,7 @@ package feed
 import (
 	"crypto/sha1"
 	"encoding/hex"
+	"github.com/linewatch/linewatch/internal/jsontext"
 	"strconv"
 	"sync"
 
@@ -521,7 +522,7 @@ func (d *Decoder) appendHashID(dst []byte, s *detect.Sighting, side, track, sour
 			n := len(h)
 			h = d.appendText(h, sp)
 			d.key = append(d.key[:0], h[n:]...)
-			h = appendJSONString(h[:n], d.key)
+			h = jsontext.AppendString(h[:n], d.key)
 		}
 	}
 	h = append(h, ']')

@@ -2,6 +2,7 @@ package feed
 
 import (
 	"bufio"
+	"github.com/linewatch/linewatch/internal/jsontext"
 	"io"
 	"strconv"
 	"sync"
@@ -59,7 +60,7 @@ func (w *RejectWriter) Flush() error {
 // reason, newline included, to dst.
 func AppendReject(dst []byte, r Record, reason string) []byte {
 	dst = append(dst, `{"file":`...)
-	dst = appendJSONString(dst, []byte(r.File))
+	dst = jsontext.AppendString(dst, []byte(r.File))
 	if r.Index >= 0 {
 		dst = append(dst, `,"index":`...)
 		dst = strconv.AppendInt(dst, int64(r.Index), 10)
@@ -68,9 +69,9 @@ func AppendReject(dst []byte, r Record, reason string) []byte {
 		dst = strconv.AppendInt(dst, int64(r.Line), 10)
 	}
 	dst = append(dst, `,"reason":`...)
-	dst = appendJSONString(dst, []byte(reason))
+	dst = jsontext.AppendString(dst, []byte(reason))
 	dst = append(dst, `,"record":`...)
-	dst = appendJSONString(dst, cutText(r.Raw, MaxRejectText))
+	dst = jsontext.AppendString(dst, cutText(r.Raw, MaxRejectText))
 	return append(dst, '}', '\n')
 }
 

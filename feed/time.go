@@ -6,6 +6,8 @@ package feed
 // outside the years 0000 to 9999 (UTC), which RFC 3339 cannot write, are
 // out of range.
 
+import inum "github.com/linewatch/linewatch/internal/num"
+
 const (
 	timeOK = iota
 	timeMalformed
@@ -45,7 +47,7 @@ func parseRFC3339(b []byte) (int64, int) {
 		b[4] != '-' || b[7] != '-' || (b[10] != 'T' && b[10] != 't') || b[13] != ':' || b[16] != ':' {
 		return 0, timeMalformed
 	}
-	if month < 1 || month > 12 || day < 1 || day > daysIn(year, month) || hour > 23 || min > 59 || sec > 60 {
+	if month < 1 || month > 12 || day < 1 || day > inum.DaysIn(year, month) || hour > 23 || min > 59 || sec > 60 {
 		return 0, timeMalformed
 	}
 	i := 19
@@ -84,41 +86,11 @@ func parseRFC3339(b []byte) (int64, int) {
 	default:
 		return 0, timeMalformed
 	}
-	secs := daysFromCivil(year, month, day)*86400 + int64(hour*3600+min*60+sec-offset)
+	secs := inum.DaysFrom(int64(year), month, day)*86400 + int64(hour*3600+min*60+sec-offset)
 	if secs < minSeconds || secs > maxSeconds {
 		return 0, timeOutOfRange
 	}
 	return secs*1e6 + micros, timeOK
-}
-
-func daysIn(year, month int) int {
-	switch month {
-	case 2:
-		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
-			return 29
-		}
-		return 28
-	case 4, 6, 9, 11:
-		return 30
-	}
-	return 31
-}
-
-// daysFromCivil returns the days from 1970-01-01 to a date of the proleptic
-// Gregorian calendar (H. Hinnant's algorithm).
-func daysFromCivil(y, m, d int) int64 {
-	if m <= 2 {
-		y--
-	}
-	era := y / 400
-	if y < 0 {
-		era = (y - 399) / 400
-	}
-	yoe := y - era*400
-	mp := (m + 9) % 12
-	doy := (153*mp+2)/5 + d - 1
-	doe := yoe*365 + yoe/4 - yoe/100 + doy
-	return int64(era)*146097 + int64(doe) - 719468
 }
 
 // epochMicros returns the microseconds of a JSON number of epoch seconds,

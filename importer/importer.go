@@ -3,6 +3,7 @@ package importer
 import (
 	"bytes"
 	"fmt"
+	"github.com/linewatch/linewatch/internal/jsontext"
 	"io"
 	"slices"
 	"strconv"
@@ -331,7 +332,7 @@ func (im *Importer) Rows(name string, r io.Reader) (*Rows, error) {
 		} else {
 			seen[key] = 1
 		}
-		k := appendString([]byte{','}, []byte(key))
+		k := jsontext.AppendString([]byte{','}, []byte(key))
 		cv.carried = append(cv.carried, carry{col: i, key: append(k, ':')})
 	}
 	for i := range cv.headerNames {
@@ -550,7 +551,7 @@ func (c *conv) convert(fields [][]byte, raw []byte) (rec []byte, flagged bool, r
 	out = append(out, `{"type":"Feature",`...)
 	if v, ok, _ := c.value(ID, fields); ok {
 		out = append(out, `"id":`...)
-		out = appendString(out, v)
+		out = jsontext.AppendString(out, v)
 		out = append(out, ',')
 	}
 	out = append(out, `"geometry":{"type":"Point","coordinates":[`...)
@@ -609,7 +610,7 @@ func (c *conv) convert(fields [][]byte, raw []byte) (rec []byte, flagged bool, r
 	// side
 	if v, ok, _ := c.value(Side, fields); ok {
 		out = append(out, `,"side":`...)
-		out = appendString(out, v)
+		out = jsontext.AppendString(out, v)
 	}
 	// kind
 	v, ok, flagged = c.value(Kind, fields)
@@ -624,7 +625,7 @@ func (c *conv) convert(fields [][]byte, raw []byte) (rec []byte, flagged bool, r
 	}
 	if v, ok, _ := c.value(Track, fields); ok {
 		out = append(out, `,"track":`...)
-		out = appendString(out, v)
+		out = jsontext.AppendString(out, v)
 	}
 	// confidence, strength, precision_m, time_uncertainty_s
 	for _, f := range []Field{Confidence, Strength, PrecisionM, TimeUncertainty} {
@@ -653,7 +654,7 @@ func (c *conv) convert(fields [][]byte, raw []byte) (rec []byte, flagged bool, r
 	}
 	if v, ok, _ := c.value(Source, fields); ok {
 		out = append(out, `,"source":`...)
-		out = appendString(out, v)
+		out = jsontext.AppendString(out, v)
 	}
 	if flagged {
 		out = append(out, `,"`+FlagProperty+`":"`+FlagKind+`"`...)
@@ -664,7 +665,7 @@ func (c *conv) convert(fields [][]byte, raw []byte) (rec []byte, flagged bool, r
 			continue
 		}
 		out = append(out, k.key...)
-		out = appendString(out, fv)
+		out = jsontext.AppendString(out, fv)
 	}
 	out = append(out, '}', '}')
 	c.out = out

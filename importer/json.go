@@ -3,7 +3,6 @@ package importer
 import (
 	"math"
 	"strconv"
-	"unicode/utf8"
 	"unsafe"
 )
 
@@ -108,63 +107,4 @@ func appendNumber(dst, b []byte, f float64, isJSON bool) []byte {
 		return strconv.AppendFloat(dst, f, 'e', -1, 64)
 	}
 	return strconv.AppendFloat(dst, f, 'f', -1, 64)
-}
-
-const hexDigits = "0123456789abcdef"
-
-// safeJSON marks the bytes that go into a JSON string as they are.
-var safeJSON = func() (t [256]bool) {
-	for c := 0x20; c < 256; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
-// appendString appends s, valid UTF-8, as a JSON string.
-func appendString(dst, s []byte) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if safeJSON[c] {
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"':
-			dst = append(dst, '\\', '"')
-		case '\\':
-			dst = append(dst, '\\', '\\')
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-		}
-		start = i + 1
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
-
-// appendStringLossy is appendString for text that may not be UTF-8:
-// invalid bytes become U+FFFD.
-func appendStringLossy(dst, s []byte) []byte {
-	if utf8.Valid(s) {
-		return appendString(dst, s)
-	}
-	var b []byte
-	for len(s) > 0 {
-		r, n := utf8.DecodeRune(s)
-		if r == utf8.RuneError && n == 1 {
-			b = append(b, "\uFFFD"...)
-		} else {
-			b = append(b, s[:n]...)
-		}
-		s = s[n:]
-	}
-	return appendString(dst, b)
 }

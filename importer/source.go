@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"errors"
+	"github.com/linewatch/linewatch/internal/jsontext"
 	"io"
 	"os"
 	"strings"
@@ -113,9 +114,9 @@ func (s *sourceReader) fill() {
 			b = append(b, r.Record...)
 		} else {
 			b = append(b, rejectTag...)
-			b = appendString(b, []byte(r.Reason))
+			b = jsontext.AppendString(b, []byte(r.Reason))
 			b = append(b, ',')
-			b = appendStringLossy(b, r.Text[:min(len(r.Text), feed.MaxRejectText+4)])
+			b = jsontext.AppendString(b, r.Text[:min(len(r.Text), feed.MaxRejectText+4)])
 			b = append(b, ']')
 		}
 		b = append(b, '\n')

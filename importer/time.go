@@ -3,6 +3,7 @@ package importer
 import (
 	"errors"
 	"fmt"
+	inum "github.com/linewatch/linewatch/internal/num"
 	"strconv"
 	"strings"
 	"time"
@@ -156,10 +157,10 @@ func (tr *timeReader) readISO(b []byte) (int64, bool, error) {
 	year, ok1 := num(0, 4)
 	month, ok2 := num(5, 2)
 	day, ok3 := num(8, 2)
-	if !(ok1 && ok2 && ok3) || b[4] != '-' || b[7] != '-' || month < 1 || month > 12 || day < 1 || day > daysIn(year, month) {
+	if !(ok1 && ok2 && ok3) || b[4] != '-' || b[7] != '-' || month < 1 || month > 12 || day < 1 || day > inum.DaysIn(year, month) {
 		return 0, false, errMalformed
 	}
-	days := daysFromCivil(year, month, day)
+	days := inum.DaysFrom(int64(year), month, day)
 	if len(b) == 10 {
 		if tr.loc == nil {
 			return 0, false, errNoZone
@@ -244,7 +245,7 @@ func (tr *timeReader) readISO(b []byte) (int64, bool, error) {
 // local returns the time of a civil date and time in tr.loc.
 func (tr *timeReader) local(year, month, day, hour, min, sec int, micros int64, dateOnly bool) (int64, bool, error) {
 	if tr.loc == time.UTC {
-		t := (daysFromCivil(year, month, day)*86400+int64(hour*3600+min*60+sec))*1e6 + micros
+		t := (inum.DaysFrom(int64(year), month, day)*86400+int64(hour*3600+min*60+sec))*1e6 + micros
 		if t < minMicros || t > maxMicros {
 			return 0, false, errOutOfRange
 		}
@@ -263,37 +264,7 @@ func (tr *timeReader) dayEnd(t int64) int64 {
 	return time.Date(v.Year(), v.Month(), v.Day()+1, 0, 0, 0, 0, tr.loc).UnixMicro()
 }
 
-func daysIn(year, month int) int {
-	switch month {
-	case 2:
-		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
-			return 29
-		}
-		return 28
-	case 4, 6, 9, 11:
-		return 30
-	}
-	return 31
-}
-
-// daysFromCivil returns the days since 1970-01-01 of a proleptic Gregorian
-// date (Howard Hinnant's algorithm).
-func daysFromCivil(y, m, d int) int64 {
-	if m <= 2 {
-		y--
-	}
-	era := y / 400
-	if y < 0 && y%400 != 0 {
-		era--
-	}
-	yoe := y - era*400
-	mp := (m + 9) % 12
-	doy := (153*mp+2)/5 + d - 1
-	doe := yoe*365 + yoe/4 - yoe/100 + doy
-	return int64(era)*146097 + int64(doe) - 719468
-}
-
-// civilFromDays is the inverse of daysFromCivil.
+// civilFromDays is the inverse of inum.DaysFrom.
 func civilFromDays(z int64) (y, m, d int) {
 	z += 719468
 	era := z / 146097

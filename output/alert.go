@@ -3,6 +3,7 @@ package output
 import (
 	"github.com/linewatch/linewatch/detect"
 	"github.com/linewatch/linewatch/geo"
+	"github.com/linewatch/linewatch/internal/jsontext"
 )
 
 // AppendAlert appends a streaming alert (SPEC §6) as a GeoJSON Feature: the
@@ -16,14 +17,14 @@ func AppendAlert(b []byte, line *geo.Line, pol detect.Policy, a detect.Alert) []
 	// AppendEpisode ends with the close of properties and of the Feature.
 	b = b[:len(b)-2]
 	b = append(b, `,"status":`...)
-	b = appendString(b, a.Status.String())
+	b = jsontext.AppendString(b, a.Status.String())
 	if len(a.Replaces) > 0 {
 		b = append(b, `,"replaces":[`...)
 		for i, id := range a.Replaces {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, id)
+			b = jsontext.AppendString(b, id)
 		}
 		b = append(b, ']')
 	}

@@ -9,10 +9,10 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"github.com/linewatch/linewatch/internal/jsontext"
 	"io"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/linewatch/linewatch/detect"
 	"github.com/linewatch/linewatch/feed"
@@ -144,7 +144,7 @@ func Write(w io.Writer, line *geo.Line, pol detect.Policy, res *detect.Result, o
 // AppendEpisode appends an episode as a GeoJSON Feature.
 func AppendEpisode(b []byte, line *geo.Line, pol detect.Policy, e *detect.Episode) []byte {
 	b = append(b, `{"type":"Feature","id":`...)
-	b = appendString(b, e.ID)
+	b = jsontext.AppendString(b, e.ID)
 	b = append(b, `,"geometry":{"type":"LineString","coordinates":[`...)
 	for i, p := range line.Substring(e.Stretch, e.KmFrom, e.KmTo) {
 		if i > 0 {
@@ -157,11 +157,11 @@ func AppendEpisode(b []byte, line *geo.Line, pol detect.Policy, e *detect.Episod
 		b = append(b, ']')
 	}
 	b = append(b, `]},"properties":{"id":`...)
-	b = appendString(b, e.ID)
+	b = jsontext.AppendString(b, e.ID)
 	b = append(b, `,"class":`...)
-	b = appendString(b, e.Class.String())
+	b = jsontext.AppendString(b, e.Class.String())
 	b = append(b, `,"party":`...)
-	b = appendString(b, e.Party)
+	b = jsontext.AppendString(b, e.Party)
 	b = append(b, `,"start":"`...)
 	b = num.AppendTime(b, e.Start)
 	b = append(b, `","end":"`...)
@@ -171,7 +171,7 @@ func AppendEpisode(b []byte, line *geo.Line, pol detect.Policy, e *detect.Episod
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, line.SectorID(s))
+		b = jsontext.AppendString(b, line.SectorID(s))
 	}
 	b = append(b, `],"km_from":`...)
 	b = num.AppendFormat(b, e.KmFrom, 3)
@@ -200,17 +200,17 @@ func AppendEpisode(b []byte, line *geo.Line, pol detect.Policy, e *detect.Episod
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, v.ID)
+		b = jsontext.AppendString(b, v.ID)
 	}
 	st := Style[e.Class]
 	b = append(b, `],"stroke":`...)
-	b = appendString(b, st.Color)
+	b = jsontext.AppendString(b, st.Color)
 	b = append(b, `,"stroke-width":`...)
 	b = fmt.Appendf(b, "%d", st.Width)
 	b = append(b, `,"title":`...)
-	b = appendString(b, e.ID+" — "+strings.ReplaceAll(e.Class.String(), "_", " "))
+	b = jsontext.AppendString(b, e.ID+" — "+strings.ReplaceAll(e.Class.String(), "_", " "))
 	b = append(b, `,"description":`...)
-	b = appendString(b, Describe(line, e))
+	b = jsontext.AppendString(b, Describe(line, e))
 	b = append(b, "}}"...)
 	return b
 }
@@ -292,23 +292,23 @@ func AppendViolation(b []byte, line *geo.Line, v *detect.Violation, ep *detect.E
 	b = append(b, ',')
 	b = num.AppendFormat(b, v.Lat, 6)
 	b = append(b, `]},"properties":{"id":`...)
-	b = appendString(b, v.ID)
+	b = jsontext.AppendString(b, v.ID)
 	b = append(b, `,"class":`...)
-	b = appendString(b, class.String())
+	b = jsontext.AppendString(b, class.String())
 	b = append(b, `,"episode":`...)
 	if ep != nil {
-		b = appendString(b, ep.ID)
+		b = jsontext.AppendString(b, ep.ID)
 	} else {
 		b = append(b, "null"...)
 	}
 	b = append(b, `,"party":`...)
-	b = appendString(b, v.Party)
+	b = jsontext.AppendString(b, v.Party)
 	b = append(b, `,"type":`...)
-	b = appendString(b, v.Type.String())
+	b = jsontext.AppendString(b, v.Type.String())
 	b = append(b, `,"time":"`...)
 	b = num.AppendTime(b, v.Time)
 	b = append(b, `","sector":`...)
-	b = appendString(b, line.SectorID(v.Sector))
+	b = jsontext.AppendString(b, line.SectorID(v.Sector))
 	b = append(b, `,"km":`...)
 	b = num.AppendFormat(b, v.Km, 3)
 	b = append(b, `,"depth_m":`...)
@@ -317,7 +317,7 @@ func AppendViolation(b []byte, line *geo.Line, v *detect.Violation, ep *detect.E
 	b = num.AppendMicro(b, v.Weight)
 	b = append(b, `,"track":`...)
 	if v.Track != "" {
-		b = appendString(b, v.Track)
+		b = jsontext.AppendString(b, v.Track)
 	} else {
 		b = append(b, "null"...)
 	}
@@ -325,13 +325,13 @@ func AppendViolation(b []byte, line *geo.Line, v *detect.Violation, ep *detect.E
 	b = num.AppendFormat(b, v.Strength, 6)
 	st := Style[class]
 	b = append(b, `,"marker-color":`...)
-	b = appendString(b, st.Color)
+	b = jsontext.AppendString(b, st.Color)
 	b = append(b, `,"marker-size":`...)
-	b = appendString(b, st.Size)
+	b = jsontext.AppendString(b, st.Size)
 	b = append(b, `,"title":`...)
-	b = appendString(b, v.Type.String()+" by "+v.Party+" ("+v.ID+")")
+	b = jsontext.AppendString(b, v.Type.String()+" by "+v.Party+" ("+v.ID+")")
 	b = append(b, `,"description":`...)
-	b = appendString(b, fmt.Sprintf("%s %s by %s at %s, sector %s km %s, depth %s m, weight %s",
+	b = jsontext.AppendString(b, fmt.Sprintf("%s %s by %s at %s, sector %s km %s, depth %s m, weight %s",
 		class, v.Type, v.Party, num.FormatTime(v.Time), line.SectorID(v.Sector), num.Format(v.Km, 3),
 		num.Format(v.DepthM, 3), num.FormatMicro(v.Weight)))
 	b = appendCarried(b, v.Props)
@@ -358,7 +358,7 @@ func appendCarried(b []byte, props []byte) []byte {
 	slices.Sort(keys)
 	for _, k := range keys {
 		b = append(b, ',')
-		b = appendString(b, k)
+		b = jsontext.AppendString(b, k)
 		b = append(b, ':')
 		// Canonical (RFC 8785): the same value written with other
 		// spacing, key order or number notation gives the same bytes.
@@ -384,39 +384,4 @@ func appendBool(b []byte, v bool) []byte {
 		return append(b, "true"...)
 	}
 	return append(b, "false"...)
-}
-
-// appendString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
-func appendString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				b = append(b, '\\', c)
-			case c == '\n':
-				b = append(b, '\\', 'n')
-			case c == '\r':
-				b = append(b, '\\', 'r')
-			case c == '\t':
-				b = append(b, '\\', 't')
-			case c < 0x20:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
-			default:
-				b = append(b, c)
-			}
-			i++
-			continue
-		}
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && n == 1 {
-			b = append(b, `\ufffd`...)
-		} else {
-			b = append(b, s[i:i+n]...)
-		}
-		i += n
-	}
-	return append(b, '"')
 }

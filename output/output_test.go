@@ -1,30 +1,6 @@
 package output
 
-import (
-	"encoding/json"
-	"testing"
-)
-
-func TestAppendString(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"plain", `"plain"`},
-		{`quote " and \ slash`, `"quote \" and \\ slash"`},
-		{"tab\tnew\nline\r", `"tab\tnew\nline\r"`},
-		{"bell\x07", `"bell\u0007"`},
-		{"Київ", `"Київ"`},
-		{"bad \xff byte", `"bad \ufffd byte"`},
-	}
-	for _, tc := range tests {
-		got := string(appendString(nil, tc.in))
-		if got != tc.want {
-			t.Errorf("appendString(%q) = %s, want %s", tc.in, got, tc.want)
-		}
-		var back string
-		if err := json.Unmarshal([]byte(got), &back); err != nil {
-			t.Errorf("%s is not a JSON string: %v", got, err)
-		}
-	}
-}
+import "testing"
 
 func TestAppendCSVField(t *testing.T) {
 	tests := []struct{ in, want string }{

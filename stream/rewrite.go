@@ -2,7 +2,7 @@ package stream
 
 import (
 	"encoding/json"
-	"unicode/utf8"
+	"github.com/linewatch/linewatch/internal/jsontext"
 )
 
 // setSource returns a copy of the Feature raw whose properties.source is
@@ -50,7 +50,7 @@ func setSource(raw []byte, src string) (out []byte, ok bool) {
 		out = append(out, ',')
 	}
 	out = append(out, `"source":`...)
-	out = appendJSONString(out, src)
+	out = jsontext.AppendString(out, src)
 	out = append(out, '}')
 	out = append(out, raw[pb:]...)
 	return out, true
@@ -183,33 +183,4 @@ func (w *jwalk) value() {
 			w.i++
 		}
 	}
-}
-
-// appendJSONString appends s as a JSON string.
-func appendJSONString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			dst = append(dst, '\\', c)
-			i++
-		case c < 0x20:
-			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
-			i++
-		case c < utf8.RuneSelf:
-			dst = append(dst, c)
-			i++
-		default:
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				dst = append(dst, "\ufffd"...)
-			} else {
-				dst = append(dst, s[i:i+size]...)
-			}
-			i += size
-		}
-	}
-	return append(dst, '"')
 }

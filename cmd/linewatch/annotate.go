@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/linewatch/linewatch/internal/jsontext"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -33,10 +34,10 @@ var lwKeys = [...]string{"lw_side", "lw_distance_m", "lw_km", "lw_sector", "lw_b
 func newAnnotator(l *geo.Line) *annotator {
 	a := &annotator{line: l, sides: map[string][]byte{}}
 	for _, p := range l.Parties() {
-		a.sides[p] = appendJSONString(nil, p)
+		a.sides[p] = jsontext.AppendString(nil, p)
 	}
 	for _, s := range l.Sectors() {
-		a.sectors = append(a.sectors, appendJSONString(nil, s.ID))
+		a.sectors = append(a.sectors, jsontext.AppendString(nil, s.ID))
 	}
 	return a
 }
@@ -159,7 +160,7 @@ func (a *annotator) appendLocation(dst []byte, loc geo.Location) []byte {
 	} else if s, ok := a.sides[loc.Side]; ok {
 		dst = append(dst, s...)
 	} else {
-		dst = appendJSONString(dst, loc.Side)
+		dst = jsontext.AppendString(dst, loc.Side)
 	}
 	dst = append(dst, `,"lw_distance_m":`...)
 	dst = num.AppendFormat(dst, loc.DistanceM, 3)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/linewatch/linewatch/internal/jsontext"
 	"strconv"
 
 	"github.com/linewatch/linewatch/geo"
@@ -59,7 +60,7 @@ func appendSectors(dst []byte, l *geo.Line) []byte {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, "\n"+`{"type":"Feature","properties":{"id":`...)
-		dst = appendJSONString(dst, s.ID)
+		dst = jsontext.AppendString(dst, s.ID)
 		dst = append(dst, `,"index":`...)
 		dst = strconv.AppendInt(dst, int64(s.Index), 10)
 		dst = append(dst, `,"km_from":`...)
@@ -72,10 +73,10 @@ func appendSectors(dst []byte, l *geo.Line) []byte {
 		dst = strconv.AppendInt(dst, int64(s.Stretch), 10)
 		if s.StretchName != "" {
 			dst = append(dst, `,"stretch_name":`...)
-			dst = appendJSONString(dst, s.StretchName)
+			dst = jsontext.AppendString(dst, s.StretchName)
 		}
 		dst = append(dst, `,"title":`...)
-		dst = appendJSONString(dst, s.ID)
+		dst = jsontext.AppendString(dst, s.ID)
 		dst = append(dst, `,"stroke":"`...)
 		dst = append(dst, sectorColours[s.Index%2]...)
 		dst = append(dst, `","stroke-width":3},"geometry":{"type":"LineString","coordinates":`...)

@@ -110,8 +110,8 @@ func civil(days int64) (y int64, m, d int) {
 	return y, m, d
 }
 
-// daysFrom converts a proleptic Gregorian date to days since 1970-01-01.
-func daysFrom(y int64, m, d int) int64 {
+// DaysFrom converts a proleptic Gregorian date to days since 1970-01-01.
+func DaysFrom(y int64, m, d int) int64 {
 	if m <= 2 {
 		y--
 	}
@@ -128,7 +128,8 @@ func daysFrom(y int64, m, d int) int64 {
 	return era*146097 + doe - daysTo1970
 }
 
-func daysIn(y, m int) int {
+// DaysIn is the number of days of month m of year y.
+func DaysIn(y, m int) int {
 	switch m {
 	case 2:
 		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
@@ -158,7 +159,7 @@ func ParseTime(s string) (int64, error) {
 	minute, ok5 := digits(s[14:16])
 	sec, ok6 := digits(s[17:19])
 	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) ||
-		month < 1 || month > 12 || day < 1 || day > daysIn(year, month) ||
+		month < 1 || month > 12 || day < 1 || day > DaysIn(year, month) ||
 		hour > 23 || minute > 59 || sec > 59 {
 		return 0, ErrTimeSyntax
 	}
@@ -192,7 +193,7 @@ func ParseTime(s string) (int64, error) {
 	default:
 		return 0, ErrTimeSyntax
 	}
-	secs := daysFrom(int64(year), month, day)*86400 + int64(hour*3600+minute*60+sec) - offset
+	secs := DaysFrom(int64(year), month, day)*86400 + int64(hour*3600+minute*60+sec) - offset
 	us := secs*1e6 + frac
 	if us < MinTime || us > MaxTime {
 		return 0, ErrTimeRange
