@@ -36,29 +36,7 @@ var update = flag.Bool("update", false, "rewrite the scenarios' expected output 
 const scenarioDir = "../fixtures/scenarios"
 
 // scenarioSummary is the summary of SPEC §5 without the timing figures.
-type scenarioSummary struct {
-	Records struct {
-		Read         int64 `json:"read"`
-		Accepted     int64 `json:"accepted"`
-		Rejected     int64 `json:"rejected"`
-		Duplicate    int64 `json:"duplicate"`
-		Late         int64 `json:"late"`
-		Unattributed int64 `json:"unattributed"`
-		BeyondEnd    int64 `json:"beyond_end"`
-	} `json:"records"`
-	Violations struct {
-		Crossing  int `json:"crossing"`
-		Incursion int `json:"incursion"`
-		Fire      int `json:"fire"`
-		Buffer    int `json:"buffer"`
-	} `json:"violations"`
-	Episodes struct {
-		SustainedOffensive   int `json:"sustained_offensive"`
-		SustainedBombardment int `json:"sustained_bombardment"`
-		Escalation           int `json:"escalation"`
-	} `json:"episodes"`
-	Isolated int `json:"isolated"`
-}
+type scenarioSummary = output.Counts
 
 // loadScenarioLine loads the line and policy of a scenario folder the way
 // `linewatch detect --line … --policy …` does.

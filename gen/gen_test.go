@@ -128,7 +128,7 @@ func TestRecordsDecode(t *testing.T) {
 		order = append(order, s.ID)
 	}
 	r := truth.Records
-	if read != r.Total || read != truth.Expected.Records.Read {
+	if read != r.Total || int64(read) != truth.Expected.Records.Read {
 		t.Errorf("read %d records, truth says %d", read, r.Total)
 	}
 	if rejected != r.Bad || rejected == 0 {
@@ -137,7 +137,7 @@ func TestRecordsDecode(t *testing.T) {
 	if len(r.BadByReason) < 8 {
 		t.Errorf("bad records of only %d kinds: %v", len(r.BadByReason), r.BadByReason)
 	}
-	if len(ids) != r.Good || len(ids) != truth.Expected.Records.Accepted {
+	if len(ids) != r.Good || int64(len(ids)) != truth.Expected.Records.Accepted {
 		t.Errorf("%d distinct ids accepted, truth has %d good", len(ids), r.Good)
 	}
 	dups, conflicting := 0, 0

@@ -2,6 +2,7 @@ package gen
 
 import (
 	"cmp"
+	lwoutput "github.com/linewatch/linewatch/output"
 	"slices"
 	"strings"
 	"time"
@@ -55,29 +56,7 @@ type RecordTruth struct {
 
 // Expected is the summary a detect run with the truth's policy should
 // write (SPEC §5), timings left out.
-type Expected struct {
-	Records struct {
-		Read         int `json:"read"`
-		Accepted     int `json:"accepted"`
-		Rejected     int `json:"rejected"`
-		Duplicate    int `json:"duplicate"`
-		Late         int `json:"late"`
-		Unattributed int `json:"unattributed"`
-		BeyondEnd    int `json:"beyond_end"`
-	} `json:"records"`
-	Violations struct {
-		Crossing  int `json:"crossing"`
-		Incursion int `json:"incursion"`
-		Fire      int `json:"fire"`
-		Buffer    int `json:"buffer"`
-	} `json:"violations"`
-	Episodes struct {
-		SustainedOffensive   int `json:"sustained_offensive"`
-		SustainedBombardment int `json:"sustained_bombardment"`
-		Escalation           int `json:"escalation"`
-	} `json:"episodes"`
-	Isolated int `json:"isolated"`
-}
+type Expected = lwoutput.Counts
 
 // EventTruth is one injected event.
 type EventTruth struct {
@@ -551,12 +530,12 @@ func (g *generator) truth(plans []eventPlan, out *output) *Truth {
 	rt.Duplicates = c.dupIdentical + c.dupConflicting
 
 	ex := &t.Expected
-	ex.Records.Read = c.total
-	ex.Records.Accepted = c.good
-	ex.Records.Rejected = rt.Bad
-	ex.Records.Duplicate = rt.Duplicates
-	ex.Records.Unattributed = c.unattributed
-	ex.Records.BeyondEnd = g.or.beyondEnd
+	ex.Records.Read = int64(c.total)
+	ex.Records.Accepted = int64(c.good)
+	ex.Records.Rejected = int64(rt.Bad)
+	ex.Records.Duplicate = int64(rt.Duplicates)
+	ex.Records.Unattributed = int64(c.unattributed)
+	ex.Records.BeyondEnd = int64(g.or.beyondEnd)
 
 	eps, members, isolated := g.or.episodes()
 	t.Episodes = eps

@@ -11,8 +11,44 @@ import (
 
 // Records account for every record read.
 type Records struct {
-	Read, Accepted, Rejected, Duplicate, Late int64
-	Unattributed, BeyondEnd                   int64
+	Read         int64 `json:"read"`
+	Accepted     int64 `json:"accepted"`
+	Rejected     int64 `json:"rejected"`
+	Duplicate    int64 `json:"duplicate"`
+	Late         int64 `json:"late"`
+	Unattributed int64 `json:"unattributed"`
+	BeyondEnd    int64 `json:"beyond_end"`
+}
+
+// Counts is a summary without its timings (SPEC §5): what a summary file
+// is read back into, and what a scenario expects a run to report.
+type Counts struct {
+	Records    Records `json:"records"`
+	Violations struct {
+		Crossing  int64 `json:"crossing"`
+		Incursion int64 `json:"incursion"`
+		Fire      int64 `json:"fire"`
+		Buffer    int64 `json:"buffer"`
+	} `json:"violations"`
+	Episodes struct {
+		SustainedOffensive   int64 `json:"sustained_offensive"`
+		SustainedBombardment int64 `json:"sustained_bombardment"`
+		Escalation           int64 `json:"escalation"`
+	} `json:"episodes"`
+	Isolated int64 `json:"isolated"`
+}
+
+// Counts is the summary without its timings.
+func (s *Summary) Counts() Counts {
+	c := Counts{Records: s.Records, Isolated: int64(len(s.Result.Isolated))}
+	t := s.Result.ByType
+	c.Violations.Crossing, c.Violations.Incursion = int64(t[detect.Crossing]), int64(t[detect.Incursion])
+	c.Violations.Fire, c.Violations.Buffer = int64(t[detect.FireType]), int64(t[detect.Buffer])
+	k := s.Result.Classes
+	c.Episodes.SustainedOffensive = int64(k[detect.SustainedOffensive])
+	c.Episodes.SustainedBombardment = int64(k[detect.SustainedBombardment])
+	c.Episodes.Escalation = int64(k[detect.Escalation])
+	return c
 }
 
 // Summary is the account of a run (SPEC §5).

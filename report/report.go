@@ -127,27 +127,7 @@ type Violation struct {
 
 // Summary is a run's account (SPEC §5), as detect --summary writes it.
 type Summary struct {
-	Records struct {
-		Read         int64 `json:"read"`
-		Accepted     int64 `json:"accepted"`
-		Rejected     int64 `json:"rejected"`
-		Duplicate    int64 `json:"duplicate"`
-		Late         int64 `json:"late"`
-		Unattributed int64 `json:"unattributed"`
-		BeyondEnd    int64 `json:"beyond_end"`
-	} `json:"records"`
-	Violations struct {
-		Crossing  int64 `json:"crossing"`
-		Incursion int64 `json:"incursion"`
-		Fire      int64 `json:"fire"`
-		Buffer    int64 `json:"buffer"`
-	} `json:"violations"`
-	Episodes struct {
-		SustainedOffensive   int `json:"sustained_offensive"`
-		SustainedBombardment int `json:"sustained_bombardment"`
-		Escalation           int `json:"escalation"`
-	} `json:"episodes"`
-	Isolated    int     `json:"isolated"`
+	output.Counts
 	WallS       float64 `json:"wall_s"`
 	RecordsPerS float64 `json:"records_per_s"`
 }
