@@ -2,6 +2,7 @@ package stream
 
 import (
 	"context"
+	"time"
 
 	"github.com/linewatch/linewatch/detect"
 	"github.com/linewatch/linewatch/feed"
@@ -22,6 +23,9 @@ type Batch struct {
 	// Last is the broker's stream sequence of the last record (0 when the
 	// source has none).
 	Last uint64
+	// sealed is when the source handed the batch on: the start of the
+	// processing time an alert's latency is measured from.
+	sealed time.Time
 	// Ack, if set, acknowledges to the broker every record up to and
 	// including the batch's last; the driver calls it once a checkpoint
 	// covers them.
@@ -57,6 +61,7 @@ func (b *Batch) Add(r feed.Record, ref int64) {
 
 // seal points each record's Raw into data, once data has stopped growing.
 func (b *Batch) seal() {
+	b.sealed = time.Now()
 	for i := range b.recs {
 		end := len(b.data)
 		if i+1 < len(b.recs) {

@@ -50,7 +50,15 @@ type Driver struct {
 	sinceCkpt int64  // records since the last checkpoint
 	lastCkpt  time.Time
 	restored  bool
+
+	closedN   int64         // closed alerts written by this process
+	closedMax time.Duration // the longest latency among them
 }
+
+// ClosedLatency is how many closed alerts this process wrote and the
+// longest processing time from reading the record that closed an episode
+// to writing its alert.
+func (d *Driver) ClosedLatency() (n int64, max time.Duration) { return d.closedN, d.closedMax }
 
 // New returns a driver with an empty engine; call Restore to resume from
 // a checkpoint.
@@ -272,6 +280,7 @@ loop:
 // after each.
 func (d *Driver) process(b *Batch) error {
 	alerts := false
+	closed := 0
 	for i := range b.recs {
 		it := &b.items[i]
 		d.counts.Read++
@@ -305,6 +314,9 @@ func (d *Driver) process(b *Batch) error {
 		it.p = detect.Prepared{}
 		for _, a := range d.engine.Advance() {
 			alerts = true
+			if a.Status == detect.Closed {
+				closed++
+			}
 			if err := d.emit(a); err != nil {
 				return err
 			}
@@ -320,6 +332,14 @@ func (d *Driver) process(b *Batch) error {
 	if alerts {
 		if err := d.cfg.Alerts.Flush(); err != nil {
 			return err
+		}
+		if closed > 0 && !b.sealed.IsZero() {
+			lat := time.Since(b.sealed)
+			d.closedN += int64(closed)
+			d.closedMax = max(d.closedMax, lat)
+			for range closed {
+				d.cfg.Metrics.closedLatency.Observe(lat.Seconds())
+			}
 		}
 	}
 	d.cfg.Metrics.setEngine(&d.counts, d.engine, d.seq)

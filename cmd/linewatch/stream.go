@@ -287,6 +287,10 @@ func (r *streamRun) summary(d *stream.Driver) error {
 		}
 		return nil
 	}
+	if n, lat := d.ClosedLatency(); n > 0 {
+		defer fmt.Fprintf(r.c.App.ErrWriter, "closed alerts: %d, written at most %.1f ms after the record that closed them was read\n",
+			n, float64(lat.Microseconds())/1000)
+	}
 	if r.inKind == "-" {
 		return sum.WriteText(r.c.App.ErrWriter)
 	}
