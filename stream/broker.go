@@ -35,6 +35,14 @@ type BrokerConfig struct {
 	Stream     string
 	Subject    string
 	Duplicates time.Duration
+	// MaxAge, when set, is how long the stream keeps a record (JetStream
+	// removes older ones); 0 keeps everything. A record removed before it
+	// was processed is reported at the next start.
+	MaxAge time.Duration
+	// SyncAlways makes the embedded server sync its files to disk on every
+	// write, so that what was acknowledged survives a power loss too, not
+	// only a crash of the process (by default it syncs every 2 minutes).
+	SyncAlways bool
 }
 
 // Broker is a connection to a NATS server with JetStream (and the server
@@ -45,6 +53,16 @@ type Broker struct {
 	nc     *nats.Conn
 	JS     jetstream.JetStream
 	Stream jetstream.Stream
+}
+
+// SyncsAlways tells whether the embedded server syncs its files on every
+// write (false for an external server, whose own configuration decides).
+func (b *Broker) SyncsAlways() bool {
+	if b.srv == nil {
+		return false
+	}
+	c := b.srv.JetStreamConfig()
+	return c != nil && c.SyncAlways
 }
 
 // Embedded tells whether a --in or --nats URL means the embedded server.
@@ -70,6 +88,7 @@ func StartBroker(ctx context.Context, cfg BrokerConfig) (*Broker, error) {
 			StoreDir:   filepath.Join(cfg.StoreDir, "jetstream"),
 			NoSigs:     true,
 			NoLog:      true,
+			SyncAlways: cfg.SyncAlways,
 		}
 		switch cfg.Port {
 		case 0:
@@ -105,7 +124,7 @@ func StartBroker(ctx context.Context, cfg BrokerConfig) (*Broker, error) {
 		return nil, err
 	}
 	b.JS = js
-	if b.Stream, err = EnsureStream(ctx, js, cfg.Stream, cfg.Subject, cfg.Duplicates); err != nil {
+	if b.Stream, err = EnsureStream(ctx, js, cfg.Stream, cfg.Subject, cfg.Duplicates, cfg.MaxAge); err != nil {
 		b.Close()
 		return nil, err
 	}
@@ -113,8 +132,9 @@ func StartBroker(ctx context.Context, cfg BrokerConfig) (*Broker, error) {
 }
 
 // EnsureStream returns the stream named name, creating it (file storage,
-// capturing subject, with a duplicate window) if it does not exist.
-func EnsureStream(ctx context.Context, js jetstream.JetStream, name, subject string, dups time.Duration) (jetstream.Stream, error) {
+// capturing subject, with a duplicate window, keeping records for maxAge
+// or, if 0, for ever) if it does not exist.
+func EnsureStream(ctx context.Context, js jetstream.JetStream, name, subject string, dups, maxAge time.Duration) (jetstream.Stream, error) {
 	s, err := js.Stream(ctx, name)
 	if err == nil {
 		return s, nil
@@ -129,6 +149,7 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, name, subject str
 		Storage:     jetstream.FileStorage,
 		Retention:   jetstream.LimitsPolicy,
 		Duplicates:  dups,
+		MaxAge:      maxAge,
 		Compression: jetstream.S2Compression,
 	})
 	if err != nil {

@@ -230,7 +230,7 @@ func TestNATSSink(t *testing.T) {
 	b := startBroker(t, t.TempDir())
 	defer b.Close()
 	ctx := context.Background()
-	as, err := stream.EnsureStream(ctx, b.JS, "LINEWATCH_ALERTS", "linewatch.alerts", time.Minute)
+	as, err := stream.EnsureStream(ctx, b.JS, "LINEWATCH_ALERTS", "linewatch.alerts", time.Minute, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,5 +261,35 @@ func TestNATSSink(t *testing.T) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Fatalf("the alert stream holds %d messages, not the %d alerts once each", info.State.Msgs, len(lines(want)))
+	}
+}
+
+// A retention and syncing on every write reach the stream and the server.
+func TestRetentionAndSyncAlways(t *testing.T) {
+	b, err := stream.StartBroker(context.Background(), stream.BrokerConfig{
+		StoreDir: t.TempDir(), Port: -1, Stream: testStream, Subject: testSubject, Duplicates: time.Minute,
+		MaxAge: 72 * time.Hour, SyncAlways: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	info, err := b.Stream.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Config.MaxAge != 72*time.Hour {
+		t.Fatalf("stream keeps records for %v, want 72h", info.Config.MaxAge)
+	}
+	if !b.SyncsAlways() {
+		t.Fatal("the embedded server does not sync on every write")
+	}
+	if _, err := b.JS.Publish(context.Background(), "linewatch.sightings.t", []byte(`{"type":"Feature"}`)); err != nil {
+		t.Fatalf("publishing with SyncAlways: %v", err)
+	}
+	other := startBroker(t, t.TempDir())
+	defer other.Close()
+	if other.SyncsAlways() {
+		t.Fatal("syncing on every write without asking for it")
 	}
 }

@@ -35,6 +35,8 @@ func streamCommand() *cli.Command {
 		&cli.StringFlag{Name: "consumer", Value: "linewatch", Usage: "`NAME` of the durable JetStream consumer"},
 		&cli.StringFlag{Name: "alert-stream", Value: "LINEWATCH_ALERTS", Usage: "JetStream `STREAM` created for -o nats://SUBJECT if no stream captures the subject"},
 		&cli.DurationFlag{Name: "dedupe-window", Value: 2 * time.Minute, Usage: "`DURATION` within which JetStream drops a record whose id it has stored (streams it creates)"},
+		&cli.StringFlag{Name: "retention", Usage: "keep sightings in the JetStream stream for `DURATION` (e.g. 30d) when creating it; default: for ever"},
+		&cli.BoolFlag{Name: "sync-always", Usage: "embedded server: sync JetStream files to disk on every write, so acknowledged records survive a power loss too (slower)"},
 		&cli.StringFlag{Name: "nats", Usage: "NATS server `URL` for the HTTP ingest and for -o nats://… (default: the --in server, else an embedded one)"},
 		&cli.IntFlag{Name: "nats-port", Value: 4222, Usage: "`PORT` the embedded NATS server listens on, on 127.0.0.1 (0: any free port; -1: none, in-process only)"},
 		&cli.StringFlag{Name: "tokens", Usage: "require bearer tokens on the HTTP ingest: `FILE` of \"TOKEN SOURCE-ID\" lines; each record's source is set to its token's", TakesFile: true},
@@ -213,6 +215,14 @@ func (r *streamRun) startBroker(ctx context.Context) error {
 	cfg := stream.BrokerConfig{
 		URL: url, StoreDir: c.String("state"), Port: c.Int("nats-port"),
 		Stream: c.String("stream"), Subject: c.String("subject"), Duplicates: c.Duration("dedupe-window"),
+		SyncAlways: c.Bool("sync-always"),
+	}
+	if v := c.String("retention"); v != "" {
+		d, ok := detect.ParseDuration(v)
+		if !ok || d <= 0 {
+			return usageError(c, "--retention %q: want a duration > 0 such as 72h or 30d", v)
+		}
+		cfg.MaxAge = d
 	}
 	if cfg.Port < -1 || cfg.Port > 65535 {
 		return usageError(c, "--nats-port %d: want a port, 0 (any free one) or -1 (none)", cfg.Port)
@@ -233,7 +243,7 @@ func (r *streamRun) startBroker(ctx context.Context) error {
 func (r *streamRun) openSink(ctx context.Context) (stream.AlertSink, error) {
 	if subject, ok := strings.CutPrefix(r.out, "nats://"); ok {
 		if _, err := r.broker.JS.StreamNameBySubject(ctx, subject); err != nil {
-			if _, err := stream.EnsureStream(ctx, r.broker.JS, r.c.String("alert-stream"), subject, r.c.Duration("dedupe-window")); err != nil {
+			if _, err := stream.EnsureStream(ctx, r.broker.JS, r.c.String("alert-stream"), subject, r.c.Duration("dedupe-window"), 0); err != nil {
 				return nil, unusable(err)
 			}
 		}
