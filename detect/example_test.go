@@ -46,3 +46,38 @@ func ExampleAggregate() {
 	// B-S001-20240105T000000Z sustained_offensive 3 hot windows, 6 violations
 	// significant true deliberate true sustained true
 }
+
+// The stream engine takes records one at a time in arrival order; the
+// watermark (the latest event time less allowed_lateness) closes windows
+// and episodes, and the alerts say what changed.
+func ExampleStream() {
+	line, _ := geo.Load(strings.NewReader(`{"type":"LineString","coordinates":[[30,48],[30.5,48],[31,48]]}`),
+		geo.Options{Left: "A", Right: "B"})
+	pol := detect.DefaultPolicy()
+	judge := detect.NewJudge(line, pol)
+	engine := detect.NewStream(judge)
+	const hour = 3600 * 1e6
+	start := int64(19844 * 24 * hour) // 2024-05-01
+	offer := func(id string, at int64, lat float64) {
+		s := detect.Sighting{ID: id, Time: start + at, Side: "B", Kind: detect.Ground, Strength: 1, Confidence: 1,
+			Shape: detect.Point, Coords: []orb.Point{{30.2, lat}}}
+		p := judge.Prepare(&s, uint64(len(id))) // the key is a hash of the id in real use
+		if engine.Add(&p) == detect.Late {
+			fmt.Println(id, "late")
+		}
+		for _, a := range engine.Advance() {
+			fmt.Println(a.Status, a.Episode.ID, a.Episode.Class, a.Episode.Violations, "violations")
+		}
+	}
+	offer("x1", 10*hour, 48.02) // two incursions in one day make a hot cell
+	offer("x2", 11*hour, 48.03)
+	offer("x3", 40*hour, 47.9) // at home, a day later: the watermark moves to 34 h
+	offer("x0", 2*hour, 48.02) // older than the watermark: late
+	for _, a := range engine.Finish() {
+		fmt.Println(a.Status, a.Episode.ID, a.Episode.Class, a.Episode.Violations, "violations")
+	}
+	// Output:
+	// opened B-S001-20240501T000000Z escalation 2 violations
+	// x0 late
+	// closed B-S001-20240501T000000Z escalation 2 violations
+}
