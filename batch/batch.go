@@ -68,7 +68,6 @@ type job struct {
 type item struct {
 	reason string // rejected when non-empty
 	p      detect.Prepared
-	canon  []byte // the canonical JSON, when settling conflicts
 }
 
 // Run reads the inputs ("-" is standard input) and detects.

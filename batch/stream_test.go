@@ -44,11 +44,31 @@ func consistentFeed(recs []rec) []rec {
 // streamRun feeds records to a stream engine in the given order, advancing
 // after each, and returns the closed episodes and the late records' ids.
 func streamRun(t fataler, line *geo.Line, pol detect.Policy, recs []rec) (closed []*detect.Episode, late []string, alerts []detect.Alert) {
+	return streamRunCut(t, line, pol, recs, -1)
+}
+
+// streamRunCut is streamRun with the engine's state encoded and restored
+// into a new engine before record cut (none if cut < 0).
+func streamRunCut(t fataler, line *geo.Line, pol detect.Policy, recs []rec, cut int) (closed []*detect.Episode, late []string, alerts []detect.Alert) {
 	helper(t)
 	judge := detect.NewJudge(line, pol)
 	st := detect.NewStream(judge)
 	var s detect.Sighting
-	for _, r := range recs {
+	for i, r := range recs {
+		if i == cut {
+			data, err := st.MarshalBinary()
+			if err != nil {
+				t.Fatal(err)
+			}
+			again, err := st.MarshalBinary()
+			if err != nil || !bytes.Equal(data, again) {
+				t.Fatalf("the same state encoded twice differs")
+			}
+			st = detect.NewStream(judge)
+			if err := st.UnmarshalBinary(data); err != nil {
+				t.Fatal(err)
+			}
+		}
 		if err := feed.Decode([]byte(r.json()), &s); err != nil {
 			t.Fatalf("decode %s: %v", r.json(), err)
 		}
@@ -192,34 +212,7 @@ func TestPropertyStreamCheckpointResumes(t *testing.T) {
 		order := arrivalOrder(t, recs, 2*int(pol.AllowedLateness.Minutes()))
 		_, _, want := streamRun(t, line, pol, order)
 		cut := rapid.IntRange(0, len(order)).Draw(t, "cut")
-
-		judge := detect.NewJudge(line, pol)
-		st := detect.NewStream(judge)
-		var got []detect.Alert
-		var s detect.Sighting
-		for i, r := range order {
-			if i == cut {
-				data, err := st.MarshalBinary()
-				if err != nil {
-					t.Fatal(err)
-				}
-				again, err := st.MarshalBinary()
-				if err != nil || !bytes.Equal(data, again) {
-					t.Fatalf("the same state encoded twice differs")
-				}
-				st = detect.NewStream(judge)
-				if err := st.UnmarshalBinary(data); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := feed.Decode([]byte(r.json()), &s); err != nil {
-				t.Fatal(err)
-			}
-			p := judge.Prepare(&s, feed.Fingerprint([]byte(s.ID)))
-			st.Add(&p)
-			got = append(got, st.Advance()...)
-		}
-		got = append(got, st.Finish()...)
+		_, _, got := streamRunCut(t, line, pol, order, cut)
 		if g, w := alertsText(line, pol, got), alertsText(line, pol, want); g != w {
 			t.Fatalf("alerts after a restore at record %d differ:\n%s", cut, lineDiff([]byte(w), []byte(g)))
 		}

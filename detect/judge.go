@@ -70,8 +70,6 @@ type Prepared struct {
 	Time      int64
 	Outcome   Outcome
 	Party     string
-	Kind      Kind
-	Shape     Shape
 	Violation *Violation  // nil when none (or, for a track point, until it is paired)
 	Track     *TrackPoint // a judged ground Point with a track: judged when paired
 }
@@ -130,8 +128,16 @@ func (j *Judge) Policy() Policy { return j.pol }
 // Prepare attributes, locates and judges a sighting as far as can be done
 // without the rest of the feed. key is the duplicate check's hash of the id.
 func (j *Judge) Prepare(s *Sighting, key uint64) Prepared {
-	p := Prepared{Key: key, FP: s.Fingerprint, ID: s.ID, Time: s.Time, Kind: s.Kind, Shape: s.Shape}
-	party := j.attribute(s)
+	p := Prepared{Key: key, FP: s.Fingerprint, ID: s.ID, Time: s.Time}
+	// Every position is located once: fire without a side needs its first
+	// position's side to be attributed, judging needs the depths of all.
+	var locBuf [8]geo.Location
+	locs := locBuf[:0]
+	sideless := s.Side == "" && s.Kind == Fire
+	if sideless {
+		locs = j.locate(s, locs)
+	}
+	party := j.attribute(s, locs)
 	if party == "" {
 		p.Outcome = Unattributed
 		return p
@@ -141,12 +147,10 @@ func (j *Judge) Prepare(s *Sighting, key uint64) Prepared {
 		p.Outcome = LowConfidence
 		return p
 	}
-	// Locate every position: depths decide the judged position and, for a
-	// movement, where it crossed.
-	var locBuf [8]geo.Location
-	locs := locBuf[:0]
-	for _, c := range s.Coords {
-		locs = append(locs, j.line.Locate(c[0], c[1]))
+	// Depths decide the judged position and, for a movement, where it
+	// crossed.
+	if !sideless {
+		locs = j.locate(s, locs)
 	}
 	ji := j.judgedIndex(s, party, locs)
 	loc := locs[ji]
@@ -196,7 +200,8 @@ func (j *Judge) Prepare(s *Sighting, key uint64) Prepared {
 }
 
 // attribute is the party a sighting is attributed to, or "" (SPEC §2).
-func (j *Judge) attribute(s *Sighting) string {
+// For fire without a side, locs are its positions located.
+func (j *Judge) attribute(s *Sighting, locs []geo.Location) string {
 	if s.Side != "" {
 		if j.line.Other(s.Side) != "" {
 			return s.Side
@@ -206,19 +211,24 @@ func (j *Judge) attribute(s *Sighting) string {
 	if s.Kind != Fire {
 		return ""
 	}
+	// The origin of a LineString, the impact of a Point, the first point of
+	// a MultiPoint; exactly on the line it has no side.
+	first := locs[0]
+	if first.DistanceM == 0 {
+		return ""
+	}
 	if s.Shape == LineString {
-		o := j.line.Locate(s.Coords[0][0], s.Coords[0][1])
-		if o.DistanceM == 0 {
-			return ""
-		}
-		return o.Side
+		return first.Side // fired from there
 	}
-	imp := s.Coords[0]
-	loc := j.line.Locate(imp[0], imp[1])
-	if loc.DistanceM == 0 {
-		return "" // exactly on the line: no side to be fired from
+	return j.line.Other(first.Side) // landed there
+}
+
+// locate appends the location of each position of s to locs.
+func (j *Judge) locate(s *Sighting, locs []geo.Location) []geo.Location {
+	for _, c := range s.Coords {
+		locs = append(locs, j.line.Locate(c[0], c[1]))
 	}
-	return j.line.Other(loc.Side)
+	return locs
 }
 
 // judgedIndex is the index of the judged position: the deepest for

@@ -4,6 +4,7 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"github.com/linewatch/linewatch/internal/jsontext"
+	inum "github.com/linewatch/linewatch/internal/num"
 	"strconv"
 	"sync"
 
@@ -127,19 +128,21 @@ func (d *Decoder) Decode(raw []byte, s *detect.Sighting) error {
 		return reject("time is null")
 	case raw[f.time.a] == '"':
 		text := d.str(f.time)
-		t, fault := parseRFC3339(text)
-		switch fault {
-		case timeNoZone:
+		t, err := inum.ParseRFC3339(text, true)
+		switch err {
+		case inum.ErrTimeNoZone:
 			return reject("time has no zone: " + clip(text))
-		case timeMalformed:
+		case inum.ErrTimeSyntax:
 			return reject("time is not an RFC 3339 date-time: " + d.clip(f.time))
-		case timeOutOfRange:
+		case inum.ErrTimeRange:
 			return reject("time is out of range: " + d.clip(f.time))
 		}
 		s.Time = t
 	case isNumStart(raw[f.time.a]):
-		t, ok := epochMicros(raw[f.time.a:f.time.b])
-		if !ok {
+		// The scanner has checked the number's syntax: the only error left
+		// is its range.
+		t, err := inum.ParseEpoch(raw[f.time.a:f.time.b])
+		if err != nil {
 			return reject("time is out of range: " + d.clip(f.time))
 		}
 		s.Time = t

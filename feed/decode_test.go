@@ -2,6 +2,7 @@ package feed
 
 import (
 	"errors"
+	inum "github.com/linewatch/linewatch/internal/num"
 	"math"
 	"strings"
 	"testing"
@@ -55,7 +56,7 @@ func TestDecodeAccepts(t *testing.T) {
 		{"number side and track are their text", `{"type":"Feature","id":1,"geometry":{"type":"Point","coordinates":[1,2]},"properties":{"time":0,"side":7,"track":12,"source":3}}`,
 			detect.Sighting{ID: "1", Side: "7", Track: "12", Source: "3", Strength: 1, Confidence: 1, Shape: detect.Point, Coords: []orb.Point{{1, 2}}}},
 		{"edges of ranges", `{"type":"Feature","id":1,"geometry":{"type":"Point","coordinates":[-0,90]},"properties":{"time":"0000-01-01T00:00:00Z","confidence":1,"strength":0,"precision_m":-0}}`,
-			detect.Sighting{ID: "1", Time: minSeconds * 1e6, Strength: 0, Confidence: 1, Shape: detect.Point, Coords: []orb.Point{{0, 90}}}},
+			detect.Sighting{ID: "1", Time: inum.MinTime, Strength: 0, Confidence: 1, Shape: detect.Point, Coords: []orb.Point{{0, 90}}}},
 		{"tiny numbers are zero", `{"type":"Feature","id":1,"geometry":{"type":"Point","coordinates":[1e-400,2]},"properties":{"time":0}}`,
 			detect.Sighting{ID: "1", Strength: 1, Confidence: 1, Shape: detect.Point, Coords: []orb.Point{{0, 2}}}},
 	}

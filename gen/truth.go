@@ -315,8 +315,7 @@ func (o *oracle) episodes() (eps []EpisodeTruth, members [][]int, isolated []boo
 	for i := range parent {
 		parent[i] = i
 	}
-	var find func(int) int
-	find = func(i int) int {
+	find := func(i int) int {
 		for parent[i] != i {
 			parent[i] = parent[parent[i]]
 			i = parent[i]

@@ -236,7 +236,7 @@ func (l *Line) segBounds(i int) (min, max [2]float64) {
 	max = [2]float64{math.Max(a[0], b[0]), math.Max(a[1], b[1])}
 	lat := math.Max(math.Abs(a[1]), math.Abs(b[1]))
 	bow := sg.lengthM*sg.lengthM/(4*semiMinor)*(1+math.Tan(math.Min(lat, 89)*degToRad)) + 1
-	dLat := bow / 110000 * radToDeg * degToRad
+	dLat := bow / 110000
 	dLon := bow / (111000 * math.Cos(math.Min(lat+dLat, 89.9)*degToRad))
 	min[0] -= dLon
 	max[0] += dLon

@@ -258,9 +258,8 @@ func unitSum(x1, y1, x2, y2 float64) (float64, float64) {
 	}
 	sx, sy := x1/n1+x2/n2, y1/n1+y2/n2
 	if math.Hypot(sx, sy) < 1e-9 {
-		// A full reversal: use the left normal of the first direction
-		// rotated so that its side is the outer one; the line cannot
-		// overlap itself (validation), so this is a limit case only.
+		// A full reversal, which validation refuses (the line would
+		// overlap itself): the first segment's direction decides.
 		return x1 / n1, y1 / n1
 	}
 	return sx, sy

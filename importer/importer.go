@@ -422,7 +422,6 @@ type conv struct {
 	nfields     int
 	comma       bool // decimal commas are numbers (the delimiter is not a comma)
 	out         []byte
-	tmp         []byte
 }
 
 // value returns the text of field f in a row (mapped), whether the field

@@ -145,14 +145,7 @@ func (tr *timeReader) readISO(b []byte) (int64, bool, error) {
 		if i+n > len(b) {
 			return 0, false
 		}
-		v := 0
-		for _, c := range b[i : i+n] {
-			if c < '0' || c > '9' {
-				return 0, false
-			}
-			v = v*10 + int(c-'0')
-		}
-		return v, true
+		return inum.Digits(b[i : i+n])
 	}
 	year, ok1 := num(0, 4)
 	month, ok2 := num(5, 2)

@@ -306,10 +306,9 @@ func delimName(d byte) string {
 // output, buffered.
 type importOutput struct {
 	*bufio.Writer
-	zw    *gzip.Writer
-	f     *os.File
-	name  string
-	flush func() error
+	zw   *gzip.Writer
+	f    *os.File
+	name string
 }
 
 func createImportOutput(c *cli.Context, name string) (*importOutput, error) {

@@ -59,7 +59,20 @@ func runIn(t *testing.T, args ...string) result {
 // runBin runs the built binary with stdin.
 func runBin(t *testing.T, stdin []byte, args ...string) result {
 	t.Helper()
+	return runBinAt(t, "", stdin, args...)
+}
+
+// runBinIn runs the built binary in dir.
+func runBinIn(t *testing.T, dir string, args ...string) result {
+	t.Helper()
+	return runBinAt(t, dir, nil, args...)
+}
+
+// runBinAt runs the built binary in dir ("" for this one) with stdin.
+func runBinAt(t *testing.T, dir string, stdin []byte, args ...string) result {
+	t.Helper()
 	cmd := exec.Command(binary, args...)
+	cmd.Dir = dir
 	cmd.Stdin = bytes.NewReader(stdin)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -20,6 +20,9 @@ const (
 var (
 	ErrTimeSyntax = errors.New("not an RFC 3339 date-time with T and a zone (Z or ±hh:mm)")
 	ErrTimeRange  = errors.New("time out of range (years 0000 to 9999)")
+	// ErrTimeNoZone is ParseRFC3339's error for a date-time that is whole
+	// but for its zone; ParseTime reports it as ErrTimeSyntax.
+	ErrTimeNoZone = errors.New("an RFC 3339 date-time without a zone")
 	ErrEpoch      = errors.New("not a number of seconds since the epoch")
 )
 
@@ -147,25 +150,41 @@ func DaysIn(y, m int) int {
 // microseconds since the epoch, the fraction truncated (toward the past) to
 // microseconds. Leap seconds (:60) are refused.
 func ParseTime(s string) (int64, error) {
-	// 2006-01-02T15:04:05Z is the shortest form.
-	if len(s) < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
+	us, err := ParseRFC3339(s, false)
+	if err == ErrTimeNoZone {
+		err = ErrTimeSyntax
+	}
+	return us, err
+}
+
+// ParseRFC3339 is ParseTime for text or bytes, with a choice: leapSecond
+// reads :60 as the first second of the next minute (a sighting's clock may
+// have written one) instead of refusing it. A date-time that lacks only
+// its zone is ErrTimeNoZone, so that a reader can say so.
+func ParseRFC3339[T ~string | ~[]byte](s T, leapSecond bool) (int64, error) {
+	// 2006-01-02T15:04:05 is the shortest form, less its zone.
+	if len(s) < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
 		s[13] != ':' || s[16] != ':' {
 		return 0, ErrTimeSyntax
 	}
-	year, ok1 := digits(s[0:4])
-	month, ok2 := digits(s[5:7])
-	day, ok3 := digits(s[8:10])
-	hour, ok4 := digits(s[11:13])
-	minute, ok5 := digits(s[14:16])
-	sec, ok6 := digits(s[17:19])
+	year, ok1 := Digits(s[0:4])
+	month, ok2 := Digits(s[5:7])
+	day, ok3 := Digits(s[8:10])
+	hour, ok4 := Digits(s[11:13])
+	minute, ok5 := Digits(s[14:16])
+	sec, ok6 := Digits(s[17:19])
+	maxSec := 59
+	if leapSecond {
+		maxSec = 60
+	}
 	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) ||
 		month < 1 || month > 12 || day < 1 || day > DaysIn(year, month) ||
-		hour > 23 || minute > 59 || sec > 59 {
+		hour > 23 || minute > 59 || sec > maxSec {
 		return 0, ErrTimeSyntax
 	}
 	rest := s[19:]
 	var frac int64
-	if rest[0] == '.' {
+	if len(rest) > 0 && rest[0] == '.' {
 		i := 1
 		scale := int64(100000)
 		for ; i < len(rest) && rest[i] >= '0' && rest[i] <= '9'; i++ {
@@ -179,10 +198,12 @@ func ParseTime(s string) (int64, error) {
 	}
 	var offset int64 // seconds east of UTC
 	switch {
-	case rest == "Z" || rest == "z":
+	case len(rest) == 0:
+		return 0, ErrTimeNoZone
+	case len(rest) == 1 && (rest[0] == 'Z' || rest[0] == 'z'):
 	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':':
-		oh, ok1 := digits(rest[1:3])
-		om, ok2 := digits(rest[4:6])
+		oh, ok1 := Digits(rest[1:3])
+		om, ok2 := Digits(rest[4:6])
 		if !ok1 || !ok2 || oh > 23 || om > 59 {
 			return 0, ErrTimeSyntax
 		}
@@ -201,8 +222,8 @@ func ParseTime(s string) (int64, error) {
 	return us, nil
 }
 
-// digits reads a fixed-width run of ASCII digits.
-func digits(s string) (int, bool) {
+// Digits reads a fixed-width run of ASCII digits.
+func Digits[T ~string | ~[]byte](s T) (int, bool) {
 	v := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -218,7 +239,7 @@ func digits(s string) (int, bool) {
 // decimal text (so 1714521600.1 is exactly .1 s) and returns it in
 // microseconds, truncated toward the past: -0.0000015 is -2 µs, the same
 // instant as 1969-12-31T23:59:59.9999985Z read by ParseTime.
-func ParseEpoch(s string) (int64, error) {
+func ParseEpoch[T ~string | ~[]byte](s T) (int64, error) {
 	i := 0
 	neg := false
 	if i < len(s) && s[i] == '-' {
