@@ -304,7 +304,7 @@ func (s *Stream) evaluate(wm int64, windowClosed bool) []Alert {
 			alerts = append(alerts, Alert{Status: Opened, Episode: e})
 		case len(replaces) > 0:
 			st := Updated
-			if old == nil || e.Class > maxClass(s.episodes, prev) {
+			if e.Class > maxClass(s.episodes, prev) {
 				st = Escalated
 			}
 			alerts = append(alerts, Alert{Status: st, Episode: e, Replaces: replaces})
