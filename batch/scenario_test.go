@@ -58,10 +58,7 @@ func loadScenarioLine(t fataler, dir string) (*geo.Line, detect.Policy) {
 
 func loadLine(t fataler, path string, pol detect.Policy) (*geo.Line, detect.Policy) {
 	helper(t)
-	opt := geo.Options{BufferM: pol.BufferM, SectorKm: pol.SectorKm, EndReachM: pol.EndReachM}
-	if opt.EndReachM == 0 {
-		opt.EndReachM = -1 // geo reads 0 as its default; the policy means none
-	}
+	opt := pol.LineOptions()
 	line, err := geo.LoadFile(path, opt)
 	if err != nil {
 		t.Fatal(err)

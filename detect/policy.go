@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/linewatch/linewatch/geo"
 	"io"
 	"math"
 	"math/big"
@@ -1021,4 +1022,15 @@ func plainValue(v any) any {
 		return m
 	}
 	return v
+}
+
+// LineOptions are the options a line is loaded with under this policy:
+// its sector length, default buffer and end reach (an end_reach_m of 0
+// means none, where geo's zero value means its default).
+func (p Policy) LineOptions() geo.Options {
+	opt := geo.Options{BufferM: p.BufferM, SectorKm: p.SectorKm, EndReachM: p.EndReachM}
+	if opt.EndReachM == 0 {
+		opt.EndReachM = -1
+	}
+	return opt
 }

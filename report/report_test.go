@@ -27,7 +27,7 @@ const (
 // isolated violations.
 var bundled = sync.OnceValues(func() (*run, error) {
 	pol := detect.DefaultPolicy()
-	line, err := geo.LoadFile(frontLine, geo.Options{SectorKm: pol.SectorKm, EndReachM: pol.EndReachM})
+	line, err := geo.LoadFile(frontLine, pol.LineOptions())
 	if err != nil {
 		return nil, err
 	}

@@ -22,7 +22,7 @@ import (
 func loadLine(t testing.TB, name string) *geo.Line {
 	t.Helper()
 	pol := detect.DefaultPolicy()
-	l, err := geo.LoadFile("../fixtures/lines/"+name+".geojson", geo.Options{BufferM: pol.BufferM, SectorKm: pol.SectorKm, EndReachM: pol.EndReachM})
+	l, err := geo.LoadFile("../fixtures/lines/"+name+".geojson", pol.LineOptions())
 	if err != nil {
 		t.Fatal(err)
 	}

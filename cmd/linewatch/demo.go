@@ -77,9 +77,7 @@ func demoAction(c *cli.Context) error {
 		return unusable(fmt.Errorf("--out: %w", err))
 	}
 	pol := detect.DefaultPolicy()
-	line, err := geo.Load(bytes.NewReader(fixtures.Front2024), geo.Options{
-		BufferM: pol.BufferM, SectorKm: pol.SectorKm, EndReachM: pol.EndReachM,
-	})
+	line, err := geo.Load(bytes.NewReader(fixtures.Front2024), pol.LineOptions())
 	if err != nil {
 		return fmt.Errorf("the bundled line: %w", err) // cannot happen: the tests load it
 	}

@@ -37,22 +37,14 @@ func loadLine(c *cli.Context) (*geo.Line, detect.Policy, error) {
 			return nil, pol, unusable(err)
 		}
 	}
-	opt := geo.Options{
-		Left:      c.String("left"),
-		Right:     c.String("right"),
-		BufferM:   pol.BufferM,
-		SectorKm:  pol.SectorKm,
-		EndReachM: pol.EndReachM,
-	}
+	opt := pol.LineOptions()
+	opt.Left, opt.Right = c.String("left"), c.String("right")
 	if c.IsSet("buffer-m") {
 		b := c.Float64("buffer-m")
 		if !(b >= 0) || math.IsInf(b, 0) {
 			return nil, pol, usageError(c, "--buffer-m must be a number ≥ 0, got %v", b)
 		}
 		opt.BufferM = b
-	}
-	if opt.EndReachM == 0 {
-		opt.EndReachM = -1 // geo reads 0 as its default; the policy means none
 	}
 	l, err := geo.LoadFile(path, opt)
 	if err != nil {

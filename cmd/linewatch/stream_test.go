@@ -30,7 +30,7 @@ import (
 func streamFeed(t *testing.T, records int) []byte {
 	t.Helper()
 	pol := detect.DefaultPolicy()
-	l, err := geo.LoadFile(frontLine, geo.Options{SectorKm: pol.SectorKm, EndReachM: pol.EndReachM})
+	l, err := geo.LoadFile(frontLine, pol.LineOptions())
 	if err != nil {
 		t.Fatal(err)
 	}

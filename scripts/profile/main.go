@@ -26,7 +26,7 @@ func main() {
 	memAt := flag.Int64("mem-at", 0, "write the heap profile once this many records are read, instead of at the end")
 	flag.Parse()
 	pol := detect.DefaultPolicy()
-	line, err := geo.LoadFile(*linePath, geo.Options{SectorKm: pol.SectorKm, BufferM: pol.BufferM, EndReachM: pol.EndReachM})
+	line, err := geo.LoadFile(*linePath, pol.LineOptions())
 	if err != nil {
 		log.Fatal(err)
 	}
