@@ -259,14 +259,16 @@ func prepare(judge *detect.Judge, dec *feed.Decoder, j *job) {
 			}
 			continue
 		}
-		it.p = judge.Prepare(&s, feed.Fingerprint([]byte(s.ID)))
+		it.p = judge.Prepare(&s, feed.DupKey(s.ID, s.Source))
 		own(&it.p)
 	}
 }
 
 // collector checks duplicates and keeps what judging and aggregating
-// need. Workers admit their own batches provisionally, each into its own
-// lists, noting every accepted record's id hash and fingerprint; when
+// need. Records are duplicates when they share their id and their source
+// (SPEC §2), so the key of a record is a hash of both (feed.DupKey).
+// Workers admit their own batches provisionally, each into its own
+// lists, noting every accepted record's key and fingerprint; when
 // reading ends, the notes are sorted and merged, which finds the ids seen
 // more than once. Sorting 16 bytes a record takes far less memory than a
 // hash map of the ids, and what is kept does not depend on which worker
@@ -276,11 +278,11 @@ type collector struct {
 	cfg       Config
 	accs      []acc // one per worker, merged when reading ends
 	all       acc
-	dupKeys   map[uint64]bool // ids seen again, byte for byte
-	conflicts map[uint64]bool // ids seen with different contents
+	dupKeys   map[uint64]bool // keys seen again, byte for byte
+	conflicts map[uint64]bool // keys seen with different contents
 }
 
-// idNote is an accepted record's id hash and fingerprint; the
+// idNote is an accepted record's key (id and source) and fingerprint; the
 // fingerprint's low two bits hold the record's outcome, so that counts
 // can be corrected for the duplicates found later.
 type idNote struct{ key, fp uint64 }
@@ -419,7 +421,7 @@ func (c *collector) merge() {
 	}
 }
 
-// settleRun settles the records of one id hash.
+// settleRun settles the records of one key.
 func (c *collector) settleRun(run []idNote) {
 	k := &c.all.counts
 	same := true
@@ -494,8 +496,9 @@ type candidate struct {
 }
 
 // settleConflicts reads the inputs again for the records whose ids came
-// with different contents, and keeps, of each id, the one with the
-// earliest time, then the smallest canonical JSON (SPEC §2).
+// with different contents from one source, and keeps, of each id and
+// source, the one with the earliest time, then the smallest canonical JSON
+// (SPEC §2).
 func (c *collector) settleConflicts(spool *spool, inputs []string, workers int) error {
 	var mu sync.Mutex
 	byKey := map[uint64][]candidate{}
@@ -507,7 +510,7 @@ func (c *collector) settleConflicts(spool *spool, inputs []string, workers int) 
 				if rec.Err != "" || !c.mayConflict(rec.Raw) || dec.Decode(rec.Raw, &s) != nil {
 					continue
 				}
-				key := feed.Fingerprint([]byte(s.ID))
+				key := feed.DupKey(s.ID, s.Source)
 				if !c.conflicts[key] {
 					continue
 				}
@@ -527,12 +530,14 @@ func (c *collector) settleConflicts(spool *spool, inputs []string, workers int) 
 		return err
 	}
 	for _, cands := range byKey {
-		// Ids whose hashes collide are not duplicates of each other.
+		// Ids and sources whose hashes collide are not duplicates of each
+		// other.
 		slices.SortFunc(cands, func(a, b candidate) int {
-			return cmp.Or(cmp.Compare(a.p.ID, b.p.ID), cmp.Compare(a.p.Time, b.p.Time), bytes.Compare(a.canon, b.canon))
+			return cmp.Or(cmp.Compare(a.p.ID, b.p.ID), cmp.Compare(a.p.Source, b.p.Source),
+				cmp.Compare(a.p.Time, b.p.Time), bytes.Compare(a.canon, b.canon))
 		})
 		for i := range cands {
-			if i > 0 && cands[i].p.ID == cands[i-1].p.ID {
+			if i > 0 && cands[i].p.ID == cands[i-1].p.ID && cands[i].p.Source == cands[i-1].p.Source {
 				c.all.counts.Duplicate++
 				continue
 			}
@@ -543,50 +548,77 @@ func (c *collector) settleConflicts(spool *spool, inputs []string, workers int) 
 }
 
 // mayConflict tells, without decoding, whether a record may have one of
-// the conflicting ids. An id given in the record is somewhere in its text
-// as "id": followed by a string without escapes or a number; if none of
-// the values so written is a conflicting id, the record's id is not one
-// either. Records with escapes, or with no "id" at all (a hash id), are
-// decoded to be sure.
+// the conflicting keys. An id or a source given in the record is somewhere
+// in its text as "id": or "source": followed by a string without escapes
+// or a number; if no pair of the values so written (or an id without a
+// source) makes a conflicting key, the record's key is not one either.
+// Records with escapes, with no "id" at all (a hash id), or with many
+// candidate pairs are decoded to be sure.
 func (c *collector) mayConflict(raw []byte) bool {
 	if bytes.IndexByte(raw, '\\') >= 0 {
 		return true
 	}
-	found := false
-	for rest := raw; ; {
-		i := bytes.Index(rest, []byte(`"id"`))
-		if i < 0 {
-			break
+	var idBuf, srcBuf [4][]byte
+	ids, ok := memberValues(raw, `"id"`, idBuf[:0])
+	if !ok || len(ids) == 0 {
+		return true
+	}
+	sources, ok := memberValues(raw, `"source"`, srcBuf[:0])
+	if !ok {
+		return true
+	}
+	for _, id := range ids {
+		k := feed.Fingerprint(id)
+		if c.conflicts[k] { // no source
+			return true
 		}
-		rest = rest[i+4:]
+		for _, src := range sources {
+			if c.conflicts[feed.DupKey(string(id), string(src))] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// memberValues appends the values of the members named key (with its
+// quotes) found in raw: the text of strings without escapes and of
+// numbers; null and other values are none. It reports false when raw has
+// a value it cannot tell, or more than a few.
+func memberValues(raw []byte, key string, dst [][]byte) ([][]byte, bool) {
+	for rest := raw; ; {
+		i := bytes.Index(rest, []byte(key))
+		if i < 0 {
+			return dst, true
+		}
+		rest = rest[i+len(key):]
 		v := bytes.TrimLeft(rest, " \t\r\n")
 		if len(v) == 0 || v[0] != ':' {
 			continue
 		}
 		v = bytes.TrimLeft(v[1:], " \t\r\n")
-		var id []byte
+		var val []byte
 		switch {
 		case len(v) > 0 && v[0] == '"':
 			end := bytes.IndexByte(v[1:], '"')
 			if end < 0 {
-				return true
+				return dst, false
 			}
-			id = v[1 : 1+end]
+			val = v[1 : 1+end]
 		case len(v) > 0 && (v[0] == '-' || v[0] >= '0' && v[0] <= '9'):
 			end := bytes.IndexAny(v, ",}] \t\r\n")
 			if end < 0 {
-				return true
+				return dst, false
 			}
-			id = v[:end]
+			val = v[:end]
 		default:
-			continue // null, or not a value: no id here
+			continue // null, or not a value: none here
 		}
-		found = true
-		if c.conflicts[feed.Fingerprint(id)] {
-			return true
+		if len(dst) == 16 {
+			return dst, false
 		}
+		dst = append(dst, val)
 	}
-	return !found
 }
 
 func (c *collector) finish() *Outcome {
