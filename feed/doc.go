@@ -37,6 +37,12 @@
 // A record longer than Source.MaxRecord (64 MiB by default) is rejected with
 // its start kept; in a FeatureCollection it also ends the file.
 //
+// Memory is bounded whatever the input: leading blank lines and the white
+// space between a FeatureCollection's tokens are dropped as they are read,
+// and the format is told from a bounded prefix — a FeatureCollection must
+// say so within MaxRecord bytes after the leading blank lines, or the file
+// is read as lines.
+//
 // # Decoding
 //
 // Checks come in SPEC §9's order — JSON, Feature, geometry, coordinates,

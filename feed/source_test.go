@@ -242,3 +242,115 @@ func TestOpen(t *testing.T) {
 		}
 	}
 }
+
+// blankThen reads n bytes of white space (the pattern repeated; n a
+// multiple of its length) and then tail, without holding the white space
+// anywhere.
+type blankThen struct {
+	pattern string
+	n       int
+	tail    io.Reader
+	block   []byte
+	off     int
+}
+
+func (b *blankThen) Read(p []byte) (int, error) {
+	if b.n == 0 {
+		return b.tail.Read(p)
+	}
+	if b.block == nil {
+		b.block = bytes.Repeat([]byte(b.pattern), (64<<10)/len(b.pattern))
+	}
+	k := copy(p[:min(len(p), b.n)], b.block[b.off:])
+	b.off = (b.off + k) % len(b.block)
+	b.n -= k
+	return k, nil
+}
+
+// White space — before the first record, between a FeatureCollection's
+// tokens, after it — is skipped in bounded memory: telling the format of
+// a file looks at a bounded prefix of it, and a file of 8 MiB of newlines
+// is no reason to hold them.
+func TestSourceWhiteSpaceBoundedMemory(t *testing.T) {
+	const blank = 8 << 20
+	ws := func(pattern string) io.Reader {
+		return &blankThen{pattern: pattern, n: 2 << 20, tail: strings.NewReader("")}
+	}
+	cases := []struct {
+		name   string
+		in     func() io.Reader
+		format Format
+		want   []rec
+	}{
+		{"lines after blank lines",
+			func() io.Reader {
+				return &blankThen{pattern: "\n", n: blank, tail: strings.NewReader(f1 + "\n\n" + f2 + "\n")}
+			},
+			Lines, []rec{{blank + 1, -1, f1, ""}, {blank + 3, -1, f2, ""}}},
+		{"lines after blank lines with spaces and CRs",
+			func() io.Reader {
+				return &blankThen{pattern: " \t\r\n", n: blank, tail: strings.NewReader("  " + f1 + "\n")}
+			},
+			Lines, []rec{{blank/4 + 1, -1, "  " + f1, ""}}},
+		{"a FeatureCollection after blank lines",
+			func() io.Reader {
+				return &blankThen{pattern: "\r\n", n: blank,
+					tail: strings.NewReader(`{"type":"FeatureCollection","features":[` + f1 + "," + f2 + "]}")}
+			},
+			FeatureCollection, []rec{{0, 0, f1, ""}, {0, 1, f2, ""}}},
+		{"a FeatureCollection with white space between its tokens",
+			func() io.Reader {
+				// Before the format is told, the white space inside
+				// the first members is held (up to MaxRecord bytes:
+				// TestSourceSniffIsBounded); after, none is.
+				parts := []string{`{"type":"FeatureCollection"`, `,`, `"bbox"`, `:`, `[1,2,3,4]`, `,`,
+					`"features"`, `:`, `[`, f1, `,`, f2, `]`, `}`, ``}
+				var rs []io.Reader
+				for _, p := range parts {
+					rs = append(rs, strings.NewReader(p), ws("\n "))
+				}
+				return io.MultiReader(rs...)
+			},
+			FeatureCollection, []rec{{0, 0, f1, ""}, {0, 1, f2, ""}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := NewSource("blank", tc.in())
+			got := readAll(t, s)
+			if len(got) != len(tc.want) {
+				t.Fatalf("got %d records %+v, want %+v", len(got), got, tc.want)
+			}
+			for i := range got {
+				if got[i] != tc.want[i] {
+					t.Errorf("record %d: got %+v, want %+v", i, got[i], tc.want[i])
+				}
+			}
+			if f, _ := s.Format(); f != tc.format {
+				t.Errorf("format %v, want %v", f, tc.format)
+			}
+			if len(s.buf) > 1<<20 {
+				t.Errorf("the buffer grew to %d bytes for white space", len(s.buf))
+			}
+		})
+	}
+}
+
+// What the format is told from is bounded: a file whose first JSON text
+// does not say it is a FeatureCollection within MaxRecord bytes (white
+// space included, past leading blank lines) is read as lines, as a record
+// that long would be rejected; nothing it holds is lost.
+func TestSourceSniffIsBounded(t *testing.T) {
+	in := "{" + strings.Repeat(" ", 200<<10) + `"type":"FeatureCollection","features":[` + f1 + "]}\n" + f2 + "\n"
+	s := NewSource("f", strings.NewReader(in))
+	s.MaxRecord = 100 << 10
+	got := readAll(t, s)
+	if f, _ := s.Format(); f != Lines {
+		t.Fatalf("format %v, want lines", f)
+	}
+	if len(got) != 2 || got[0].err != "record longer than 102400 bytes" || got[1].raw != f2 || got[1].line != 2 {
+		t.Fatalf("records %+v", got)
+	}
+	if len(s.buf) > 1<<20 {
+		t.Errorf("the buffer grew to %d bytes", len(s.buf))
+	}
+}
