@@ -25,7 +25,10 @@
 // the file; text after its closing brace is one rejected record, numbered
 // after the last feature. Only the structure is checked there: invalid UTF-8
 // or a number too large for a double rejects one record in Decode and the
-// file goes on.
+// file goes on, and so does a feature nested deeper than Decode takes (256
+// levels): the splitter finds its end at any depth, without recursion. The
+// text of a record ended by a syntax error is the feature's from its start
+// to where reading stopped, the offending byte included.
 //
 // A file whose first byte (after a byte-order mark) is RS (0x1E) is split on
 // RS (RFC 8142): Line is the record's ordinal, counting every RS, so an

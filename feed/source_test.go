@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/linewatch/linewatch/detect"
 )
 
 // rec is a record as a test expects it.
@@ -352,5 +354,48 @@ func TestSourceSniffIsBounded(t *testing.T) {
 	}
 	if len(s.buf) > 1<<20 {
 		t.Errorf("the buffer grew to %d bytes", len(s.buf))
+	}
+}
+
+// A feature nested deeper than Decode takes is one record, rejected by
+// Decode; the features after it are read as ever. Every record is
+// accounted for, however deep (the splitter does not recurse).
+func TestSourceDeepFeature(t *testing.T) {
+	for _, depth := range []int{maxDepth + 1, 300, 100000} {
+		deep := `{"type":"Feature","properties":{"x":` + strings.Repeat(`[{"a":`, depth/2) + `1` + strings.Repeat(`}]`, depth/2) + `}}`
+		var b strings.Builder
+		b.WriteString(`{"type":"FeatureCollection","bbox":` + strings.Repeat("[", depth) + strings.Repeat("]", depth) + `,"features":[` + f1 + ",\n" + deep)
+		const after = 1000
+		for range after {
+			b.WriteString(",\n" + f2)
+		}
+		b.WriteString("]}\n")
+		got := readAll(t, NewSource("deep", strings.NewReader(b.String())))
+		if len(got) != 2+after {
+			t.Fatalf("depth %d: %d records, want %d", depth, len(got), 2+after)
+		}
+		if got[1].raw != deep || got[1].err != "" || got[1].index != 1 {
+			t.Fatalf("depth %d: the deep feature is %+.80v", depth, got[1])
+		}
+		for i, r := range got[2:] {
+			if r.raw != f2 || r.index != i+2 {
+				t.Fatalf("depth %d: record %d is %+v", depth, i+2, r)
+			}
+		}
+		var s detect.Sighting
+		err := Decode([]byte(deep), &s)
+		if depth > maxDepth-2 && (err == nil || !strings.HasPrefix(err.Error(), "invalid JSON: nesting too deep")) {
+			t.Errorf("depth %d: Decode: %v, want nesting too deep", depth, err)
+		}
+	}
+	// Broken as well as deep: a syntax error, which ends the file.
+	in := `{"type":"FeatureCollection","features":[` + f1 + `,` + strings.Repeat("[", 1000) + `,` + f2 + `]}`
+	got := readAll(t, NewSource("deep", strings.NewReader(in)))
+	if len(got) != 2 || !strings.HasPrefix(got[1].err, "invalid JSON: unexpected character ','") {
+		t.Fatalf("a broken deep feature: %+.200v", got)
+	}
+	// SPEC §9: its text from its start to where reading stopped.
+	if want := strings.Repeat("[", 1000) + ","; got[1].raw != want {
+		t.Errorf("the broken feature's text is %.80q…, want %.80q…", got[1].raw, want)
 	}
 }
