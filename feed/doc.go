@@ -70,7 +70,8 @@
 //     of the next minute, fraction digits past the sixth are dropped. An epoch
 //     number is truncated by its decimal text, towards the past for times
 //     before 1970 (as their RFC 3339 form truncates). Times outside the years
-//     0000–9999 UTC are out of range.
+//     1000–8999 UTC (detect.MinTime, detect.MaxTime) are rejected, "time out
+//     of range" (SPEC §2).
 //   - Coordinates: a LineString or MultiPoint whose coordinates are not all
 //     arrays is a geometry fault; then each position, in order, must hold 2
 //     or 3 numbers, longitude in [-180, 180] and latitude in [-90, 90];
