@@ -1,6 +1,8 @@
 package batch_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -119,4 +121,61 @@ func TestTimesStayFourDigitYears(t *testing.T) {
 func parses(tm string) bool {
 	_, err := num.ParseTime(tm)
 	return err == nil
+}
+
+// Standard input is copied to a temporary file so that conflicting
+// duplicates can be settled; the file is unlinked as soon as it is made,
+// so that nothing is left behind when the process is killed (kill -9
+// gives no chance to clean up), and the copy still serves. Standard input
+// may be gzipped, as a file may.
+func TestStdinSpoolLeavesNothing(t *testing.T) {
+	recs := `not json
+{"type":"Feature","id":"d","geometry":{"type":"Point","coordinates":[30.5,48.02]},"properties":{"time":"2024-05-01T11:00:00Z","side":"B"}}
+{"type":"Feature","id":"d","geometry":{"type":"Point","coordinates":[30.5,48.01]},"properties":{"time":"2024-05-01T10:00:00Z","side":"B"}}
+`
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(recs))
+	zw.Close()
+	for name, data := range map[string][]byte{"plain": []byte(recs), "gzipped": gz.Bytes()} {
+		t.Run(name, func(t *testing.T) {
+			tmp := t.TempDir()
+			t.Setenv("TMPDIR", tmp)
+			r, w, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			go func() {
+				w.Write(data)
+				w.Close()
+			}()
+			stdin := os.Stdin
+			os.Stdin = r
+			defer func() { os.Stdin = stdin; r.Close() }()
+
+			pol := detect.DefaultPolicy()
+			line, _ := loadLine(t, straightLine, pol)
+			var during []string
+			out, err := batch.Run(batch.Config{Judge: detect.NewJudge(line, pol), Workers: 1,
+				Reject: func(batch.Rejected) error {
+					// While standard input is read.
+					entries, _ := os.ReadDir(tmp)
+					for _, e := range entries {
+						during = append(during, e.Name())
+					}
+					return nil
+				}}, []string{"-"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(during) != 0 {
+				t.Errorf("while reading standard input the temporary folder holds %v", during)
+			}
+			k := out.Counts
+			vs := allViolations(&out.Result)
+			if k.Read != 3 || k.Rejected != 1 || k.Accepted != 1 || k.Duplicate != 1 || len(vs) != 1 || vs[0].Lat != 48.01 {
+				t.Errorf("counts %+v, %d violations: want 3 read = 1 accepted (the earlier d, settled from the copy) + 1 rejected + 1 duplicate", k, len(vs))
+			}
+		})
+	}
 }

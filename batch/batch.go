@@ -629,9 +629,12 @@ func (c *collector) finish() *Outcome {
 }
 
 // spool makes standard input readable twice: it is copied to a temporary
-// file as it is read, so that conflicting duplicates can be settled.
+// file as it is read, so that conflicting duplicates can be settled. The
+// file is removed as soon as it is made (it lives on while open), so a
+// killed process leaves none behind.
 type spool struct {
 	stdin    *os.File
+	unlinked bool // stdin's file is already removed
 	openFile func(string) (*feed.Source, error)
 }
 
@@ -649,7 +652,13 @@ func newSpool(inputs []string) (*spool, error) {
 	if n == 1 {
 		f, err := os.CreateTemp("", "linewatch-stdin-*")
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("a copy of standard input: %w", err)
+		}
+		// Unlinked at once: the open file serves the run, and nothing is
+		// left behind however the process ends (kill -9 included). Where
+		// an open file cannot be removed, close removes it.
+		if os.Remove(f.Name()) == nil {
+			s.unlinked = true
 		}
 		s.stdin = f
 	}
@@ -663,18 +672,22 @@ func (s *spool) open(name string, again bool) (*feed.Source, error) {
 		}
 		return feed.Open(name)
 	}
+	// Standard input may be gzipped, as a file may (feed.Open): what is
+	// copied is what was read, and it is decompressed again when read again.
 	if !again {
-		return feed.NewSource("-", io.TeeReader(os.Stdin, s.stdin)), nil
+		return feed.OpenReader("-", io.TeeReader(os.Stdin, s.stdin))
 	}
 	if _, err := s.stdin.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
-	return feed.NewSource("-", s.stdin), nil
+	return feed.OpenReader("-", s.stdin)
 }
 
 func (s *spool) close() {
 	if s.stdin != nil {
 		s.stdin.Close()
-		os.Remove(s.stdin.Name())
+		if !s.unlinked {
+			os.Remove(s.stdin.Name())
+		}
 	}
 }

@@ -116,33 +116,37 @@ func Open(name string) (*Source, error) {
 			return nil, err
 		}
 	}
-	closeFile := func() {
+	s, err := OpenReader(name, f)
+	if err != nil {
 		if f != os.Stdin {
 			f.Close()
 		}
-	}
-	br := bufio.NewReaderSize(f, readSize)
-	magic, err := br.Peek(2)
-	if err != nil && err != io.EOF {
-		closeFile()
-		return nil, fmt.Errorf("read %s: %w", name, err)
-	}
-	var r io.Reader = br
-	var zr *gzip.Reader
-	if strings.HasSuffix(name, ".gz") || len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		if zr, err = gzip.NewReader(br); err != nil {
-			closeFile()
-			return nil, fmt.Errorf("read %s: %w", name, err)
-		}
-		r = zr
-	}
-	s := NewSource(name, r)
-	if zr != nil {
-		s.closers = append(s.closers, zr)
+		return nil, err
 	}
 	if f != os.Stdin {
 		s.closers = append(s.closers, f)
 	}
+	return s, nil
+}
+
+// OpenReader returns a Source reading the records of r, named name,
+// decompressed as Open decompresses a file: when name ends in ".gz" or r
+// starts with the gzip magic bytes. Closing the Source does not close r.
+func OpenReader(name string, r io.Reader) (*Source, error) {
+	br := bufio.NewReaderSize(r, readSize)
+	magic, err := br.Peek(2)
+	if err != nil && err != io.EOF {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	if !strings.HasSuffix(name, ".gz") && !(len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
+		return NewSource(name, br), nil
+	}
+	zr, err := gzip.NewReader(br)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	s := NewSource(name, zr)
+	s.closers = append(s.closers, zr)
 	return s, nil
 }
 
