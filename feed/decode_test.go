@@ -169,3 +169,31 @@ func TestDecodeRejectIsReject(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// SPEC §9: in a hash id, a numeric track is its JSON text as a string, so
+// 7 and "7" are one track; 7.0 is another text, another track. Side and
+// source likewise.
+func TestHashIDNumericTrack(t *testing.T) {
+	rec := func(track, side, source string) string {
+		return `{"type":"Feature","geometry":{"type":"Point","coordinates":[30.5,50.25]},"properties":{"time":0,"track":` +
+			track + `,"side":` + side + `,"source":` + source + `}}`
+	}
+	id := func(in string) string {
+		var s detect.Sighting
+		if err := Decode([]byte(in), &s); err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		return s.ID
+	}
+	a, b := id(rec(`7`, `1`, `2`)), id(rec(`"7"`, `"1"`, `"2"`))
+	if a != b {
+		t.Errorf("track 7 and \"7\" give the hash ids %s and %s", a, b)
+	}
+	// SHA-1 of [0,{"coordinates":[30.5,50.25],"type":"Point"},"1","7","ground","2"]
+	if a != "h-18a79dac39aea1cb1044" {
+		t.Errorf("hash id %s, want h-18a79dac39aea1cb1044", a)
+	}
+	if c := id(rec(`7.0`, `1`, `2`)); c == a {
+		t.Errorf("track 7.0 has the hash id of track 7")
+	}
+}
