@@ -280,6 +280,10 @@ type collector struct {
 	all       acc
 	dupKeys   map[uint64]bool // keys seen again, byte for byte
 	conflicts map[uint64]bool // keys seen with different contents
+	// conflictFPs are the fingerprints (outcome bits cleared) of the
+	// records of conflicting keys: reading the inputs again, only the
+	// records with one of them need decoding.
+	conflictFPs map[uint64]bool
 }
 
 // idNote is an accepted record's key (id and source) and fingerprint; the
@@ -304,7 +308,8 @@ type acc struct {
 }
 
 func newCollector(cfg Config, workers int) *collector {
-	return &collector{cfg: cfg, accs: make([]acc, workers), dupKeys: map[uint64]bool{}, conflicts: map[uint64]bool{}}
+	return &collector{cfg: cfg, accs: make([]acc, workers), dupKeys: map[uint64]bool{}, conflicts: map[uint64]bool{},
+		conflictFPs: map[uint64]bool{}}
 }
 
 func outcomeBits(o detect.Outcome) uint64 {
@@ -443,6 +448,7 @@ func (c *collector) settleRun(run []idNote) {
 	}
 	c.conflicts[run[0].key] = true
 	for _, n := range run {
+		c.conflictFPs[n.fp&^3] = true
 		k.Accepted--
 		switch n.fp & 3 {
 		case 1:
@@ -507,7 +513,9 @@ func (c *collector) settleConflicts(spool *spool, inputs []string, workers int) 
 			var s detect.Sighting
 			for i := range j.recs {
 				rec := &j.recs[i]
-				if rec.Err != "" || !c.mayConflict(rec.Raw) || dec.Decode(rec.Raw, &s) != nil {
+				// The records of conflicting keys, known by their
+				// fingerprints, without decoding the others.
+				if rec.Err != "" || !c.conflictFPs[feed.Fingerprint(rec.Raw)&^3] || dec.Decode(rec.Raw, &s) != nil {
 					continue
 				}
 				key := feed.DupKey(s.ID, s.Source)
@@ -545,80 +553,6 @@ func (c *collector) settleConflicts(spool *spool, inputs []string, workers int) 
 		}
 	}
 	return nil
-}
-
-// mayConflict tells, without decoding, whether a record may have one of
-// the conflicting keys. An id or a source given in the record is somewhere
-// in its text as "id": or "source": followed by a string without escapes
-// or a number; if no pair of the values so written (or an id without a
-// source) makes a conflicting key, the record's key is not one either.
-// Records with escapes, with no "id" at all (a hash id), or with many
-// candidate pairs are decoded to be sure.
-func (c *collector) mayConflict(raw []byte) bool {
-	if bytes.IndexByte(raw, '\\') >= 0 {
-		return true
-	}
-	var idBuf, srcBuf [4][]byte
-	ids, ok := memberValues(raw, `"id"`, idBuf[:0])
-	if !ok || len(ids) == 0 {
-		return true
-	}
-	sources, ok := memberValues(raw, `"source"`, srcBuf[:0])
-	if !ok {
-		return true
-	}
-	for _, id := range ids {
-		k := feed.Fingerprint(id)
-		if c.conflicts[k] { // no source
-			return true
-		}
-		for _, src := range sources {
-			if c.conflicts[feed.DupKey(string(id), string(src))] {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// memberValues appends the values of the members named key (with its
-// quotes) found in raw: the text of strings without escapes and of
-// numbers; null and other values are none. It reports false when raw has
-// a value it cannot tell, or more than a few.
-func memberValues(raw []byte, key string, dst [][]byte) ([][]byte, bool) {
-	for rest := raw; ; {
-		i := bytes.Index(rest, []byte(key))
-		if i < 0 {
-			return dst, true
-		}
-		rest = rest[i+len(key):]
-		v := bytes.TrimLeft(rest, " \t\r\n")
-		if len(v) == 0 || v[0] != ':' {
-			continue
-		}
-		v = bytes.TrimLeft(v[1:], " \t\r\n")
-		var val []byte
-		switch {
-		case len(v) > 0 && v[0] == '"':
-			end := bytes.IndexByte(v[1:], '"')
-			if end < 0 {
-				return dst, false
-			}
-			val = v[1 : 1+end]
-		case len(v) > 0 && (v[0] == '-' || v[0] >= '0' && v[0] <= '9'):
-			end := bytes.IndexAny(v, ",}] \t\r\n")
-			if end < 0 {
-				return dst, false
-			}
-			val = v[:end]
-		default:
-			continue // null, or not a value: none here
-		}
-		if len(dst) == 16 {
-			return dst, false
-		}
-		dst = append(dst, val)
-	}
 }
 
 func (c *collector) finish() *Outcome {
