@@ -259,14 +259,16 @@ func prepare(judge *detect.Judge, dec *feed.Decoder, j *job) {
 			}
 			continue
 		}
-		it.p = judge.Prepare(&s, feed.Fingerprint([]byte(s.ID)))
+		it.p = judge.Prepare(&s, feed.DupKey(s.ID, s.Source))
 		own(&it.p)
 	}
 }
 
 // collector checks duplicates and keeps what judging and aggregating
-// need. Workers admit their own batches provisionally, each into its own
-// lists, noting every accepted record's id hash and fingerprint; when
+// need. Records are duplicates when they share their id and their source
+// (SPEC §2), so the key of a record is a hash of both (feed.DupKey).
+// Workers admit their own batches provisionally, each into its own
+// lists, noting every accepted record's key and fingerprint; when
 // reading ends, the notes are sorted and merged, which finds the ids seen
 // more than once. Sorting 16 bytes a record takes far less memory than a
 // hash map of the ids, and what is kept does not depend on which worker
@@ -276,11 +278,15 @@ type collector struct {
 	cfg       Config
 	accs      []acc // one per worker, merged when reading ends
 	all       acc
-	dupKeys   map[uint64]bool // ids seen again, byte for byte
-	conflicts map[uint64]bool // ids seen with different contents
+	dupKeys   map[uint64]bool // keys seen again, byte for byte
+	conflicts map[uint64]bool // keys seen with different contents
+	// conflictFPs are the fingerprints (outcome bits cleared) of the
+	// records of conflicting keys: reading the inputs again, only the
+	// records with one of them need decoding.
+	conflictFPs map[uint64]bool
 }
 
-// idNote is an accepted record's id hash and fingerprint; the
+// idNote is an accepted record's key (id and source) and fingerprint; the
 // fingerprint's low two bits hold the record's outcome, so that counts
 // can be corrected for the duplicates found later.
 type idNote struct{ key, fp uint64 }
@@ -302,7 +308,8 @@ type acc struct {
 }
 
 func newCollector(cfg Config, workers int) *collector {
-	return &collector{cfg: cfg, accs: make([]acc, workers), dupKeys: map[uint64]bool{}, conflicts: map[uint64]bool{}}
+	return &collector{cfg: cfg, accs: make([]acc, workers), dupKeys: map[uint64]bool{}, conflicts: map[uint64]bool{},
+		conflictFPs: map[uint64]bool{}}
 }
 
 func outcomeBits(o detect.Outcome) uint64 {
@@ -419,7 +426,7 @@ func (c *collector) merge() {
 	}
 }
 
-// settleRun settles the records of one id hash.
+// settleRun settles the records of one key.
 func (c *collector) settleRun(run []idNote) {
 	k := &c.all.counts
 	same := true
@@ -441,6 +448,7 @@ func (c *collector) settleRun(run []idNote) {
 	}
 	c.conflicts[run[0].key] = true
 	for _, n := range run {
+		c.conflictFPs[n.fp&^3] = true
 		k.Accepted--
 		switch n.fp & 3 {
 		case 1:
@@ -494,8 +502,9 @@ type candidate struct {
 }
 
 // settleConflicts reads the inputs again for the records whose ids came
-// with different contents, and keeps, of each id, the one with the
-// earliest time, then the smallest canonical JSON (SPEC §2).
+// with different contents from one source, and keeps, of each id and
+// source, the one with the earliest time, then the smallest canonical JSON
+// (SPEC §2).
 func (c *collector) settleConflicts(spool *spool, inputs []string, workers int) error {
 	var mu sync.Mutex
 	byKey := map[uint64][]candidate{}
@@ -504,10 +513,12 @@ func (c *collector) settleConflicts(spool *spool, inputs []string, workers int) 
 			var s detect.Sighting
 			for i := range j.recs {
 				rec := &j.recs[i]
-				if rec.Err != "" || !c.mayConflict(rec.Raw) || dec.Decode(rec.Raw, &s) != nil {
+				// The records of conflicting keys, known by their
+				// fingerprints, without decoding the others.
+				if rec.Err != "" || !c.conflictFPs[feed.Fingerprint(rec.Raw)&^3] || dec.Decode(rec.Raw, &s) != nil {
 					continue
 				}
-				key := feed.Fingerprint([]byte(s.ID))
+				key := feed.DupKey(s.ID, s.Source)
 				if !c.conflicts[key] {
 					continue
 				}
@@ -527,12 +538,14 @@ func (c *collector) settleConflicts(spool *spool, inputs []string, workers int) 
 		return err
 	}
 	for _, cands := range byKey {
-		// Ids whose hashes collide are not duplicates of each other.
+		// Ids and sources whose hashes collide are not duplicates of each
+		// other.
 		slices.SortFunc(cands, func(a, b candidate) int {
-			return cmp.Or(cmp.Compare(a.p.ID, b.p.ID), cmp.Compare(a.p.Time, b.p.Time), bytes.Compare(a.canon, b.canon))
+			return cmp.Or(cmp.Compare(a.p.ID, b.p.ID), cmp.Compare(a.p.Source, b.p.Source),
+				cmp.Compare(a.p.Time, b.p.Time), bytes.Compare(a.canon, b.canon))
 		})
 		for i := range cands {
-			if i > 0 && cands[i].p.ID == cands[i-1].p.ID {
+			if i > 0 && cands[i].p.ID == cands[i-1].p.ID && cands[i].p.Source == cands[i-1].p.Source {
 				c.all.counts.Duplicate++
 				continue
 			}
@@ -540,53 +553,6 @@ func (c *collector) settleConflicts(spool *spool, inputs []string, workers int) 
 		}
 	}
 	return nil
-}
-
-// mayConflict tells, without decoding, whether a record may have one of
-// the conflicting ids. An id given in the record is somewhere in its text
-// as "id": followed by a string without escapes or a number; if none of
-// the values so written is a conflicting id, the record's id is not one
-// either. Records with escapes, or with no "id" at all (a hash id), are
-// decoded to be sure.
-func (c *collector) mayConflict(raw []byte) bool {
-	if bytes.IndexByte(raw, '\\') >= 0 {
-		return true
-	}
-	found := false
-	for rest := raw; ; {
-		i := bytes.Index(rest, []byte(`"id"`))
-		if i < 0 {
-			break
-		}
-		rest = rest[i+4:]
-		v := bytes.TrimLeft(rest, " \t\r\n")
-		if len(v) == 0 || v[0] != ':' {
-			continue
-		}
-		v = bytes.TrimLeft(v[1:], " \t\r\n")
-		var id []byte
-		switch {
-		case len(v) > 0 && v[0] == '"':
-			end := bytes.IndexByte(v[1:], '"')
-			if end < 0 {
-				return true
-			}
-			id = v[1 : 1+end]
-		case len(v) > 0 && (v[0] == '-' || v[0] >= '0' && v[0] <= '9'):
-			end := bytes.IndexAny(v, ",}] \t\r\n")
-			if end < 0 {
-				return true
-			}
-			id = v[:end]
-		default:
-			continue // null, or not a value: no id here
-		}
-		found = true
-		if c.conflicts[feed.Fingerprint(id)] {
-			return true
-		}
-	}
-	return !found
 }
 
 func (c *collector) finish() *Outcome {
@@ -597,9 +563,12 @@ func (c *collector) finish() *Outcome {
 }
 
 // spool makes standard input readable twice: it is copied to a temporary
-// file as it is read, so that conflicting duplicates can be settled.
+// file as it is read, so that conflicting duplicates can be settled. The
+// file is removed as soon as it is made (it lives on while open), so a
+// killed process leaves none behind.
 type spool struct {
 	stdin    *os.File
+	unlinked bool // stdin's file is already removed
 	openFile func(string) (*feed.Source, error)
 }
 
@@ -617,7 +586,13 @@ func newSpool(inputs []string) (*spool, error) {
 	if n == 1 {
 		f, err := os.CreateTemp("", "linewatch-stdin-*")
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("a copy of standard input: %w", err)
+		}
+		// Unlinked at once: the open file serves the run, and nothing is
+		// left behind however the process ends (kill -9 included). Where
+		// an open file cannot be removed, close removes it.
+		if os.Remove(f.Name()) == nil {
+			s.unlinked = true
 		}
 		s.stdin = f
 	}
@@ -631,18 +606,22 @@ func (s *spool) open(name string, again bool) (*feed.Source, error) {
 		}
 		return feed.Open(name)
 	}
+	// Standard input may be gzipped, as a file may (feed.Open): what is
+	// copied is what was read, and it is decompressed again when read again.
 	if !again {
-		return feed.NewSource("-", io.TeeReader(os.Stdin, s.stdin)), nil
+		return feed.OpenReader("-", io.TeeReader(os.Stdin, s.stdin))
 	}
 	if _, err := s.stdin.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
-	return feed.NewSource("-", s.stdin), nil
+	return feed.OpenReader("-", s.stdin)
 }
 
 func (s *spool) close() {
 	if s.stdin != nil {
 		s.stdin.Close()
-		os.Remove(s.stdin.Name())
+		if !s.unlinked {
+			os.Remove(s.stdin.Name())
+		}
 	}
 }

@@ -49,6 +49,7 @@ type rec struct {
 	confidence float64 // 0: absent
 	precision  int     // -1: absent
 	note       string  // a carried property, "" for none
+	source     string  // the source's JSON text: "\"o1\"" or "7"; "" for none
 	bad        string  // when set, the raw text of a record that must be rejected
 }
 
@@ -105,6 +106,9 @@ func (r *rec) json() string {
 	if r.note != "" {
 		fmt.Fprintf(&b, `,"note":%q`, r.note)
 	}
+	if r.source != "" {
+		b.WriteString(`,"source":` + r.source)
+	}
 	b.WriteString(`}}`)
 	return b.String()
 }
@@ -130,6 +134,8 @@ var (
 	tracks    = []string{"", "", "T1", "T2", "T3"}
 	confs     = []float64{0, 0, 1, 0.9, 0.7, 0.5, 0.3, 0.999999}
 	shapePool = []string{"Point", "Point", "Point", "LineString", "MultiPoint"}
+	// Sources: most records have none; 7 and "7" are one source.
+	sourcePool = []string{"", "", "", `"o1"`, `"o2"`, `7`, `"7"`}
 )
 
 // scope is where and when a feed's sightings happen: the whole line (and a
@@ -174,6 +180,7 @@ func genRec(t *rapid.T, sc scope, i int) rec {
 		strength:   rapid.IntRange(-1, 20).Draw(t, l+".strength"),
 		confidence: rapid.SampledFrom(confs).Draw(t, l+".confidence"),
 		precision:  -1,
+		source:     rapid.SampledFrom(sourcePool).Draw(t, l+".source"),
 	}
 	if rapid.Bool().Draw(t, l+".hasprecision") {
 		r.precision = rapid.IntRange(0, 3000).Draw(t, l+".precision")
@@ -206,7 +213,8 @@ func genRec(t *rapid.T, sc scope, i int) rec {
 }
 
 // genFeed draws a feed of up to max records, some of them repeated: byte
-// for byte, or with the same id and other content.
+// for byte, or with the same id and source and other content. Ids are
+// drawn from a small pool, so records of other sources share ids too.
 func genFeed(t *rapid.T, max int) []rec {
 	sc := genScope(t)
 	n := rapid.IntRange(1, max).Draw(t, "n")
@@ -217,7 +225,7 @@ func genFeed(t *rapid.T, max int) []rec {
 			if r.bad == "" && rapid.Bool().Draw(t, fmt.Sprintf("r%d.conflict", i)) {
 				other := genRec(t, sc, i)
 				if other.bad == "" {
-					other.id, other.inProps = r.id, r.inProps
+					other.id, other.inProps, other.source = r.id, r.inProps, r.source
 					r = other
 				}
 			}
@@ -307,13 +315,18 @@ func allViolations(res *detect.Result) []*detect.Violation {
 	return vs
 }
 
-// idKey is the id a record is known by: a number's JSON text is the same
-// id as the string holding it.
+// idKey is the id and source a record is known by (SPEC §2: records of
+// other sources never duplicate each other): a number's JSON text is the
+// same id or source as the string holding it.
 func idKey(r rec) string {
-	if s, err := strconv.Unquote(r.id); err == nil {
+	return jsonText(r.id) + "\x00" + jsonText(r.source)
+}
+
+func jsonText(t string) string {
+	if s, err := strconv.Unquote(t); err == nil {
 		return s
 	}
-	return r.id
+	return t
 }
 
 // (a) Every record read ends accepted, rejected or duplicate (late is 0 in
@@ -359,10 +372,11 @@ func TestPropertyCountsAddUp(t *testing.T) {
 		}
 		seen := map[string]bool{}
 		for _, v := range vs {
-			if seen[v.ID] {
-				t.Fatalf("sighting %s made two violations", v.ID)
+			k := v.ID + "\x00" + v.Source
+			if seen[k] {
+				t.Fatalf("sighting %s of source %q made two violations", v.ID, v.Source)
 			}
-			seen[v.ID] = true
+			seen[k] = true
 		}
 		if len(vs) > int(k.Accepted-k.Unattributed-k.BeyondEnd) {
 			t.Fatalf("%d violations from %d judged sightings", len(vs), k.Accepted-k.Unattributed-k.BeyondEnd)
@@ -487,16 +501,16 @@ func TestPropertyHigherHotScoreAddsNoEpisode(t *testing.T) {
 		files := writeOne(t, dir, recs)
 		lo := runBatch(t, propLine(t, low), low, 2, files)
 		hi := runBatch(t, propLine(t, high), high, 2, files)
-		episodeOf := map[string]string{} // violation id → episode id, at the low threshold
+		episodeOf := map[string]string{} // violation id and source → episode id, at the low threshold
 		for _, e := range lo.Result.Episodes {
 			for _, v := range e.Evidence {
-				episodeOf[v.ID] = e.ID
+				episodeOf[v.ID+"\x00"+v.Source] = e.ID
 			}
 		}
 		for _, e := range hi.Result.Episodes {
 			within := ""
 			for _, v := range e.Evidence {
-				le, ok := episodeOf[v.ID]
+				le, ok := episodeOf[v.ID+"\x00"+v.Source]
 				if !ok {
 					t.Fatalf("violation %s is in episode %s at hot_score %v but isolated at %v", v.ID, e.ID, scores[j], scores[i])
 				}
@@ -530,10 +544,10 @@ func TestPropertyHigherPrecisionAddsNoViolation(t *testing.T) {
 		after := runBatch(t, line, pol, 2, writeOne(t, dir, raised))
 		violating := map[string]bool{}
 		for _, v := range allViolations(&before.Result) {
-			violating[v.ID] = true
+			violating[v.ID+"\x00"+v.Source] = true
 		}
 		for _, v := range allViolations(&after.Result) {
-			if !violating[v.ID] {
+			if !violating[v.ID+"\x00"+v.Source] {
 				t.Fatalf("sighting %s makes a %s (depth %v) only after its precision_m was raised", v.ID, v.Type, v.DepthM)
 			}
 		}

@@ -193,8 +193,9 @@ func lineDiff(want, got []byte) string {
 // §9: violation Features carry "the sighting's other properties". The
 // properties of §2's table (id, time, side, kind, track, strength,
 // confidence, precision_m, source) are the sighting's own fields, read
-// into the violation, not "other" ones: only the rest are carried, and
-// where a carried key is one of the Feature's, linewatch's value wins.
+// into the violation, not "other" ones — source and track are written as
+// the Feature's own (§5) — only the rest are carried, and where a carried
+// key is one of the Feature's, linewatch's value wins.
 func TestCarriedPropertiesAreTheOtherOnes(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "one.ndjson")
@@ -220,12 +221,15 @@ func TestCarriedPropertiesAreTheOtherOnes(t *testing.T) {
 	}
 	slices.Sort(keys)
 	want := []string{"class", "depth_m", "description", "episode", "id", "km", "marker-color", "marker-size",
-		"note", "party", "sector", "strength", "time", "title", "track", "type", "unit", "weight"}
+		"note", "party", "sector", "source", "strength", "time", "title", "track", "type", "unit", "weight"}
 	if !slices.Equal(keys, want) {
 		t.Errorf("violation Feature properties %v,\nwant %v (§2's own fields are not carried)", keys, want)
 	}
 	if c := string(props["class"]); c != `"isolated"` {
 		t.Errorf("class %s: a carried property must give way to linewatch's", c)
+	}
+	if s, tr := string(props["source"]), string(props["track"]); s != `"obs-7"` || tr != `"T1"` {
+		t.Errorf("source %s, track %s: want the sighting's, \"obs-7\" and \"T1\"", s, tr)
 	}
 	if u := string(props["unit"]); u != `{"name":"3rd"}` {
 		t.Errorf("unit %s, want {\"name\":\"3rd\"} carried as is", u)

@@ -22,8 +22,8 @@ import (
 )
 
 // consistentFeed drops the conflicting duplicates of a feed (the stream
-// keeps the first of an id, batch the earliest: they agree only when
-// duplicates are identical) and its rejected records.
+// keeps the first of an id and source, batch the earliest: they agree only
+// when duplicates are identical) and its rejected records.
 func consistentFeed(recs []rec) []rec {
 	first := map[string]string{}
 	var out []rec
@@ -42,7 +42,8 @@ func consistentFeed(recs []rec) []rec {
 }
 
 // streamRun feeds records to a stream engine in the given order, advancing
-// after each, and returns the closed episodes and the late records' ids.
+// after each, and returns the closed episodes and the late records' ids
+// and sources (as idKey writes them).
 func streamRun(t fataler, line *geo.Line, pol detect.Policy, recs []rec) (closed []*detect.Episode, late []string, alerts []detect.Alert) {
 	return streamRunCut(t, line, pol, recs, -1)
 }
@@ -72,9 +73,9 @@ func streamRunCut(t fataler, line *geo.Line, pol detect.Policy, recs []rec, cut 
 		if err := feed.Decode([]byte(r.json()), &s); err != nil {
 			t.Fatalf("decode %s: %v", r.json(), err)
 		}
-		p := judge.Prepare(&s, feed.Fingerprint([]byte(s.ID)))
+		p := judge.Prepare(&s, feed.DupKey(s.ID, s.Source))
 		if st.Add(&p) == detect.Late {
-			late = append(late, s.ID)
+			late = append(late, s.ID+"\x00"+s.Source)
 		}
 		alerts = append(alerts, st.Advance()...)
 	}

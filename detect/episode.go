@@ -61,7 +61,8 @@ type Episode struct {
 
 	Significant, Deliberate, Sustained bool
 
-	// Evidence is every violation of its hot cells, by time then id.
+	// Evidence is every violation of its hot cells, by time, then id, then
+	// source.
 	Evidence []*Violation
 	// Cells are its hot cells, by window then sector.
 	Cells []*Cell
@@ -70,7 +71,7 @@ type Episode struct {
 // Result is the outcome of aggregating a set of violations.
 type Result struct {
 	Episodes []*Episode   // sorted by start, lowest sector, party, id
-	Isolated []*Violation // violations in no episode, by time, sector, party, id
+	Isolated []*Violation // violations in no episode, by time, sector, party, id, source
 	ByType   [numTypes]int
 	Classes  [4]int // episodes by class (Isolated unused)
 }
@@ -195,11 +196,11 @@ func joinCells(line *geo.Line, pol *Policy, hot []*Cell) [][]*Cell {
 }
 
 // compareViolations orders violations as features: by time, then sector,
-// then party, then id; then by type and position, which only identical ids
-// can reach.
+// then party, then id, then source (none first); then by type and
+// position, which only identical ids and sources can reach.
 func compareViolations(a, b *Violation) int {
 	return cmp.Or(cmp.Compare(a.Time, b.Time), cmp.Compare(a.Sector, b.Sector),
-		strings.Compare(a.Party, b.Party), strings.Compare(a.ID, b.ID),
+		strings.Compare(a.Party, b.Party), strings.Compare(a.ID, b.ID), strings.Compare(a.Source, b.Source),
 		cmp.Compare(a.Type, b.Type), cmp.Compare(a.Lon, b.Lon), cmp.Compare(a.Lat, b.Lat))
 }
 
@@ -229,7 +230,8 @@ func newEpisode(line *geo.Line, pol *Policy, cells []*Cell) *Episode {
 	e.Start = pol.WindowStart(minW)
 	e.End = pol.WindowStart(maxW + 1)
 	slices.SortFunc(e.Evidence, func(a, b *Violation) int {
-		return cmp.Or(cmp.Compare(a.Time, b.Time), strings.Compare(a.ID, b.ID), compareViolations(a, b))
+		return cmp.Or(cmp.Compare(a.Time, b.Time), strings.Compare(a.ID, b.ID), strings.Compare(a.Source, b.Source),
+			compareViolations(a, b))
 	})
 	trackMax := map[string]int64{}
 	for _, v := range e.Evidence {

@@ -48,25 +48,29 @@ type Violation struct {
 	Weight   int64   // micro-units: weights[type] × confidence
 	Track    string
 	Strength float64
+	Source   string // the sighting's source, "" for none
 	Props    []byte // the sighting's raw properties, carried to evidence
 
-	key uint64 // identity of the record it came from (id hash)
+	key uint64 // identity of the record it came from (id and source hash)
 	fp  uint64
 }
 
-// Key is the duplicate check's hash of the id of the record it came from.
+// Key is the duplicate check's hash of the id and source of the record it
+// came from.
 func (v *Violation) Key() uint64 { return v.key }
 
-// Key is the duplicate check's hash of the id of the record it came from.
+// Key is the duplicate check's hash of the id and source of the record it
+// came from.
 func (t *TrackPoint) Key() uint64 { return t.key }
 
 // Prepared is a sighting after the stateless part of judging: attributed,
 // located and, unless it is a tracked ground Point, judged. Preparing
 // touches nothing shared, so it runs on all cores.
 type Prepared struct {
-	Key       uint64 // a hash of the id: the duplicate check's key
+	Key       uint64 // a hash of the id and source: the duplicate check's key
 	FP        uint64 // the record's fingerprint
 	ID        string
+	Source    string // "" for none: records duplicate each other only with the same ID and Source
 	Time      int64
 	Outcome   Outcome
 	Party     string
@@ -86,6 +90,7 @@ type TrackPoint struct {
 	Party, Track string
 	Time         int64
 	ID           string
+	Source       string
 	Pos          orb.Point
 	DepthM       float64      // d
 	Detail       *TrackDetail // nil when the point cannot be a violation
@@ -126,9 +131,10 @@ func (j *Judge) Line() *geo.Line { return j.line }
 func (j *Judge) Policy() Policy { return j.pol }
 
 // Prepare attributes, locates and judges a sighting as far as can be done
-// without the rest of the feed. key is the duplicate check's hash of the id.
+// without the rest of the feed. key is the duplicate check's hash of the id
+// and source (feed.DupKey).
 func (j *Judge) Prepare(s *Sighting, key uint64) Prepared {
-	p := Prepared{Key: key, FP: s.Fingerprint, ID: s.ID, Time: s.Time}
+	p := Prepared{Key: key, FP: s.Fingerprint, ID: s.ID, Source: s.Source, Time: s.Time}
 	// Every position is located once: fire without a side needs its first
 	// position's side to be attributed, judging needs the depths of all.
 	var locBuf [8]geo.Location
@@ -163,7 +169,7 @@ func (j *Judge) Prepare(s *Sighting, key uint64) Prepared {
 	e := d - s.PrecisionM
 	pos := s.Coords[ji]
 	if s.Kind == Ground && s.Shape == Point && s.Track != "" {
-		tp := &TrackPoint{Party: party, Track: s.Track, Time: s.Time, ID: s.ID, Pos: pos, DepthM: d, key: key}
+		tp := &TrackPoint{Party: party, Track: s.Track, Time: s.Time, ID: s.ID, Source: s.Source, Pos: pos, DepthM: d, key: key}
 		if e > 0 || (loc.BufferM > 0 && e > -loc.BufferM) {
 			tp.Detail = &TrackDetail{CertainM: e, BufferM: loc.BufferM, Sector: loc.Sector, Km: loc.Km,
 				Confidence: s.Confidence, Strength: s.Strength, Props: s.Props}
@@ -176,7 +182,7 @@ func (j *Judge) Prepare(s *Sighting, key uint64) Prepared {
 	v := Violation{
 		ID: s.ID, Time: s.Time, Party: party, Lon: pos[0], Lat: pos[1],
 		Sector: loc.Sector, Km: loc.Km, DepthM: d, CertainM: e,
-		Track: s.Track, Strength: s.Strength, Props: s.Props, key: key, fp: s.Fingerprint,
+		Track: s.Track, Strength: s.Strength, Source: s.Source, Props: s.Props, key: key, fp: s.Fingerprint,
 	}
 	switch {
 	case s.Kind == Fire:

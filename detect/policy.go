@@ -9,6 +9,7 @@ import (
 	"math"
 	"math/big"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -476,6 +477,10 @@ func (p Policy) Validate() error {
 
 const durationSyntax = "a duration such as 90m, 24h or 7d"
 
+// durationShape is the syntax ParseDuration reads: a value of that shape
+// that it refuses is too long for a time.Duration.
+var durationShape = regexp.MustCompile(`^[+-]?((\d+\.?\d*|\.\d+)d)?((\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h))*$`)
+
 func durationKey(name string, field func(*Policy) *time.Duration, positive bool) policyKey {
 	check := func(p *Policy) string {
 		d := *field(p)
@@ -498,6 +503,10 @@ func durationKey(name string, field func(*Policy) *time.Duration, positive bool)
 				case "!!str", "!!int", "!!float": // a bare 0 is a duration
 					d, ok = ParseDuration(v.Value)
 				}
+			}
+			if !ok && v.Kind == yaml.ScalarNode && durationShape.MatchString(v.Value) && strings.ContainsAny(v.Value, "0123456789") {
+				return &PolicyError{Line: v.Line, Key: name, Msg: "must be at most " + FormatDuration(maxDuration.Truncate(time.Duration(nsPerDay))) +
+					" (about 292 years, the longest duration), got " + describeNode(v)}
 			}
 			if !ok {
 				return &PolicyError{Line: v.Line, Key: name, Msg: "must be " + durationSyntax + ", got " + describeNode(v)}
@@ -636,7 +645,8 @@ func setOrigin(p *Policy, v *yaml.Node) error {
 	if v.Kind == yaml.ScalarNode {
 		switch v.ShortTag() {
 		case "!!str", "!!timestamp":
-			us, err = num.ParseTime(v.Value)
+			// Like a sighting's time: a leap second is the next second.
+			us, err = num.ParseRFC3339(v.Value, true)
 		case "!!int", "!!float":
 			us, err = num.ParseEpoch(v.Value)
 		}

@@ -142,6 +142,9 @@ func TestParsePolicyForms(t *testing.T) {
 		{"window_origin: 345600.1", func(p Policy) any { return p.WindowOrigin }, int64(345600100000)},
 		{"window_origin: 1.7145216e9", func(p Policy) any { return p.WindowOrigin }, int64(1714521600e6)},
 		{"window_origin: -86400", func(p Policy) any { return p.WindowOrigin }, int64(-86400e6)},
+		// A leap second reads as the next second, as in a sighting (SPEC §9).
+		{"window_origin: 2016-12-31T23:59:60Z", func(p Policy) any { return p.WindowOrigin }, int64(1483228800e6)},
+		{"window: 106751d", func(p Policy) any { return p.Window }, 106751 * 24 * time.Hour},
 		// Numbers: ints and floats alike; whole floats as counts.
 		{"sector_km: 5", func(p Policy) any { return p.SectorKm }, 5.0},
 		{"buffer_m: 2.5e2", func(p Policy) any { return p.BufferM }, 250.0},
@@ -210,7 +213,11 @@ func TestParsePolicyErrors(t *testing.T) {
 		{"window: 1d-2h", `policy line 1: window: must be a duration such as 90m, 24h or 7d, got "1d-2h"`},
 		{"window: [24h]", "policy line 1: window: must be a duration such as 90m, 24h or 7d, got a list"},
 		{"window: true", "policy line 1: window: must be a duration such as 90m, 24h or 7d, got true"},
-		{"window: 99999999d", `policy line 1: window: must be a duration such as 90m, 24h or 7d, got "99999999d"`},
+		// Too long for a duration: the message says so (every window of a
+		// sighting in range then stays within years 0000–9999, SPEC §2).
+		{"window: 99999999d", `policy line 1: window: must be at most 106751d (about 292 years, the longest duration), got "99999999d"`},
+		{"window: 365242d", `policy line 1: window: must be at most 106751d (about 292 years, the longest duration), got "365242d"`},
+		{"max_track_gap: 3000000h", `policy line 1: max_track_gap: must be at most 106751d (about 292 years, the longest duration), got "3000000h"`},
 		{"weights: {fire: x}", `policy line 1: weights.fire: must be a number ≥ 0, got "x"`},
 		{"weights: {fire: '1'}", `policy line 1: weights.fire: must be a number ≥ 0, got "1"`},
 		{"weights: 3", "policy line 1: weights: must be a mapping of violation type to weight, such as {crossing: 3, fire: 1}, got 3"},

@@ -50,3 +50,14 @@ type Sighting struct {
 	// settled without canonicalising anything.
 	Fingerprint uint64
 }
+
+// The range of a sighting's time (SPEC §2): the years 1000 to 8999 UTC.
+// A sighting outside it is rejected ("time out of range"), which keeps
+// every time linewatch writes — windows, episodes, their ids — a
+// four-digit year: a window is at most 106,751 days long (the longest
+// time.Duration), so the window of any time in range starts after the
+// year 0700 and ends before 9300.
+const (
+	MinTime int64 = -30610224000 * 1e6   // 1000-01-01T00:00:00Z
+	MaxTime int64 = 221845392000*1e6 - 1 // 8999-12-31T23:59:59.999999Z
+)

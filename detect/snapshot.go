@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"container/heap"
 	"encoding/gob"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -14,6 +15,16 @@ import (
 // process resumes exactly where the checkpoint left off. It is encoded
 // with gob, in a deterministic order (maps are written sorted), so the
 // same state gives the same bytes.
+
+// snapshotVersion is the version of the state's layout. Version 2 keeps
+// the source of every id seen, violation and track point, as duplicates are
+// scoped to their source (SPEC §2, revision 4); a version 1 state knows
+// ids without their sources, so it cannot be carried over: it is refused.
+const snapshotVersion = 2
+
+// ErrOldState is the error of a state written by an earlier linewatch in a
+// layout this one cannot resume from.
+var ErrOldState = errors.New("the engine state was written by an earlier linewatch, which did not keep the sources of ids; start from a new state and replay the feed")
 
 type snapViolation struct {
 	ID       string
@@ -28,6 +39,7 @@ type snapViolation struct {
 	Weight   int64
 	Track    string
 	Strength float64
+	Source   string
 	Props    []byte
 	Key, FP  uint64
 }
@@ -36,6 +48,7 @@ type snapPoint struct {
 	Party, Track string
 	Time         int64
 	ID           string
+	Source       string
 	Lon, Lat     float64
 	DepthM       float64
 	HasDetail    bool
@@ -84,8 +97,9 @@ type cellRef struct {
 }
 
 type snapSeen struct {
-	ID   string
-	Time int64
+	ID     string
+	Source string
+	Time   int64
 }
 
 type snapshot struct {
@@ -108,17 +122,17 @@ type snapshot struct {
 
 func toSnapViolation(v *Violation) snapViolation {
 	return snapViolation{v.ID, v.Time, v.Party, v.Type, v.Lon, v.Lat, v.Sector, v.Km, v.DepthM, v.CertainM,
-		v.Weight, v.Track, v.Strength, v.Props, v.key, v.fp}
+		v.Weight, v.Track, v.Strength, v.Source, v.Props, v.key, v.fp}
 }
 
 func (s snapViolation) violation() *Violation {
 	return &Violation{ID: s.ID, Time: s.Time, Party: s.Party, Type: s.Type, Lon: s.Lon, Lat: s.Lat, Sector: s.Sector,
 		Km: s.Km, DepthM: s.DepthM, CertainM: s.CertainM, Weight: s.Weight, Track: s.Track, Strength: s.Strength,
-		Props: s.Props, key: s.Key, fp: s.FP}
+		Source: s.Source, Props: s.Props, key: s.Key, fp: s.FP}
 }
 
 func toSnapPoint(p *TrackPoint) snapPoint {
-	sp := snapPoint{Party: p.Party, Track: p.Track, Time: p.Time, ID: p.ID, Lon: p.Pos[0], Lat: p.Pos[1],
+	sp := snapPoint{Party: p.Party, Track: p.Track, Time: p.Time, ID: p.ID, Source: p.Source, Lon: p.Pos[0], Lat: p.Pos[1],
 		DepthM: p.DepthM, Key: p.key}
 	if d := p.Detail; d != nil {
 		sp.HasDetail = true
@@ -129,7 +143,7 @@ func toSnapPoint(p *TrackPoint) snapPoint {
 }
 
 func (s snapPoint) point() *TrackPoint {
-	p := &TrackPoint{Party: s.Party, Track: s.Track, Time: s.Time, ID: s.ID, Pos: [2]float64{s.Lon, s.Lat},
+	p := &TrackPoint{Party: s.Party, Track: s.Track, Time: s.Time, ID: s.ID, Source: s.Source, Pos: [2]float64{s.Lon, s.Lat},
 		DepthM: s.DepthM, key: s.Key}
 	if s.HasDetail {
 		p.Detail = &TrackDetail{CertainM: s.CertainM, BufferM: s.BufferM, Sector: s.Sector, Km: s.Km,
@@ -140,12 +154,14 @@ func (s snapPoint) point() *TrackPoint {
 
 // MarshalBinary writes the engine's state.
 func (s *Stream) MarshalBinary() ([]byte, error) {
-	sn := snapshot{Version: 1, Started: s.started, MaxTime: s.maxTime, Watermark: s.watermark, Done: s.done, Dirty: s.dirty, Grown: s.grown,
+	sn := snapshot{Version: snapshotVersion, Started: s.started, MaxTime: s.maxTime, Watermark: s.watermark, Done: s.done, Dirty: s.dirty, Grown: s.grown,
 		Isolated: s.Isolated, ByType: s.ByType, Classes: s.Classes}
-	for id, t := range s.seen {
-		sn.Seen = append(sn.Seen, snapSeen{id, t})
+	for k, t := range s.seen {
+		sn.Seen = append(sn.Seen, snapSeen{k.id, k.source, t})
 	}
-	slices.SortFunc(sn.Seen, func(a, b snapSeen) int { return cmp.Or(cmp.Compare(a.Time, b.Time), strings.Compare(a.ID, b.ID)) })
+	slices.SortFunc(sn.Seen, func(a, b snapSeen) int {
+		return cmp.Or(cmp.Compare(a.Time, b.Time), strings.Compare(a.ID, b.ID), strings.Compare(a.Source, b.Source))
+	})
 	for _, st := range s.tracks {
 		if st.head != nil {
 			sn.Heads = append(sn.Heads, toSnapPoint(st.head))
@@ -158,7 +174,8 @@ func (s *Stream) MarshalBinary() ([]byte, error) {
 		sn.Pending = append(sn.Pending, toSnapPoint(p))
 	}
 	slices.SortFunc(sn.Pending, func(a, b snapPoint) int {
-		return cmp.Or(cmp.Compare(a.Time, b.Time), strings.Compare(a.ID, b.ID), strings.Compare(a.Party, b.Party), strings.Compare(a.Track, b.Track))
+		return cmp.Or(cmp.Compare(a.Time, b.Time), strings.Compare(a.ID, b.ID), strings.Compare(a.Source, b.Source),
+			strings.Compare(a.Party, b.Party), strings.Compare(a.Track, b.Track))
 	})
 	for _, c := range s.cells {
 		sc := snapCell{Party: c.Party, Sector: c.Sector, Window: c.Window}
@@ -197,22 +214,25 @@ func (s *Stream) UnmarshalBinary(data []byte) error {
 	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&sn); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
-	if sn.Version != 1 {
-		return fmt.Errorf("checkpoint: version %d, want 1", sn.Version)
+	if sn.Version == 1 {
+		return fmt.Errorf("checkpoint: %w (state version 1, this linewatch reads version %d)", ErrOldState, snapshotVersion)
+	}
+	if sn.Version != snapshotVersion {
+		return fmt.Errorf("checkpoint: state version %d, this linewatch reads version %d", sn.Version, snapshotVersion)
 	}
 	fresh := NewStream(s.judge)
 	*s = *fresh
 	s.started, s.maxTime, s.watermark, s.done = sn.Started, sn.MaxTime, sn.Watermark, sn.Done
 	s.Isolated, s.ByType, s.Classes = sn.Isolated, sn.ByType, sn.Classes
 	for _, e := range sn.Seen {
-		s.seen[e.ID] = e.Time
-		heap.Push(&s.seenExp, timed{e.Time, e.ID})
+		s.seen[seenKey{e.ID, e.Source}] = e.Time
+		heap.Push(&s.seenExp, timed{e.Time, e.ID, e.Source})
 	}
 	for _, h := range sn.Heads {
 		p := h.point()
 		k := trackKey{p.Party, p.Track}
 		s.tracks[k] = &trackState{head: p}
-		heap.Push(&s.trackExp, timed{p.Time, k.party + "\x00" + k.track})
+		heap.Push(&s.trackExp, timed{p.Time, k.party, k.track})
 	}
 	for _, p := range sn.Pending {
 		heap.Push(&s.pending, p.point())

@@ -51,8 +51,8 @@ type Stream struct {
 	watermark int64 // maxTime − allowed_lateness, never moving back
 	done      int64 // the watermark up to which work has been done
 
-	seen    map[string]int64 // id → time, within the lateness horizon
-	seenExp timeHeap         // when to forget ids
+	seen    map[seenKey]int64 // (id, source) → time, within the lateness horizon
+	seenExp timeHeap          // when to forget them
 
 	tracks   map[trackKey]*trackState
 	pending  pointHeap // track points waiting for the watermark
@@ -74,6 +74,10 @@ type Stream struct {
 
 type trackKey struct{ party, track string }
 
+// seenKey is what makes records duplicates of each other: the same id
+// from the same source (SPEC §2).
+type seenKey struct{ id, source string }
+
 type trackState struct {
 	head *TrackPoint // the last judged point
 }
@@ -91,7 +95,7 @@ func NewStream(judge *Judge) *Stream {
 		pol:       judge.pol,
 		watermark: math.MinInt64,
 		done:      math.MinInt64,
-		seen:      map[string]int64{},
+		seen:      map[seenKey]int64{},
 		tracks:    map[trackKey]*trackState{},
 		cells:     map[cellKey]*Cell{},
 		episodes:  map[string]*openEpisode{},
@@ -114,18 +118,20 @@ func (s *Stream) Watermark() int64 { return s.watermark }
 func (s *Stream) Open() int { return len(s.episodes) }
 
 // Add offers a prepared record. A record older than the watermark is late;
-// one whose id was accepted before within the lateness horizon is a
-// duplicate (the first accepted is kept). An accepted record moves the
-// watermark; call Advance to act on it.
+// one whose id and source were accepted before within the lateness horizon
+// is a duplicate (the first accepted is kept): a record of another source
+// never is, whatever its id. An accepted record moves the watermark; call
+// Advance to act on it.
 func (s *Stream) Add(p *Prepared) Admission {
 	if p.Time < s.watermark {
 		return Late
 	}
-	if _, ok := s.seen[p.ID]; ok {
+	k := seenKey{p.ID, p.Source}
+	if _, ok := s.seen[k]; ok {
 		return Duplicate
 	}
-	s.seen[p.ID] = p.Time
-	heap.Push(&s.seenExp, timed{p.Time, p.ID})
+	s.seen[k] = p.Time
+	heap.Push(&s.seenExp, timed{p.Time, p.ID, p.Source})
 	if !s.started || p.Time > s.maxTime {
 		s.started = true
 		s.maxTime = p.Time
@@ -207,20 +213,20 @@ func (s *Stream) advanceTo(wm int64) []Alert {
 				s.addViolation(v)
 			}
 			st.head = p
-			heap.Push(&s.trackExp, timed{p.Time, k.party + "\x00" + k.track})
+			heap.Push(&s.trackExp, timed{p.Time, k.party, k.track})
 		}
 		// Forget what no future record can meet.
 		for s.seenExp.Len() > 0 && s.seenExp[0].t < wm {
 			e := heap.Pop(&s.seenExp).(timed)
-			if t, ok := s.seen[e.key]; ok && t == e.t {
-				delete(s.seen, e.key)
+			k := seenKey{e.a, e.b}
+			if t, ok := s.seen[k]; ok && t == e.t {
+				delete(s.seen, k)
 			}
 		}
 		gap := s.pol.MaxTrackGap.Microseconds()
 		for s.trackExp.Len() > 0 && sat(s.trackExp[0].t, gap) < wm {
 			e := heap.Pop(&s.trackExp).(timed)
-			party, track, _ := strings.Cut(e.key, "\x00")
-			k := trackKey{party, track}
+			k := trackKey{e.a, e.b}
 			if st, ok := s.tracks[k]; ok && st.head != nil && st.head.Time == e.t {
 				delete(s.tracks, k)
 			}
@@ -366,17 +372,18 @@ func sameFigures(a, b *Episode) bool {
 		a.Tracks == b.Tracks && a.Strength == b.Strength && a.MaxDepthM == b.MaxDepthM && a.Score == b.Score
 }
 
-// timed is an expiry entry.
+// timed is an expiry entry: at time t, forget the key (a, b) — an id and
+// its source, or a party and its track.
 type timed struct {
-	t   int64
-	key string
+	t    int64
+	a, b string
 }
 
 type timeHeap []timed
 
 func (h timeHeap) Len() int { return len(h) }
 func (h timeHeap) Less(i, j int) bool {
-	return h[i].t < h[j].t || (h[i].t == h[j].t && h[i].key < h[j].key)
+	return cmp.Or(cmp.Compare(h[i].t, h[j].t), strings.Compare(h[i].a, h[j].a), strings.Compare(h[i].b, h[j].b)) < 0
 }
 func (h timeHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
 func (h *timeHeap) Push(x any)   { *h = append(*h, x.(timed)) }
@@ -387,15 +394,15 @@ func (h *timeHeap) Pop() any {
 	return x
 }
 
-// pointHeap orders waiting track points by (party, track, time, id) within
-// the same time: popped by time first, so that each track's points come
-// out in its own order.
+// pointHeap orders waiting track points by time, then id, then source
+// (then party and track): popped by time first, so that each track's
+// points come out in its own order (SPEC §3).
 type pointHeap []*TrackPoint
 
 func (h pointHeap) Len() int { return len(h) }
 func (h pointHeap) Less(i, j int) bool {
 	a, b := h[i], h[j]
-	return cmp.Or(cmp.Compare(a.Time, b.Time), strings.Compare(a.ID, b.ID),
+	return cmp.Or(cmp.Compare(a.Time, b.Time), strings.Compare(a.ID, b.ID), strings.Compare(a.Source, b.Source),
 		strings.Compare(a.Party, b.Party), strings.Compare(a.Track, b.Track)) < 0
 }
 func (h pointHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }

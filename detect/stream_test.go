@@ -1,6 +1,10 @@
 package detect
 
 import (
+	"bytes"
+	"encoding/gob"
+	"errors"
+	"strings"
 	"testing"
 
 	"github.com/paulmach/orb"
@@ -44,5 +48,58 @@ func TestStreamMergeStatus(t *testing.T) {
 	}
 	if merge.Episode.Class != Escalation || merge.Status != Updated {
 		t.Fatalf("a merge of escalations into an escalation says %v", merge.Status)
+	}
+}
+
+// The ids the stream has seen are kept with their sources across a
+// checkpoint: after a restore, the same id from another source is
+// accepted, from the same source it is a duplicate.
+func TestStreamCheckpointKeepsSources(t *testing.T) {
+	line := straightLine(t)
+	judge := NewJudge(line, DefaultPolicy())
+	day1 := int64(19844) * 24 * 3600e6 // 2024-05-01
+	prepared := func(source string) *Prepared {
+		s := &Sighting{ID: "x", Source: source, Time: day1, Side: "B", Kind: Ground, Strength: 1, Confidence: 1,
+			Shape: Point, Coords: []orb.Point{at(30.5, 1000)}}
+		p := judge.Prepare(s, 0)
+		return &p
+	}
+	st := NewStream(judge)
+	if st.Add(prepared("obsA")) != Accepted {
+		t.Fatal("first record not accepted")
+	}
+	data, err := st.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st = NewStream(judge)
+	if err := st.UnmarshalBinary(data); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		source string
+		want   Admission
+	}{{"obsA", Duplicate}, {"obsB", Accepted}, {"", Accepted}, {"obsB", Duplicate}} {
+		if got := st.Add(prepared(c.source)); got != c.want {
+			t.Errorf("id x from source %q after a restore: %v, want %v", c.source, got, c.want)
+		}
+	}
+}
+
+// A state of the first layout kept ids without their sources: it cannot
+// say which source claimed an id, so it is refused, with an error that
+// says why, rather than resumed wrongly.
+func TestStreamRefusesVersion1State(t *testing.T) {
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(&snapshot{Version: 1, Started: true, Seen: []snapSeen{{ID: "x", Time: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	st := NewStream(NewJudge(straightLine(t), DefaultPolicy()))
+	err := st.UnmarshalBinary(buf.Bytes())
+	if !errors.Is(err, ErrOldState) {
+		t.Fatalf("a version 1 state: %v, want ErrOldState", err)
+	}
+	if !strings.Contains(err.Error(), "new state") {
+		t.Errorf("the error %q does not say what to do", err)
 	}
 }

@@ -7,10 +7,11 @@ import (
 )
 
 // compareTrackPoints orders a track's points in event time, ties broken by
-// id compared as strings (SPEC §3): so record order never matters.
+// id compared as strings, then by source (SPEC §3): so record order never
+// matters.
 func compareTrackPoints(a, b *TrackPoint) int {
 	return cmp.Or(strings.Compare(a.Party, b.Party), strings.Compare(a.Track, b.Track),
-		cmp.Compare(a.Time, b.Time), strings.Compare(a.ID, b.ID))
+		cmp.Compare(a.Time, b.Time), strings.Compare(a.ID, b.ID), strings.Compare(a.Source, b.Source))
 }
 
 // PairTracks judges the points of tracks, each against the previous
@@ -63,7 +64,7 @@ func (j *Judge) JudgeTrackPoint(prev, p *TrackPoint) *Violation {
 	v := &Violation{
 		ID: p.ID, Time: p.Time, Party: p.Party, Lon: p.Pos[0], Lat: p.Pos[1],
 		Sector: dt.Sector, Km: dt.Km, DepthM: p.DepthM, CertainM: dt.CertainM,
-		Track: p.Track, Strength: dt.Strength, Props: dt.Props, key: p.key,
+		Track: p.Track, Strength: dt.Strength, Source: p.Source, Props: dt.Props, key: p.key,
 	}
 	switch {
 	case dt.CertainM > 0 && prev != nil && prev.DepthM <= 0 && p.Time-prev.Time <= j.pol.MaxTrackGap.Microseconds():

@@ -135,7 +135,7 @@ func (d *Decoder) Decode(raw []byte, s *detect.Sighting) error {
 		case inum.ErrTimeSyntax:
 			return reject("time is not an RFC 3339 date-time: " + d.clip(f.time))
 		case inum.ErrTimeRange:
-			return reject("time is out of range: " + d.clip(f.time))
+			return reject("time out of range: " + d.clip(f.time))
 		}
 		s.Time = t
 	case isNumStart(raw[f.time.a]):
@@ -143,11 +143,14 @@ func (d *Decoder) Decode(raw []byte, s *detect.Sighting) error {
 		// is its range.
 		t, err := inum.ParseEpoch(raw[f.time.a:f.time.b])
 		if err != nil {
-			return reject("time is out of range: " + d.clip(f.time))
+			return reject("time out of range: " + d.clip(f.time))
 		}
 		s.Time = t
 	default:
 		return reject("time must be an RFC 3339 date-time or a number of epoch seconds, got " + d.clip(f.time))
+	}
+	if s.Time < detect.MinTime || s.Time > detect.MaxTime {
+		return reject("time out of range: " + d.clip(f.time))
 	}
 
 	// kind

@@ -2,7 +2,6 @@ package feed
 
 import (
 	"errors"
-	inum "github.com/linewatch/linewatch/internal/num"
 	"math"
 	"strings"
 	"testing"
@@ -55,8 +54,16 @@ func TestDecodeAccepts(t *testing.T) {
 			detect.Sighting{ID: "1", Time: -2, Strength: 1, Confidence: 1, Shape: detect.Point, Coords: []orb.Point{{1, 2}}}},
 		{"number side and track are their text", `{"type":"Feature","id":1,"geometry":{"type":"Point","coordinates":[1,2]},"properties":{"time":0,"side":7,"track":12,"source":3}}`,
 			detect.Sighting{ID: "1", Side: "7", Track: "12", Source: "3", Strength: 1, Confidence: 1, Shape: detect.Point, Coords: []orb.Point{{1, 2}}}},
-		{"edges of ranges", `{"type":"Feature","id":1,"geometry":{"type":"Point","coordinates":[-0,90]},"properties":{"time":"0000-01-01T00:00:00Z","confidence":1,"strength":0,"precision_m":-0}}`,
-			detect.Sighting{ID: "1", Time: inum.MinTime, Strength: 0, Confidence: 1, Shape: detect.Point, Coords: []orb.Point{{0, 90}}}},
+		{"edges of ranges", `{"type":"Feature","id":1,"geometry":{"type":"Point","coordinates":[-0,90]},"properties":{"time":"1000-01-01T00:00:00Z","confidence":1,"strength":0,"precision_m":-0}}`,
+			detect.Sighting{ID: "1", Time: detect.MinTime, Strength: 0, Confidence: 1, Shape: detect.Point, Coords: []orb.Point{{0, 90}}}},
+		{"the last time", `{"type":"Feature","id":1,"geometry":{"type":"Point","coordinates":[1,2]},"properties":{"time":"9000-01-01T00:59:59.9999999+01:00"}}`,
+			detect.Sighting{ID: "1", Time: detect.MaxTime, Strength: 1, Confidence: 1, Shape: detect.Point, Coords: []orb.Point{{1, 2}}}},
+		{"the first epoch time", `{"type":"Feature","id":1,"geometry":{"type":"Point","coordinates":[1,2]},"properties":{"time":-30610224000}}`,
+			detect.Sighting{ID: "1", Time: detect.MinTime, Strength: 1, Confidence: 1, Shape: detect.Point, Coords: []orb.Point{{1, 2}}}},
+		{"the last epoch time", `{"type":"Feature","id":1,"geometry":{"type":"Point","coordinates":[1,2]},"properties":{"time":221845391999.9999999}}`,
+			detect.Sighting{ID: "1", Time: detect.MaxTime, Strength: 1, Confidence: 1, Shape: detect.Point, Coords: []orb.Point{{1, 2}}}},
+		{"a leap second reads as the next second", `{"type":"Feature","id":1,"geometry":{"type":"Point","coordinates":[1,2]},"properties":{"time":"2016-12-31T23:59:60.5Z"}}`,
+			detect.Sighting{ID: "1", Time: 1483228800500000, Strength: 1, Confidence: 1, Shape: detect.Point, Coords: []orb.Point{{1, 2}}}},
 		{"tiny numbers are zero", `{"type":"Feature","id":1,"geometry":{"type":"Point","coordinates":[1e-400,2]},"properties":{"time":0}}`,
 			detect.Sighting{ID: "1", Strength: 1, Confidence: 1, Shape: detect.Point, Coords: []orb.Point{{0, 2}}}},
 	}
@@ -160,5 +167,33 @@ func TestDecodeRejectIsReject(t *testing.T) {
 	var r *Reject
 	if !errors.As(err, &r) || r.Reason != "not a Feature" {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// SPEC §9: in a hash id, a numeric track is its JSON text as a string, so
+// 7 and "7" are one track; 7.0 is another text, another track. Side and
+// source likewise.
+func TestHashIDNumericTrack(t *testing.T) {
+	rec := func(track, side, source string) string {
+		return `{"type":"Feature","geometry":{"type":"Point","coordinates":[30.5,50.25]},"properties":{"time":0,"track":` +
+			track + `,"side":` + side + `,"source":` + source + `}}`
+	}
+	id := func(in string) string {
+		var s detect.Sighting
+		if err := Decode([]byte(in), &s); err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		return s.ID
+	}
+	a, b := id(rec(`7`, `1`, `2`)), id(rec(`"7"`, `"1"`, `"2"`))
+	if a != b {
+		t.Errorf("track 7 and \"7\" give the hash ids %s and %s", a, b)
+	}
+	// SHA-1 of [0,{"coordinates":[30.5,50.25],"type":"Point"},"1","7","ground","2"]
+	if a != "h-18a79dac39aea1cb1044" {
+		t.Errorf("hash id %s, want h-18a79dac39aea1cb1044", a)
+	}
+	if c := id(rec(`7.0`, `1`, `2`)); c == a {
+		t.Errorf("track 7.0 has the hash id of track 7")
 	}
 }

@@ -25,7 +25,10 @@
 // the file; text after its closing brace is one rejected record, numbered
 // after the last feature. Only the structure is checked there: invalid UTF-8
 // or a number too large for a double rejects one record in Decode and the
-// file goes on.
+// file goes on, and so does a feature nested deeper than Decode takes (256
+// levels): the splitter finds its end at any depth, without recursion. The
+// text of a record ended by a syntax error is the feature's from its start
+// to where reading stopped, the offending byte included.
 //
 // A file whose first byte (after a byte-order mark) is RS (0x1E) is split on
 // RS (RFC 8142): Line is the record's ordinal, counting every RS, so an
@@ -36,6 +39,12 @@
 //
 // A record longer than Source.MaxRecord (64 MiB by default) is rejected with
 // its start kept; in a FeatureCollection it also ends the file.
+//
+// Memory is bounded whatever the input: leading blank lines and the white
+// space between a FeatureCollection's tokens are dropped as they are read,
+// and the format is told from a bounded prefix — a FeatureCollection must
+// say so within MaxRecord bytes after the leading blank lines, or the file
+// is read as lines.
 //
 // # Decoding
 //
@@ -61,7 +70,8 @@
 //     of the next minute, fraction digits past the sixth are dropped. An epoch
 //     number is truncated by its decimal text, towards the past for times
 //     before 1970 (as their RFC 3339 form truncates). Times outside the years
-//     0000–9999 UTC are out of range.
+//     1000–8999 UTC (detect.MinTime, detect.MaxTime) are rejected, "time out
+//     of range" (SPEC §2).
 //   - Coordinates: a LineString or MultiPoint whose coordinates are not all
 //     arrays is a geometry fault; then each position, in order, must hold 2
 //     or 3 numbers, longitude in [-180, 180] and latitude in [-90, 90];

@@ -141,6 +141,9 @@ func (s *scanner) literal(lit string) error {
 
 func (s *scanner) object(depth int) error {
 	if depth > maxDepth {
+		if s.lax {
+			return s.nested()
+		}
 		return s.fail("nesting too deep")
 	}
 	s.i++ // {
@@ -184,6 +187,9 @@ func (s *scanner) object(depth int) error {
 
 func (s *scanner) array(depth int) error {
 	if depth > maxDepth {
+		if s.lax {
+			return s.nested()
+		}
 		return s.fail("nesting too deep")
 	}
 	s.i++ // [
@@ -211,6 +217,92 @@ func (s *scanner) array(depth int) error {
 			return s.unexpected("array (want ',' or ']')")
 		}
 	}
+}
+
+// nested checks the syntax of the object or array at s.i as object and
+// array do, at any depth, without recursion: the record splitter needs to
+// find where a feature nested deeper than maxDepth ends, so that it is
+// one record (which Decode rejects) and the features after it are read.
+// Its stack holds one byte per level, within the record's length.
+func (s *scanner) nested() error {
+	var stack []byte // the open brackets, '{' or '['
+	for {
+		// At a value.
+		s.ws()
+		if s.i >= len(s.b) {
+			return s.end("value")
+		}
+		switch c := s.b[s.i]; c {
+		case '{', '[':
+			s.i++
+			s.ws()
+			closer := byte('}')
+			if c == '[' {
+				closer = ']'
+			}
+			if s.i >= len(s.b) || s.b[s.i] != closer {
+				stack = append(stack, c)
+				if c == '{' {
+					if err := s.key(); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+			s.i++
+		default:
+			if err := s.value(0); err != nil { // a scalar
+				return err
+			}
+		}
+		// After a value: close what it ends, up to the next one.
+		for {
+			if len(stack) == 0 {
+				return nil
+			}
+			top := stack[len(stack)-1]
+			what, closer := "object", byte('}')
+			if top == '[' {
+				what, closer = "array", ']'
+			}
+			s.ws()
+			if s.i >= len(s.b) {
+				return s.end(what)
+			}
+			if c := s.b[s.i]; c == closer {
+				s.i++
+				stack = stack[:len(stack)-1]
+				continue
+			} else if c != ',' {
+				return s.unexpected(what + " (want ',' or '" + string(closer) + "')")
+			}
+			s.i++
+			s.ws()
+			if top == '{' {
+				if err := s.key(); err != nil {
+					return err
+				}
+			}
+			break
+		}
+	}
+}
+
+// key checks an object's key and the colon after it, and moves past them
+// and the white space that follows.
+func (s *scanner) key() error {
+	if s.i >= len(s.b) || s.b[s.i] != '"' {
+		return s.unexpected("object (want a key)")
+	}
+	if _, _, _, err := s.str(); err != nil {
+		return err
+	}
+	s.ws()
+	if s.i >= len(s.b) || s.b[s.i] != ':' {
+		return s.unexpected("object (want ':' after a key)")
+	}
+	s.i++
+	return nil
 }
 
 // str checks the string at s.i (which is '"') and moves past it. It returns

@@ -72,8 +72,18 @@ var badRecords = []struct{ in, reason string }{
 	{`{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"properties":{"time":"2023-02-29T10:00:00Z"}}`, `time is not an RFC 3339 date-time: "2023-02-29T10:00:00Z"`},
 	{`{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"properties":{"time":"2024-05-01T10:00:00+0200"}}`, `time is not an RFC 3339 date-time: "2024-05-01T10:00:00+0200"`},
 	{`{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"properties":{"time":"yesterday"}}`, `time is not an RFC 3339 date-time: "yesterday"`},
-	{`{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"properties":{"time":1e20}}`, `time is out of range: 1e20`},
-	{`{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"properties":{"time":"0000-01-01T00:00:00+00:01"}}`, `time is out of range: "0000-01-01T00:00:00+00:01"`},
+	{`{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"properties":{"time":1e20}}`, `time out of range: 1e20`},
+	{`{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"properties":{"time":"0000-01-01T00:00:00+00:01"}}`, `time out of range: "0000-01-01T00:00:00+00:01"`},
+	// SPEC §2: years 1000 to 8999, so that every window, episode and id
+	// time stays a four-digit year.
+	{`{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"properties":{"time":"9999-12-31T12:00:00Z"}}`, `time out of range: "9999-12-31T12:00:00Z"`},
+	{`{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"properties":{"time":"9000-01-01T00:00:00Z"}}`, `time out of range: "9000-01-01T00:00:00Z"`},
+	{`{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"properties":{"time":"8999-12-31T23:59:60Z"}}`, `time out of range: "8999-12-31T23:59:60Z"`},
+	{`{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"properties":{"time":"8999-12-31T23:30:00-01:00"}}`, `time out of range: "8999-12-31T23:30:00-01:00"`},
+	{`{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"properties":{"time":"0999-12-31T23:59:59.999999Z"}}`, `time out of range: "0999-12-31T23:59:59.999999Z"`},
+	{`{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"properties":{"time":"1000-01-01T00:30:00+01:00"}}`, `time out of range: "1000-01-01T00:30:00+01:00"`},
+	{`{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"properties":{"time":221845392000}}`, `time out of range: 221845392000`},
+	{`{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"properties":{"time":-30610224000.000001}}`, `time out of range: -30610224000.000001`},
 	// kind
 	{`{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"properties":{"time":0,"kind":"air"}}`, `kind must be ground or fire, got "air"`},
 	{`{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"properties":{"time":0,"kind":"Fire"}}`, `kind must be ground or fire, got "Fire"`},

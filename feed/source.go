@@ -98,7 +98,9 @@ type Source struct {
 	skipping bool // discarding the rest of an over-long record
 	index    int  // features taken so far
 	fc       fcState
-	tail     []byte
+	// fcFeatures: the member being read is "features".
+	fcFeatures bool
+	tail       []byte
 }
 
 // Open opens a feed file; name "-" is standard input. The input is
@@ -114,33 +116,37 @@ func Open(name string) (*Source, error) {
 			return nil, err
 		}
 	}
-	closeFile := func() {
+	s, err := OpenReader(name, f)
+	if err != nil {
 		if f != os.Stdin {
 			f.Close()
 		}
-	}
-	br := bufio.NewReaderSize(f, readSize)
-	magic, err := br.Peek(2)
-	if err != nil && err != io.EOF {
-		closeFile()
-		return nil, fmt.Errorf("read %s: %w", name, err)
-	}
-	var r io.Reader = br
-	var zr *gzip.Reader
-	if strings.HasSuffix(name, ".gz") || len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		if zr, err = gzip.NewReader(br); err != nil {
-			closeFile()
-			return nil, fmt.Errorf("read %s: %w", name, err)
-		}
-		r = zr
-	}
-	s := NewSource(name, r)
-	if zr != nil {
-		s.closers = append(s.closers, zr)
+		return nil, err
 	}
 	if f != os.Stdin {
 		s.closers = append(s.closers, f)
 	}
+	return s, nil
+}
+
+// OpenReader returns a Source reading the records of r, named name,
+// decompressed as Open decompresses a file: when name ends in ".gz" or r
+// starts with the gzip magic bytes. Closing the Source does not close r.
+func OpenReader(name string, r io.Reader) (*Source, error) {
+	br := bufio.NewReaderSize(r, readSize)
+	magic, err := br.Peek(2)
+	if err != nil && err != io.EOF {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	if !strings.HasSuffix(name, ".gz") && !(len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
+		return NewSource(name, br), nil
+	}
+	zr, err := gzip.NewReader(br)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	s := NewSource(name, zr)
+	s.closers = append(s.closers, zr)
 	return s, nil
 }
 
@@ -241,8 +247,9 @@ func (s *Source) moreTo(n int) bool {
 	return got
 }
 
-// wsAt skips white space from offset off of the unread input; it returns
-// the offset of the next byte, and false at the end of input.
+// wsAt skips white space from offset off of the unread input, keeping it;
+// it returns the offset of the next byte, and false at the end of input or
+// past MaxRecord bytes of unread input, so that what it holds is bounded.
 func (s *Source) wsAt(off int) (int, bool) {
 	for {
 		for s.pos+off < s.end {
@@ -253,8 +260,52 @@ func (s *Source) wsAt(off int) (int, bool) {
 				return off, true
 			}
 		}
-		if !s.more() {
+		if off > s.maxRecord() || !s.more() {
 			return off, false
+		}
+	}
+}
+
+// skipWS discards the white space at the start of the unread input, reading
+// as needed, in bounded memory; it returns false at the end of input.
+func (s *Source) skipWS() bool {
+	for {
+		for s.pos < s.end {
+			switch s.buf[s.pos] {
+			case ' ', '\t', '\n', '\r':
+				s.pos++
+			default:
+				return true
+			}
+		}
+		if !s.more() {
+			return false
+		}
+	}
+}
+
+// skipBlankLines discards the lines of white space at the start of the
+// unread input, counting them, in bounded memory. The white space of the
+// line it stops in is kept (it is part of that line's record), up to
+// MaxRecord bytes: past that the line is over-long anyway.
+func (s *Source) skipBlankLines() {
+	for {
+		b := s.buf[s.pos:s.end]
+		i, cut, lines := 0, 0, 0
+	scan:
+		for ; i < len(b); i++ {
+			switch b[i] {
+			case '\n':
+				cut, lines = i+1, lines+1
+			case ' ', '\t', '\r':
+			default:
+				break scan
+			}
+		}
+		s.pos += cut
+		s.line += lines
+		if i < len(b) || s.end-s.pos > s.maxRecord() || !s.more() {
+			return
 		}
 	}
 }
@@ -293,7 +344,11 @@ func (s *Source) longError(off int) *syntaxError {
 		off: off + min(keepRaw, s.maxRecord()) - 1, long: true}
 }
 
-// start tells the format of the file (SPEC §9 "Files").
+// start tells the format of the file (SPEC §9 "Files"). It looks at a
+// bounded prefix: leading blank lines, which are no records in any format,
+// are dropped as they are read (and counted), and a FeatureCollection must
+// say so within MaxRecord bytes after them — like a record, or the file is
+// read as lines.
 func (s *Source) start() {
 	s.started = true
 	s.moreTo(len(bom))
@@ -308,6 +363,7 @@ func (s *Source) start() {
 		s.pos++
 		return
 	}
+	s.skipBlankLines()
 	if s.isFeatureCollection() {
 		s.format = FeatureCollection
 	}
@@ -445,16 +501,21 @@ func isBlank(b []byte) bool {
 	return true
 }
 
-// fcState is where a FeatureCollection's reader stands.
+// fcState is where a FeatureCollection's reader stands. Each state
+// starts at a token: the white space before it is discarded as it is
+// read, so that no amount of it is held.
 type fcState int
 
 const (
 	fcStart        fcState = iota // before the opening brace
 	fcFirstMember                 // after it: a key or '}'
 	fcMember                      // after ',': a key
+	fcColon                       // after a key: ':'
+	fcValue                       // after ':': the member's value
 	fcAfterMember                 // ',' or '}'
 	fcFirstFeature                // after '[': a feature or ']'
 	fcAfterFeature                // ',' or ']'
+	fcNextFeature                 // after ',': a feature
 	fcTrailing                    // after the closing brace
 	fcDone
 )
@@ -462,16 +523,16 @@ const (
 // nextFeature returns the next record of a FeatureCollection.
 func (s *Source) nextFeature() (Record, error) {
 	for {
-		off, ok := 0, false
+		ok := false
 		if s.fc != fcDone {
-			off, ok = s.wsAt(0)
+			ok = s.skipWS()
 		}
 		if !ok && s.fc != fcTrailing && s.fc != fcDone {
-			return s.fcEnd(off)
+			return s.fcEnd(0)
 		}
 		var c byte
 		if ok {
-			c = s.buf[s.pos+off]
+			c = s.buf[s.pos]
 		}
 		switch s.fc {
 		case fcDone:
@@ -481,44 +542,47 @@ func (s *Source) nextFeature() (Record, error) {
 			return Record{}, io.EOF
 
 		case fcStart: // isFeatureCollection saw the brace
-			s.pos += off + 1
+			s.pos++
 			s.fc = fcFirstMember
 
 		case fcFirstMember, fcMember:
 			if c == '}' && s.fc == fcFirstMember {
-				s.pos += off + 1
+				s.pos++
 				s.fc = fcTrailing
 				continue
 			}
 			if c != '"' {
-				return s.fcError(off, s.unexpectedAt(off, "FeatureCollection (want a key)"))
+				return s.fcError(0, s.unexpectedAt(0, "FeatureCollection (want a key)"))
 			}
-			kend, err := s.valueAt(off)
+			kend, err := s.valueAt(0)
 			if err != nil {
-				return s.fcError(off, err)
+				return s.fcError(0, err)
 			}
-			features := string(unescape(nil, s.buf[s.pos+off+1:s.pos+kend-1])) == "features"
-			colon, ok := s.wsAt(kend)
-			if !ok || s.buf[s.pos+colon] != ':' {
-				return s.fcError(colon, s.unexpectedAt(colon, "FeatureCollection (want ':' after a key)"))
+			s.fcFeatures = string(unescape(nil, s.buf[s.pos+1:s.pos+kend-1])) == "features"
+			s.pos += kend
+			s.fc = fcColon
+
+		case fcColon:
+			if c != ':' {
+				return s.fcError(0, s.unexpectedAt(0, "FeatureCollection (want ':' after a key)"))
 			}
-			voff, ok := s.wsAt(colon + 1)
-			if !ok {
-				return s.fcEnd(voff)
-			}
-			if features && s.buf[s.pos+voff] == '[' {
-				s.pos += voff + 1
+			s.pos++
+			s.fc = fcValue
+
+		case fcValue:
+			if s.fcFeatures && c == '[' {
+				s.pos++
 				s.fc = fcFirstFeature
 				continue
 			}
-			vend, err := s.valueAt(voff)
+			vend, err := s.valueAt(0)
 			if err != nil {
-				return s.fcError(voff, err)
+				return s.fcError(0, err)
 			}
-			raw := s.buf[s.pos+voff : s.pos+vend]
+			raw := s.buf[s.pos : s.pos+vend]
 			s.pos += vend
 			s.fc = fcAfterMember
-			if features {
+			if s.fcFeatures {
 				r := Record{File: s.name, Index: s.index, Raw: raw,
 					Err: "FeatureCollection features must be an array, got " + clip(raw)}
 				s.index++
@@ -528,34 +592,34 @@ func (s *Source) nextFeature() (Record, error) {
 		case fcAfterMember:
 			switch c {
 			case ',':
-				s.pos += off + 1
+				s.pos++
 				s.fc = fcMember
 			case '}':
-				s.pos += off + 1
+				s.pos++
 				s.fc = fcTrailing
 			default:
-				return s.fcError(off, s.unexpectedAt(off, "FeatureCollection (want ',' or '}')"))
+				return s.fcError(0, s.unexpectedAt(0, "FeatureCollection (want ',' or '}')"))
 			}
 
-		case fcFirstFeature, fcAfterFeature:
-			if c == ']' {
-				s.pos += off + 1
+		case fcFirstFeature, fcAfterFeature, fcNextFeature:
+			if c == ']' && s.fc != fcNextFeature {
+				s.pos++
 				s.fc = fcAfterMember
 				continue
 			}
 			if s.fc == fcAfterFeature {
 				if c != ',' {
-					return s.fcError(off, s.unexpectedAt(off, "FeatureCollection features (want ',' or ']')"))
+					return s.fcError(0, s.unexpectedAt(0, "FeatureCollection features (want ',' or ']')"))
 				}
-				if off, ok = s.wsAt(off + 1); !ok {
-					return s.fcEnd(off)
-				}
+				s.pos++
+				s.fc = fcNextFeature
+				continue
 			}
-			end, err := s.valueAt(off)
+			end, err := s.valueAt(0)
 			if err != nil {
-				return s.fcError(off, err)
+				return s.fcError(0, err)
 			}
-			r := Record{File: s.name, Index: s.index, Raw: s.buf[s.pos+off : s.pos+end]}
+			r := Record{File: s.name, Index: s.index, Raw: s.buf[s.pos : s.pos+end]}
 			s.pos += end
 			s.index++
 			s.fc = fcAfterFeature
@@ -567,7 +631,7 @@ func (s *Source) nextFeature() (Record, error) {
 				continue
 			}
 			// Keep the start of the text, read the rest to its end.
-			s.tail = append(s.tail[:0], s.buf[s.pos+off : s.end][:min(s.end-s.pos-off, keepRaw)]...)
+			s.tail = append(s.tail[:0], s.buf[s.pos:s.end][:min(s.end-s.pos, keepRaw)]...)
 			s.pos = s.end
 			for len(s.tail) < keepRaw && s.more() {
 				s.tail = append(s.tail, s.buf[s.pos:s.end][:min(s.end-s.pos, keepRaw-len(s.tail))]...)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/linewatch/linewatch/detect"
 )
 
 // rec is a record as a test expects it.
@@ -240,5 +242,160 @@ func TestOpen(t *testing.T) {
 		if err != nil {
 			break
 		}
+	}
+}
+
+// blankThen reads n bytes of white space (the pattern repeated; n a
+// multiple of its length) and then tail, without holding the white space
+// anywhere.
+type blankThen struct {
+	pattern string
+	n       int
+	tail    io.Reader
+	block   []byte
+	off     int
+}
+
+func (b *blankThen) Read(p []byte) (int, error) {
+	if b.n == 0 {
+		return b.tail.Read(p)
+	}
+	if b.block == nil {
+		b.block = bytes.Repeat([]byte(b.pattern), (64<<10)/len(b.pattern))
+	}
+	k := copy(p[:min(len(p), b.n)], b.block[b.off:])
+	b.off = (b.off + k) % len(b.block)
+	b.n -= k
+	return k, nil
+}
+
+// White space — before the first record, between a FeatureCollection's
+// tokens, after it — is skipped in bounded memory: telling the format of
+// a file looks at a bounded prefix of it, and a file of 8 MiB of newlines
+// is no reason to hold them.
+func TestSourceWhiteSpaceBoundedMemory(t *testing.T) {
+	const blank = 8 << 20
+	ws := func(pattern string) io.Reader {
+		return &blankThen{pattern: pattern, n: 2 << 20, tail: strings.NewReader("")}
+	}
+	cases := []struct {
+		name   string
+		in     func() io.Reader
+		format Format
+		want   []rec
+	}{
+		{"lines after blank lines",
+			func() io.Reader {
+				return &blankThen{pattern: "\n", n: blank, tail: strings.NewReader(f1 + "\n\n" + f2 + "\n")}
+			},
+			Lines, []rec{{blank + 1, -1, f1, ""}, {blank + 3, -1, f2, ""}}},
+		{"lines after blank lines with spaces and CRs",
+			func() io.Reader {
+				return &blankThen{pattern: " \t\r\n", n: blank, tail: strings.NewReader("  " + f1 + "\n")}
+			},
+			Lines, []rec{{blank/4 + 1, -1, "  " + f1, ""}}},
+		{"a FeatureCollection after blank lines",
+			func() io.Reader {
+				return &blankThen{pattern: "\r\n", n: blank,
+					tail: strings.NewReader(`{"type":"FeatureCollection","features":[` + f1 + "," + f2 + "]}")}
+			},
+			FeatureCollection, []rec{{0, 0, f1, ""}, {0, 1, f2, ""}}},
+		{"a FeatureCollection with white space between its tokens",
+			func() io.Reader {
+				// Before the format is told, the white space inside
+				// the first members is held (up to MaxRecord bytes:
+				// TestSourceSniffIsBounded); after, none is.
+				parts := []string{`{"type":"FeatureCollection"`, `,`, `"bbox"`, `:`, `[1,2,3,4]`, `,`,
+					`"features"`, `:`, `[`, f1, `,`, f2, `]`, `}`, ``}
+				var rs []io.Reader
+				for _, p := range parts {
+					rs = append(rs, strings.NewReader(p), ws("\n "))
+				}
+				return io.MultiReader(rs...)
+			},
+			FeatureCollection, []rec{{0, 0, f1, ""}, {0, 1, f2, ""}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := NewSource("blank", tc.in())
+			got := readAll(t, s)
+			if len(got) != len(tc.want) {
+				t.Fatalf("got %d records %+v, want %+v", len(got), got, tc.want)
+			}
+			for i := range got {
+				if got[i] != tc.want[i] {
+					t.Errorf("record %d: got %+v, want %+v", i, got[i], tc.want[i])
+				}
+			}
+			if f, _ := s.Format(); f != tc.format {
+				t.Errorf("format %v, want %v", f, tc.format)
+			}
+			if len(s.buf) > 1<<20 {
+				t.Errorf("the buffer grew to %d bytes for white space", len(s.buf))
+			}
+		})
+	}
+}
+
+// What the format is told from is bounded: a file whose first JSON text
+// does not say it is a FeatureCollection within MaxRecord bytes (white
+// space included, past leading blank lines) is read as lines, as a record
+// that long would be rejected; nothing it holds is lost.
+func TestSourceSniffIsBounded(t *testing.T) {
+	in := "{" + strings.Repeat(" ", 200<<10) + `"type":"FeatureCollection","features":[` + f1 + "]}\n" + f2 + "\n"
+	s := NewSource("f", strings.NewReader(in))
+	s.MaxRecord = 100 << 10
+	got := readAll(t, s)
+	if f, _ := s.Format(); f != Lines {
+		t.Fatalf("format %v, want lines", f)
+	}
+	if len(got) != 2 || got[0].err != "record longer than 102400 bytes" || got[1].raw != f2 || got[1].line != 2 {
+		t.Fatalf("records %+v", got)
+	}
+	if len(s.buf) > 1<<20 {
+		t.Errorf("the buffer grew to %d bytes", len(s.buf))
+	}
+}
+
+// A feature nested deeper than Decode takes is one record, rejected by
+// Decode; the features after it are read as ever. Every record is
+// accounted for, however deep (the splitter does not recurse).
+func TestSourceDeepFeature(t *testing.T) {
+	for _, depth := range []int{maxDepth + 1, 300, 100000} {
+		deep := `{"type":"Feature","properties":{"x":` + strings.Repeat(`[{"a":`, depth/2) + `1` + strings.Repeat(`}]`, depth/2) + `}}`
+		var b strings.Builder
+		b.WriteString(`{"type":"FeatureCollection","bbox":` + strings.Repeat("[", depth) + strings.Repeat("]", depth) + `,"features":[` + f1 + ",\n" + deep)
+		const after = 1000
+		for range after {
+			b.WriteString(",\n" + f2)
+		}
+		b.WriteString("]}\n")
+		got := readAll(t, NewSource("deep", strings.NewReader(b.String())))
+		if len(got) != 2+after {
+			t.Fatalf("depth %d: %d records, want %d", depth, len(got), 2+after)
+		}
+		if got[1].raw != deep || got[1].err != "" || got[1].index != 1 {
+			t.Fatalf("depth %d: the deep feature is %+.80v", depth, got[1])
+		}
+		for i, r := range got[2:] {
+			if r.raw != f2 || r.index != i+2 {
+				t.Fatalf("depth %d: record %d is %+v", depth, i+2, r)
+			}
+		}
+		var s detect.Sighting
+		err := Decode([]byte(deep), &s)
+		if depth > maxDepth-2 && (err == nil || !strings.HasPrefix(err.Error(), "invalid JSON: nesting too deep")) {
+			t.Errorf("depth %d: Decode: %v, want nesting too deep", depth, err)
+		}
+	}
+	// Broken as well as deep: a syntax error, which ends the file.
+	in := `{"type":"FeatureCollection","features":[` + f1 + `,` + strings.Repeat("[", 1000) + `,` + f2 + `]}`
+	got := readAll(t, NewSource("deep", strings.NewReader(in)))
+	if len(got) != 2 || !strings.HasPrefix(got[1].err, "invalid JSON: unexpected character ','") {
+		t.Fatalf("a broken deep feature: %+.200v", got)
+	}
+	// SPEC §9: its text from its start to where reading stopped.
+	if want := strings.Repeat("[", 1000) + ","; got[1].raw != want {
+		t.Errorf("the broken feature's text is %.80q…, want %.80q…", got[1].raw, want)
 	}
 }

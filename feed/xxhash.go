@@ -3,6 +3,7 @@ package feed
 import (
 	"encoding/binary"
 	"math/bits"
+	"unsafe"
 )
 
 // xxHash64 (seed 0), the algorithm of github.com/Cyan4973/xxHash: fast,
@@ -73,4 +74,23 @@ func Fingerprint(b []byte) uint64 {
 	h *= xxPrime3
 	h ^= h >> 32
 	return h
+}
+
+// DupKey is the duplicate check's key of a sighting: a 64-bit hash of its
+// id and its source (SPEC §2: records duplicate each other only when they
+// share both; "" is no source). A sighting without a source has the
+// Fingerprint of its id. Different ids or sources may share a key (it is a
+// hash): a key names candidates, which the id and source then settle.
+func DupKey(id, source string) uint64 {
+	k := fingerprintString(id)
+	if source == "" {
+		return k
+	}
+	return xxMerge(k, fingerprintString(source))
+}
+
+// fingerprintString is Fingerprint of a string's bytes, without copying
+// them.
+func fingerprintString(s string) uint64 {
+	return Fingerprint(unsafe.Slice(unsafe.StringData(s), len(s)))
 }

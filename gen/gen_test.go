@@ -117,15 +117,15 @@ func TestRecordsDecode(t *testing.T) {
 			reasons[strings.SplitN(err.Error(), ":", 2)[0]]++
 			continue
 		}
-		if e, ok := ids[s.ID]; ok {
+		if e, ok := ids[s.ID+"\x00"+s.Source]; ok {
 			e.count++
 			if e.raw != raw {
 				e.raw = "" // conflicting
 			}
 			continue
 		}
-		ids[s.ID] = &seen{raw: raw, count: 1}
-		order = append(order, s.ID)
+		ids[s.ID+"\x00"+s.Source] = &seen{raw: raw, count: 1}
+		order = append(order, s.ID+"\x00"+s.Source)
 	}
 	r := truth.Records
 	if read != r.Total || int64(read) != truth.Expected.Records.Read {

@@ -51,7 +51,7 @@ type RecordTruth struct {
 	BadByReason           map[string]int `json:"bad_by_reason"`
 	Duplicates            int            `json:"duplicates"`
 	DuplicatesIdentical   int            `json:"duplicates_identical"`
-	DuplicatesConflicting int            `json:"duplicates_conflicting"` // same id, another source
+	DuplicatesConflicting int            `json:"duplicates_conflicting"` // same id and source, other content
 }
 
 // Expected is the summary a detect run with the truth's policy should

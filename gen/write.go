@@ -46,7 +46,7 @@ type item struct {
 	r       rec
 	id      int
 	variant uint8
-	arg     uint8 // vBad: how; vDupConflicting: the source shift
+	arg     uint8 // vBad: how; vDupConflicting: its revision number less one
 }
 
 // output writes records, adding the duplicates and bad records, in time
@@ -287,12 +287,16 @@ func (o *output) appendFeature(b []byte, it *item) []byte {
 	b = append(b, `,"precision_m":`...)
 	b = strconv.AppendInt(b, int64(r.prec), 10)
 	b = append(b, `,"source":"`...)
-	src := int(r.source)
+	b = append(b, o.g.sources[r.source]...)
+	b = append(b, '"')
 	if it.variant == vDupConflicting {
-		src = (src + int(it.arg)) % nSources
+		// The same observer's revised report of the sighting: the same id
+		// and source (so a duplicate, SPEC §2) with other content, which
+		// is carried, not judged.
+		b = append(b, `,"revision":`...)
+		b = strconv.AppendInt(b, int64(it.arg)+1, 10)
 	}
-	b = append(b, o.g.sources[src]...)
-	b = append(b, `"}}`...)
+	b = append(b, `}}`...)
 	if how == badTruncated {
 		b = b[:start+(len(b)-start)/2]
 	}

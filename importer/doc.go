@@ -85,7 +85,7 @@
 // rejected row, and reading goes on at the next line); it is longer than
 // Options.MaxRow; it is not valid UTF-8; lon or lat is empty, not a
 // number or out of range; the time is empty, not a date-time, zoneless
-// without a zone to read it in, or out of the years 0000–9999; time-end
+// without a zone to read it in, or out of the years 1000–8999; time-end
 // is not a date-time or before the time; kind is not ground or fire;
 // confidence is not a number in (0, 1]; strength, precision_m or
 // time_uncertainty_s is not a number ≥ 0; a mapped number field's text is

@@ -257,7 +257,12 @@ func TestTimes(t *testing.T) {
 		{"unix", "", "1e300", "!time (column \"time\") is out of range", nil},
 		{"", "", "10000-01-01T00:00:00Z", "!time (column \"time\") is not a date-time", nil},
 		{"", "", "0000-01-01T00:30:00+01:00", "!time (column \"time\") is out of range", nil},
-		{"", "", "9999-12-31T23:59:59.999999Z", "9999-12-31T23:59:59.999999Z", nil},
+		// SPEC §2: a sighting's time lies in the years 1000–8999.
+		{"", "", "8999-12-31T23:59:59.999999Z", "8999-12-31T23:59:59.999999Z", nil},
+		{"", "", "1000-01-01T00:00:00Z", "1000-01-01T00:00:00Z", nil},
+		{"", "", "9999-12-31T23:59:59.999999Z", "!time (column \"time\") is out of range", nil},
+		{"", "", "0999-12-31T23:59:59Z", "!time (column \"time\") is out of range", nil},
+		{"", "UTC", "0999-12-31", "!time (column \"time\") is out of range", nil},
 		{"", "", "1969-12-31T23:59:59.5Z", "1969-12-31T23:59:59.5Z", nil},
 	} {
 		rows := importText(t, Options{Columns: basic.Columns, TimeFormat: tc.format, TZ: tc.tz},

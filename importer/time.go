@@ -3,6 +3,7 @@ package importer
 import (
 	"errors"
 	"fmt"
+	"github.com/linewatch/linewatch/detect"
 	inum "github.com/linewatch/linewatch/internal/num"
 	"strconv"
 	"strings"
@@ -10,12 +11,13 @@ import (
 	"unsafe"
 )
 
-// Times are microseconds since the Unix epoch, as linewatch keeps them.
+// Times are microseconds since the Unix epoch, as linewatch keeps them,
+// within the range of a sighting's time (SPEC §2: the years 1000–8999).
 const (
-	minSeconds = -62167219200 // 0000-01-01T00:00:00Z
-	maxSeconds = 253402300799 // 9999-12-31T23:59:59Z
-	minMicros  = minSeconds * 1e6
-	maxMicros  = maxSeconds*1e6 + 999999
+	minMicros  = detect.MinTime
+	maxMicros  = detect.MaxTime
+	minSeconds = minMicros / 1e6       // 1000-01-01T00:00:00Z
+	maxSeconds = (maxMicros+1)/1e6 - 1 // 8999-12-31T23:59:59Z
 	dayMicros  = 86400 * 1e6
 )
 
@@ -79,10 +81,13 @@ func (tr *timeReader) read(b []byte) (t int64, dateOnly bool, err error) {
 			return 0, false, errMalformed
 		}
 		v := f * float64(tr.unit)
-		if !(v >= minMicros && v <= maxMicros) {
+		if !(v >= -1e18 && v <= 1e18) { // NaN too; int64 holds ±9.2e18
 			return 0, false, errOutOfRange
 		}
-		return int64(v), false, nil
+		if t := int64(v); t >= minMicros && t <= maxMicros {
+			return t, false, nil
+		}
+		return 0, false, errOutOfRange
 	case tr.layouts == nil:
 		return tr.readISO(b)
 	}

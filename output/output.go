@@ -67,6 +67,7 @@ type feature struct {
 	sector int
 	party  string
 	id     string
+	source string // a violation's source; "" (none, first) for an episode
 	ep     *detect.Episode
 	v      *detect.Violation
 	owner  *detect.Episode // a violation's episode, or nil
@@ -84,23 +85,26 @@ func Write(w io.Writer, line *geo.Line, pol detect.Policy, res *detect.Result, o
 		feats = append(feats, feature{time: e.Start, sector: e.Sectors[0], party: e.Party, id: e.ID, ep: e})
 		if opt.Evidence {
 			for _, v := range e.Evidence {
-				feats = append(feats, feature{time: v.Time, sector: v.Sector, party: v.Party, id: v.ID, v: v, owner: e})
+				feats = append(feats, feature{time: v.Time, sector: v.Sector, party: v.Party, id: v.ID, source: v.Source, v: v, owner: e})
 			}
 		}
 	}
 	if opt.Isolated {
 		for _, v := range res.Isolated {
-			feats = append(feats, feature{time: v.Time, sector: v.Sector, party: v.Party, id: v.ID, v: v})
+			feats = append(feats, feature{time: v.Time, sector: v.Sector, party: v.Party, id: v.ID, source: v.Source, v: v})
 		}
 	}
 	slices.SortStableFunc(feats, func(a, b feature) int {
+		// SPEC §5: start (a violation: its time), lowest sector, party,
+		// id, then source, none first.
 		c := cmp.Or(cmp.Compare(a.time, b.time), cmp.Compare(a.sector, b.sector),
-			strings.Compare(a.party, b.party), strings.Compare(a.id, b.id))
+			strings.Compare(a.party, b.party), strings.Compare(a.id, b.id), strings.Compare(a.source, b.source))
 		if c != 0 {
 			return c
 		}
-		// An episode before its violations; violations of one id (rare:
-		// only across parties' different tracks) by type and place.
+		// An episode before its violations; violations of one id and
+		// source (rare: only across parties' different tracks) by type and
+		// place.
 		switch {
 		case a.ep != nil && b.ep == nil:
 			return -1
@@ -270,9 +274,10 @@ func AppendCriteria(b []byte, pol detect.Policy, e *detect.Episode) []byte {
 	return b
 }
 
-// skipKeys are not carried to a violation Feature: the sighting's own
-// fields, which linewatch interprets (SPEC §2), and the Feature's own
-// properties, whose values linewatch writes.
+// skipKeys are not carried to a violation Feature (SPEC §9 "Carried
+// properties"): the sighting's own fields, which linewatch interprets
+// (SPEC §2's table; source and track are written as the Feature's own),
+// and the Feature's own properties, whose values linewatch writes.
 var skipKeys = map[string]bool{
 	"side": true, "kind": true, "confidence": true, "precision_m": true, "source": true,
 	"id": true, "class": true, "episode": true, "party": true, "type": true, "time": true,
@@ -323,6 +328,12 @@ func AppendViolation(b []byte, line *geo.Line, v *detect.Violation, ep *detect.E
 	}
 	b = append(b, `,"strength":`...)
 	b = num.AppendFormat(b, v.Strength, 6)
+	b = append(b, `,"source":`...)
+	if v.Source != "" {
+		b = jsontext.AppendString(b, v.Source)
+	} else {
+		b = append(b, "null"...)
+	}
 	st := Style[class]
 	b = append(b, `,"marker-color":`...)
 	b = jsontext.AppendString(b, st.Color)

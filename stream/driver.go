@@ -437,6 +437,6 @@ func (w *worker) prepare(b *Batch) {
 			it.reason = reasonFuture
 			continue
 		}
-		it.p = w.judge.Prepare(&s, feed.Fingerprint([]byte(s.ID)))
+		it.p = w.judge.Prepare(&s, feed.DupKey(s.ID, s.Source))
 	}
 }

@@ -51,8 +51,9 @@ type IngestConfig struct {
 // Ingest serves POST /v1/sightings: it validates each record, publishes
 // the valid ones to JetStream — many to a message, GeoJSONSeq, with a hash
 // of the message as its Nats-Msg-Id — and answers 202 only once JetStream
-// has stored them all. A record is a "duplicate" when its id came earlier
-// in the request, or when its message was stored already (the client sent
+// has stored them all. A record is a "duplicate" when its id and source
+// came earlier in the request (SPEC §2: another source's record is never
+// one), or when its message was stored already (the client sent
 // the request again); a record sent again in another request is stored
 // again, and the engine counts it as a duplicate.
 type Ingest struct {
@@ -188,7 +189,8 @@ func (h *Ingest) ingest(r *http.Request) (*IngestResponse, error) {
 	// lets ingest keep up with a busy feed.
 	var chunks []chunk
 	var cur *chunk
-	seen := make(map[string]bool, len(recs))
+	type idSource struct{ id, source string }
+	seen := make(map[idSource]bool, len(recs))
 	for i, rec := range recs {
 		res := &resp.Results[i]
 		res.Index = i
@@ -199,13 +201,13 @@ func (h *Ingest) ingest(r *http.Request) (*IngestResponse, error) {
 			continue
 		}
 		res.ID = s.ID
-		if seen[s.ID] {
-			// The first of an id is kept, as the engine does.
+		if seen[idSource{s.ID, s.Source}] {
+			// The first of an id and source is kept, as the engine does.
 			res.Status = "duplicate"
 			resp.Duplicate++
 			continue
 		}
-		seen[s.ID] = true
+		seen[idSource{s.ID, s.Source}] = true
 		if bytes.ContainsAny(rec.Raw, "\r\n") {
 			// A Feature written over several lines (in a FeatureCollection,
 			// say) goes on one line of the message.

@@ -73,6 +73,10 @@ func detectAction(c *cli.Context) error {
 			return unusable(fmt.Errorf("input: %w", err))
 		}
 	}
+	if err := checkOutputs(c, []string{"output", "rejects", "summary", "report"},
+		[]string{"line", "policy", "map"}, inputs); err != nil {
+		return err
+	}
 	from, err := detectFrom(c, inputs) // nil without --from
 	if err != nil {
 		return err

@@ -148,3 +148,48 @@ func TestDetectUnusableInputs(t *testing.T) {
 	wantOneLineError(t, runIn(t, "detect", "--line", straightLine, "--policy", bad, in), `unknown key "windw"`)
 	wantOneLineError(t, runIn(t, "detect", "--line", filepath.Join(badLines, "self-crossing.geojson"), in), "crosses")
 }
+
+// An output that is one of the inputs, or another output, is a usage
+// error, whatever the spelling of its name: detect -o in.ndjson.gz
+// in.ndjson.gz once replaced the sightings with alerts and exited 0.
+func TestDetectOutputIsAnInput(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.ndjson")
+	feed := offensiveFeed()
+	if err := os.WriteFile(in, []byte(feed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	line := filepath.Join(dir, "line.geojson")
+	data, err := os.ReadFile(straightLine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(line, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(dir, "out.geojson")
+	same := filepath.Join(dir, ".", "in.ndjson")
+	for _, args := range [][]string{
+		{"-o", in},
+		{"-o", same},
+		{"--rejects", same},
+		{"--summary", in},
+		{"--report", in},
+		{"-o", line},
+		{"-o", other, "--summary", filepath.Join(dir, "x", "..", "out.geojson")},
+	} {
+		r := runIn(t, append(append([]string{"detect", "--line", line}, args...), in)...)
+		if r.code != 2 || !strings.Contains(r.stderr, "same file") {
+			t.Errorf("detect %v: exit %d, %q; want 2 and a usage error", args, r.code, r.stderr)
+		}
+		if got, _ := os.ReadFile(in); string(got) != feed {
+			t.Fatalf("detect %v changed its input", args)
+		}
+		if _, err := os.Stat(other); err == nil {
+			t.Fatalf("detect %v wrote %s", args, other)
+		}
+	}
+	if r := runIn(t, "detect", "--line", line, "--quiet", "-o", other, in); r.code != 0 {
+		t.Errorf("distinct files: exit %d, %s", r.code, r.stderr)
+	}
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/linewatch/linewatch/detect"
 	"github.com/linewatch/linewatch/geo"
+	"github.com/linewatch/linewatch/internal/samefile"
 	"github.com/urfave/cli/v2"
 )
 
@@ -111,4 +112,37 @@ func checkInput(name string) error {
 		return unusable(fmt.Errorf("input: %s is a directory", name))
 	}
 	return nil
+}
+
+// checkOutputs refuses, as a usage error, an output flag that names one of
+// the inputs (the files named by the input flags, and the positional
+// inputs) or another output, however the names are spelt: a run must
+// never write over what it reads. Call it before any output is opened.
+func checkOutputs(c *cli.Context, outFlags, inFlags, inputs []string) error {
+	var outs, ins []samefile.File
+	for _, f := range outFlags {
+		if c.IsSet(f) {
+			outs = append(outs, samefile.File{Flag: flagName(f), Name: c.String(f)})
+		}
+	}
+	for _, f := range inFlags {
+		if c.IsSet(f) {
+			ins = append(ins, samefile.File{Flag: flagName(f), Name: c.String(f)})
+		}
+	}
+	for _, in := range inputs {
+		ins = append(ins, samefile.File{Flag: "input", Name: in})
+	}
+	if err := samefile.Check(outs, ins); err != nil {
+		return usageError(c, "%v", err)
+	}
+	return nil
+}
+
+// flagName is a flag as the command line spells it: -o, --rejects.
+func flagName(f string) string {
+	if f == "output" {
+		return "-o"
+	}
+	return "--" + f
 }
