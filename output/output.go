@@ -158,7 +158,7 @@ func AppendEpisode(b []byte, line *geo.Line, pol detect.Policy, e *detect.Episod
 	}
 	b = append(b, `]},"properties":{"id":`...)
 	b = jsontext.AppendString(b, e.ID)
-	b = append(b, `,"class":`...)
+	b = append(b, `,"layer":"episode","class":`...)
 	b = jsontext.AppendString(b, e.Class.String())
 	b = append(b, `,"party":`...)
 	b = jsontext.AppendString(b, e.Party)
@@ -275,7 +275,7 @@ func AppendCriteria(b []byte, pol detect.Policy, e *detect.Episode) []byte {
 // properties, whose values linewatch writes.
 var skipKeys = map[string]bool{
 	"side": true, "kind": true, "confidence": true, "precision_m": true, "source": true,
-	"id": true, "class": true, "episode": true, "party": true, "type": true, "time": true,
+	"id": true, "layer": true, "class": true, "episode": true, "party": true, "type": true, "time": true,
 	"sector": true, "km": true, "depth_m": true, "weight": true, "track": true, "strength": true,
 	"marker-color": true, "marker-size": true, "title": true, "description": true,
 }
@@ -293,7 +293,7 @@ func AppendViolation(b []byte, line *geo.Line, v *detect.Violation, ep *detect.E
 	b = num.AppendFormat(b, v.Lat, 6)
 	b = append(b, `]},"properties":{"id":`...)
 	b = jsontext.AppendString(b, v.ID)
-	b = append(b, `,"class":`...)
+	b = append(b, `,"layer":"violation","class":`...)
 	b = jsontext.AppendString(b, class.String())
 	b = append(b, `,"episode":`...)
 	if ep != nil {
