@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"github.com/linewatch/linewatch/internal/jsontext"
 	"io"
@@ -76,8 +77,7 @@ type feature struct {
 func Write(w io.Writer, line *geo.Line, pol detect.Policy, res *detect.Result, opt Options) error {
 	bw := bufio.NewWriterSize(w, 1<<16)
 	if opt.Format == CSV {
-		writeCSV(bw, line, pol, res)
-		return bw.Flush()
+		return errors.Join(writeCSV(bw, line, pol, res), bw.Flush())
 	}
 	var feats []feature
 	for _, e := range res.Episodes {
