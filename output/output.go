@@ -1,7 +1,8 @@
 // Package output writes what detection found — episodes and violations —
-// as GeoJSON, GeoJSON text sequences or CSV, byte for byte the same for the
-// same result, in the shapes SPEC §5 fixes, styled so that map tools
-// colour them by class.
+// as GeoJSON, GeoJSON text sequences or CSV, in the shapes SPEC §5 fixes,
+// and as a GeoPackage or KML for GIS tools and Google Earth; byte for
+// byte the same for the same result, styled so that map tools colour them
+// by class.
 package output
 
 import (
@@ -28,6 +29,8 @@ const (
 	GeoJSON    Format = iota // one FeatureCollection
 	GeoJSONSeq               // one Feature per line
 	CSV                      // one row per episode
+	GPKG                     // an OGC GeoPackage: episodes, violations and sectors layers
+	KML                      // KML for Google Earth
 )
 
 // ParseFormat reads a --format value.
@@ -39,8 +42,12 @@ func ParseFormat(s string) (Format, error) {
 		return GeoJSONSeq, nil
 	case "csv":
 		return CSV, nil
+	case "gpkg":
+		return GPKG, nil
+	case "kml":
+		return KML, nil
 	}
-	return 0, fmt.Errorf("unknown format %q (geojson, geojsonseq or csv)", s)
+	return 0, fmt.Errorf("unknown format %q (geojson, geojsonseq, csv, gpkg or kml)", s)
 }
 
 // Options choose what is written besides the episodes.
@@ -111,6 +118,13 @@ func Write(w io.Writer, line *geo.Line, pol detect.Policy, res *detect.Result, o
 		}
 		return 0
 	})
+
+	switch opt.Format {
+	case GPKG:
+		return errors.Join(writeGPKG(bw, line, pol, feats), bw.Flush())
+	case KML:
+		return errors.Join(writeKML(bw, line, pol, feats), bw.Flush())
+	}
 	var buf []byte
 	if opt.Format == GeoJSON {
 		bw.WriteString(`{"type":"FeatureCollection","features":[`)
