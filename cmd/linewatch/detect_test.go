@@ -138,6 +138,36 @@ func TestDetectGISFormats(t *testing.T) {
 	}
 }
 
+// A line in a GeoPackage (here as GDAL writes it) is the same line as in
+// GeoJSON: same sectors, same detection.
+func TestLineFromGeoPackage(t *testing.T) {
+	const front, frontGPKG = "../../fixtures/lines/front-2024.geojson", "../../fixtures/lines/front-2024.gpkg"
+	want := runIn(t, "sectors", "--line", front)
+	got := runIn(t, "sectors", "--line", frontGPKG)
+	if got.code != 0 || got.stdout != want.stdout || want.stdout == "" {
+		t.Fatalf("sectors from the GeoPackage: exit %d, %s; differ from the GeoJSON's: %v", got.code, got.stderr, got.stdout != want.stdout)
+	}
+	got = runIn(t, "sectors", "--line", frontGPKG, "--line-layer", "front-2024")
+	if got.stdout != want.stdout {
+		t.Errorf("--line-layer front-2024: other sectors (%s)", got.stderr)
+	}
+
+	// A GeoPackage of linewatch's own, with two line layers: pick one.
+	in := writeTemp(t, "s.ndjson", offensiveFeed())
+	out := filepath.Join(t.TempDir(), "alerts.gpkg")
+	if r := runIn(t, "detect", "--line", straightLine, "--quiet", "--format", "gpkg", "-o", out, in); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	wantOneLineError(t, runIn(t, "sectors", "--line", out), "2 line layers, pick one with --line-layer NAME: episodes (LINESTRING, 1 features, EPSG:4326); sectors (LINESTRING, 10 features, EPSG:4326)")
+	wantOneLineError(t, runIn(t, "sectors", "--line", out, "--line-layer", "towns"), `no layer "towns"; the feature layers are: episodes`)
+	wantOneLineError(t, runIn(t, "sectors", "--line", out, "--line-layer", "sectors"), "layer sectors: feature 0: left and right parties are required")
+	if r := runIn(t, "sectors", "--line", out, "--line-layer", "sectors", "--left", "A", "--right", "B"); r.code != 0 {
+		t.Errorf("sectors of the sectors layer with --left/--right: %s", r.stderr)
+	}
+	wantOneLineError(t, runIn(t, "sectors", "--line", straightLine, "--line-layer", "x"), "--line-layer x is for a GeoPackage")
+	fake := writeTemp(t, "fake.gpkg", "{}")
+	wantOneLineError(t, runIn(t, "sectors", "--line", fake), "not a GeoPackage")
+}
 
 // The same records in any order, split across files, gzipped or read from
 // standard input, give the same bytes.
