@@ -265,3 +265,39 @@ func TestEncodeGeometry(t *testing.T) {
 		t.Errorf("read back %d %v %v", srs, g, err)
 	}
 }
+
+// Write refuses a value that does not fit its column, and leaves no file.
+func TestWriteRefusesBadValues(t *testing.T) {
+	tests := []struct {
+		col  Column
+		v    any
+		want string
+	}{
+		{Column{"n", MediumInt}, int64(1 << 40), "out of range"},
+		{Column{"n", Integer}, "7", "a value of type string"},
+		{Column{"t", DateTime}, "2024-01-01", "a value of type string"},
+		{Column{"b", Boolean}, int64(1), "a value of type int64"},
+		{Column{"s", Text}, 1.5, "a value of type float64"},
+	}
+	for _, tc := range tests {
+		path := filepath.Join(t.TempDir(), "bad.gpkg")
+		l := Layer{Name: "l", GeometryType: "POINT", Columns: []Column{tc.col},
+			Features: []Feature{{Geometry: orb.Point{1, 2}, Values: []any{tc.v}}}}
+		err := Write(path, time.Unix(0, 0), l)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "layer l: feature 0") {
+			t.Errorf("%v %#v: error %v, want %q", tc.col, tc.v, err, tc.want)
+		}
+		if _, err := os.Stat(path); err == nil {
+			t.Errorf("%v: a file is left", tc.col)
+		}
+	}
+	for _, l := range []Layer{
+		{Name: "l", GeometryType: "POLYGON"},
+		{Name: "l", GeometryType: "POINT", Columns: []Column{{"a", Text}, {"A", Text}}},
+		{Name: "l", GeometryType: "POINT", Columns: []Column{{"a", Text}}, Features: []Feature{{Geometry: orb.Point{1, 2}}}},
+	} {
+		if err := Write(filepath.Join(t.TempDir(), "bad.gpkg"), time.Unix(0, 0), l); err == nil {
+			t.Errorf("%+v: no error", l)
+		}
+	}
+}

@@ -17,11 +17,12 @@ type Type string
 
 // The column types linewatch writes.
 const (
-	Text     Type = "TEXT"
-	Integer  Type = "INTEGER"
-	Real     Type = "REAL"
-	Boolean  Type = "BOOLEAN"
-	DateTime Type = "DATETIME" // written as YYYY-MM-DDTHH:MM:SS.SSSZ
+	Text      Type = "TEXT"
+	Integer   Type = "INTEGER"   // 64 bits
+	MediumInt Type = "MEDIUMINT" // 32 bits: what GDAL writes and reads as a plain Integer
+	Real      Type = "REAL"
+	Boolean   Type = "BOOLEAN"
+	DateTime  Type = "DATETIME" // written as YYYY-MM-DDTHH:MM:SS.SSSZ
 )
 
 // Column is one attribute column of a layer.
@@ -33,7 +34,8 @@ type Column struct {
 // Feature is one row of a layer: its geometry (an orb.Point or an
 // orb.LineString, as the layer's GeometryType says) and one value per
 // column, in the layer's column order. A value is nil (NULL), a string,
-// an int64, a float64, a bool or, for a DATETIME column, a time.Time
+// an int64 (for INTEGER, MEDIUMINT or REAL), a float64, a bool or, for a
+// DATETIME column, a time.Time
 // (written to the millisecond, the precision a GeoPackage DATETIME holds).
 type Feature struct {
 	Geometry orb.Geometry
@@ -211,6 +213,13 @@ func sqlValue(c Column, v any) (any, error) {
 		_, ok = v.(string)
 	case Integer:
 		_, ok = v.(int64)
+	case MediumInt:
+		if x, isInt := v.(int64); isInt {
+			if x != int64(int32(x)) {
+				return nil, fmt.Errorf("column %s (%s): %d is out of range", c.Name, c.Type, x)
+			}
+			ok = true
+		}
 	case Real:
 		switch x := v.(type) {
 		case float64:

@@ -47,9 +47,9 @@ var (
 	episodeColumns = []gpkg.Column{
 		{Name: "id", Type: gpkg.Text}, {Name: "class", Type: gpkg.Text}, {Name: "party", Type: gpkg.Text},
 		{Name: "start", Type: gpkg.DateTime}, {Name: "end", Type: gpkg.DateTime}, {Name: "sectors", Type: gpkg.Text},
-		{Name: "km_from", Type: gpkg.Real}, {Name: "km_to", Type: gpkg.Real}, {Name: "hot_windows", Type: gpkg.Integer},
-		{Name: "violations", Type: gpkg.Integer}, {Name: "crossings", Type: gpkg.Integer}, {Name: "incursions", Type: gpkg.Integer},
-		{Name: "fire", Type: gpkg.Integer}, {Name: "buffer", Type: gpkg.Integer}, {Name: "tracks", Type: gpkg.Integer},
+		{Name: "km_from", Type: gpkg.Real}, {Name: "km_to", Type: gpkg.Real}, {Name: "hot_windows", Type: gpkg.MediumInt},
+		{Name: "violations", Type: gpkg.MediumInt}, {Name: "crossings", Type: gpkg.MediumInt}, {Name: "incursions", Type: gpkg.MediumInt},
+		{Name: "fire", Type: gpkg.MediumInt}, {Name: "buffer", Type: gpkg.MediumInt}, {Name: "tracks", Type: gpkg.MediumInt},
 		{Name: "strength", Type: gpkg.Real}, {Name: "max_depth_m", Type: gpkg.Real}, {Name: "score", Type: gpkg.Real},
 		{Name: "significant", Type: gpkg.Boolean}, {Name: "deliberate", Type: gpkg.Boolean}, {Name: "sustained", Type: gpkg.Boolean},
 		{Name: "criteria", Type: gpkg.Text}, {Name: "evidence", Type: gpkg.Text},
@@ -203,12 +203,13 @@ func extraKeys(all []map[string]json.RawMessage, known []gpkg.Column) []string {
 	return keys
 }
 
-// inferType is the column type for a carried property: INTEGER when every
-// value given is an integral number, REAL when every one is a number,
+// inferType is the column type for a carried property: MEDIUMINT (or
+// INTEGER, past 32 bits) when every value given is an integral number,
+// REAL when every one is a number,
 // BOOLEAN when every one is true or false, TEXT otherwise (non-strings
 // then as their JSON text).
 func inferType(all []map[string]json.RawMessage, key string) gpkg.Type {
-	var str, integer, real, boolean, other bool
+	var str, integer, long, real, boolean, other bool
 	for _, props := range all {
 		raw := props[key]
 		switch {
@@ -220,8 +221,9 @@ func inferType(all []map[string]json.RawMessage, key string) gpkg.Type {
 		case raw[0] == '[' || raw[0] == '{':
 			other = true
 		default:
-			if _, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
+			if n, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
 				integer = true
+				long = long || n != int64(int32(n))
 			} else {
 				real = true
 			}
@@ -234,8 +236,10 @@ func inferType(all []map[string]json.RawMessage, key string) gpkg.Type {
 		return gpkg.Boolean
 	case real && !boolean:
 		return gpkg.Real
-	case integer && !boolean:
+	case integer && !boolean && long:
 		return gpkg.Integer
+	case integer && !boolean:
+		return gpkg.MediumInt
 	}
 	return gpkg.Text
 }
@@ -246,7 +250,7 @@ func columnValue(t gpkg.Type, key string, raw json.RawMessage) (any, error) {
 		return nil, nil
 	}
 	switch t {
-	case gpkg.Integer:
+	case gpkg.Integer, gpkg.MediumInt:
 		return strconv.ParseInt(string(raw), 10, 64)
 	case gpkg.Real:
 		return strconv.ParseFloat(string(raw), 64)

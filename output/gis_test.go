@@ -184,10 +184,10 @@ func TestGPKG(t *testing.T) {
 		types      map[string]string // some columns and their types
 	}{
 		{"episodes", "LINESTRING", 1, map[string]string{"start": "DATETIME", "end": "DATETIME", "km_from": "REAL",
-			"violations": "INTEGER", "sectors": "TEXT", "sustained": "BOOLEAN", "criteria": "TEXT", "score": "REAL"}},
+			"violations": "MEDIUMINT", "sectors": "TEXT", "sustained": "BOOLEAN", "criteria": "TEXT", "score": "REAL"}},
 		{"violations", "POINT", 13, map[string]string{"time": "DATETIME", "depth_m": "REAL", "id": "TEXT", "episode": "TEXT",
-			"unit": "TEXT", "count": "INTEGER", "area": "REAL", "confirmed": "BOOLEAN", "tags": "TEXT", "ID_2": "TEXT"}},
-		{"sectors", "LINESTRING", 8, map[string]string{"index": "INTEGER", "length_km": "REAL", "stretch_name": "TEXT"}},
+			"unit": "TEXT", "count": "MEDIUMINT", "area": "REAL", "confirmed": "BOOLEAN", "tags": "TEXT", "ID_2": "TEXT"}},
+		{"sectors", "LINESTRING", 8, map[string]string{"index": "MEDIUMINT", "length_km": "REAL", "stretch_name": "TEXT"}},
 	}
 	for _, l := range layers {
 		if got := query[string](t, db, "SELECT geometry_type_name FROM gpkg_geometry_columns WHERE table_name = ? AND column_name = 'geom' AND srs_id = 4326", l.name); got != l.geom {
@@ -330,7 +330,8 @@ func TestInferType(t *testing.T) {
 		values []string
 		want   gpkg.Type
 	}{
-		{[]string{`1`, `2`, `null`}, gpkg.Integer},
+		{[]string{`1`, `2`, `null`}, gpkg.MediumInt},
+		{[]string{`1`, `-2147483649`}, gpkg.Integer},
 		{[]string{`1`, `2.5`}, gpkg.Real},
 		{[]string{`1e3`}, gpkg.Real},
 		{[]string{`true`, `false`}, gpkg.Boolean},
@@ -365,6 +366,7 @@ func TestColumnValue(t *testing.T) {
 		{gpkg.Text, "tags", `1.5`, "1.5"},
 		{gpkg.Text, "unit", `"3rd"`, "3rd"},
 		{gpkg.Integer, "count", `7`, "7"},
+		{gpkg.MediumInt, "count", `-7`, "-7"},
 		{gpkg.Real, "count", `7`, "7"},
 		{gpkg.Boolean, "ok", `false`, "false"},
 		{gpkg.DateTime, "time", `"2024-05-01T08:00:00.5Z"`, "2024-05-01 08:00:00.5 +0000 UTC"},

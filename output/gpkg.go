@@ -65,8 +65,8 @@ func sectorLayer(line *geo.Line) gpkg.Layer {
 	l := gpkg.Layer{
 		Name: "sectors", Description: "the agreed line cut into sectors", GeometryType: "LINESTRING",
 		Columns: []gpkg.Column{
-			{Name: "id", Type: gpkg.Text}, {Name: "index", Type: gpkg.Integer}, {Name: "km_from", Type: gpkg.Real},
-			{Name: "km_to", Type: gpkg.Real}, {Name: "length_km", Type: gpkg.Real}, {Name: "stretch", Type: gpkg.Integer},
+			{Name: "id", Type: gpkg.Text}, {Name: "index", Type: gpkg.MediumInt}, {Name: "km_from", Type: gpkg.Real},
+			{Name: "km_to", Type: gpkg.Real}, {Name: "length_km", Type: gpkg.Real}, {Name: "stretch", Type: gpkg.MediumInt},
 			{Name: "stretch_name", Type: gpkg.Text},
 		},
 		StyleQML: sectorQML,
