@@ -109,13 +109,15 @@ func qgisColor(hex string) string {
 }
 
 // markerMM is the diameter in millimetres of a simplestyle marker size.
-var markerMM = map[string]string{"small": "2", "medium": "3", "large": "4"}
+var markerMM = map[string]string{"small": "1.6", "medium": "2.2", "large": "2.8"}
 
 // styleQML is the default QGIS style of the episodes (lines) or the
 // violations (points): a symbol per class, in the colours of Style and of
 // the report, widths from Style's pixels at 0.3 mm each; the description
 // as map tip; and time from the start and end (or time) fields, so that
-// QGIS's temporal controller animates the layer.
+// QGIS's temporal controller animates the layer (QGIS 3.22 applies the
+// symbols and map tip as it opens the layer, the time settings only when
+// the default style is restored).
 func styleQML(episodes bool) string {
 	var b strings.Builder
 	b.WriteString("<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n<qgis version=\"3.22.0\">\n")
