@@ -1,8 +1,6 @@
 package output
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -14,6 +12,7 @@ import (
 	"github.com/linewatch/linewatch/gpkg"
 	"github.com/linewatch/linewatch/internal/num"
 	"github.com/paulmach/orb"
+	"github.com/valyala/fastjson"
 )
 
 // The GIS formats (GeoPackage, KML) hold the same Features as the GeoJSON,
@@ -69,221 +68,239 @@ var (
 var gisSkip = map[string]bool{"layer": true, "stroke": true, "stroke-width": true, "marker-color": true, "marker-size": true}
 
 // gisLayers renders the sorted features as GeoJSON and reads them back
-// into an episodes and a violations layer.
+// into an episodes and a violations layer, in two passes so that no
+// parsed Feature is kept: the first finds the properties beyond the known
+// columns and the type their values call for, the second makes the rows.
 func gisLayers(line *geo.Line, pol detect.Policy, feats []feature) ([2]gisLayer, error) {
-	type parsed struct {
-		row   gisRow
-		props map[string]json.RawMessage
-	}
-	var kinds [2][]parsed
+	var parser fastjson.Parser
 	var buf []byte
-	for _, f := range feats {
-		var p parsed
+	// parse renders f and returns its layer (0 episodes, 1 violations)
+	// and its properties, valid until the next call.
+	parse := func(f feature) (int, *fastjson.Object, *fastjson.Value, error) {
 		k := 0
 		if f.ep != nil {
 			buf = AppendEpisode(buf[:0], line, pol, f.ep)
-			p.row = gisRow{class: f.ep.Class, start: f.ep.Start, end: f.ep.End}
 		} else {
 			k = 1
 			buf = AppendViolation(buf[:0], line, f.v, f.owner)
-			p.row = gisRow{class: detect.Isolated, start: f.v.Time, end: f.v.Time}
-			if f.owner != nil {
-				p.row.class = f.owner.Class
-			}
 		}
-		var gf struct {
-			Geometry   json.RawMessage            `json:"geometry"`
-			Properties map[string]json.RawMessage `json:"properties"`
-		}
-		if err := json.Unmarshal(buf, &gf); err != nil {
-			return [2]gisLayer{}, fmt.Errorf("feature %s: %w", f.id, err)
-		}
-		g, err := geometryOf(gf.Geometry)
+		v, err := parser.ParseBytes(buf)
 		if err != nil {
-			return [2]gisLayer{}, fmt.Errorf("feature %s: %w", f.id, err)
+			return k, nil, nil, fmt.Errorf("feature %s: %w", f.id, err)
 		}
-		p.row.geom, p.props = g, gf.Properties
-		if k == 0 {
-			var c map[string]struct {
-				Holds json.RawMessage `json:"holds"`
-			}
-			if err := json.Unmarshal(p.props["criteria"], &c); err != nil {
-				return [2]gisLayer{}, fmt.Errorf("episode %s criteria: %w", f.id, err)
-			}
-			for k, v := range c {
-				p.props[k] = v.Holds
-			}
+		props, err := v.Get("properties").Object()
+		if err != nil {
+			return k, nil, nil, fmt.Errorf("feature %s: %w", f.id, err)
 		}
-		kinds[k] = append(kinds[k], p)
+		return k, props, v.Get("geometry"), nil
 	}
-	var out [2]gisLayer
-	for k, known := range [2][]gpkg.Column{episodeColumns, violationColumns} {
-		l := gisLayer{name: [2]string{"episodes", "violations"}[k]}
-		all := make([]map[string]json.RawMessage, len(kinds[k]))
-		for i, p := range kinds[k] {
-			all[i] = p.props
+
+	known := [2][]gpkg.Column{episodeColumns, violationColumns}
+	var extra [2]map[string]*typeState
+	for k := range extra {
+		extra[k] = map[string]*typeState{}
+		for _, c := range known[k] {
+			extra[k][c.Name] = nil // known: not extra
 		}
-		// Keys are read from the columns known to the layer; extra keys
-		// take names that SQLite, blind to case, tells apart.
-		keys := make([]string, 0, len(known))
+		for key := range gisSkip {
+			extra[k][key] = nil
+		}
+	}
+	for _, f := range feats {
+		k, props, _, err := parse(f)
+		if err != nil {
+			return [2]gisLayer{}, err
+		}
+		props.Visit(func(key []byte, v *fastjson.Value) {
+			st, ok := extra[k][string(key)]
+			if !ok {
+				st = &typeState{}
+				extra[k][string(key)] = st
+			}
+			if st != nil {
+				st.add(v)
+			}
+		})
+	}
+
+	var out [2]gisLayer
+	var keys [2][]string // the property each column is read from
+	for k := range out {
+		l := &out[k]
+		l.name = [2]string{"episodes", "violations"}[k]
 		taken := map[string]bool{"fid": true, gpkg.GeometryColumn: true}
-		for _, c := range known {
-			keys = append(keys, c.Name)
+		for _, c := range known[k] {
+			keys[k] = append(keys[k], c.Name)
 			taken[strings.ToLower(c.Name)] = true
 			l.columns = append(l.columns, c)
 		}
-		for _, key := range extraKeys(all, known) {
+		var names []string
+		for key, st := range extra[k] {
+			if st != nil {
+				names = append(names, key)
+			}
+		}
+		slices.Sort(names)
+		// An extra key takes a column name that SQLite, blind to case,
+		// tells apart from the others.
+		for _, key := range names {
 			name := key
 			for n := 2; taken[strings.ToLower(name)]; n++ {
 				name = key + "_" + strconv.Itoa(n)
 			}
 			taken[strings.ToLower(name)] = true
-			keys = append(keys, key)
-			l.columns = append(l.columns, gpkg.Column{Name: name, Type: inferType(all, key)})
+			keys[k] = append(keys[k], key)
+			l.columns = append(l.columns, gpkg.Column{Name: name, Type: extra[k][key].Type()})
 		}
-		for _, p := range kinds[k] {
-			row := p.row
-			row.values = make([]any, len(keys))
-			for i, key := range keys {
-				v, err := columnValue(l.columns[i].Type, key, p.props[key])
-				if err != nil {
-					return out, fmt.Errorf("%s %s: %w", l.name, key, err)
-				}
-				row.values[i] = v
+	}
+
+	for _, f := range feats {
+		k, props, geometry, err := parse(f)
+		if err != nil {
+			return out, err
+		}
+		row := gisRow{class: detect.Isolated}
+		if f.ep != nil {
+			row.class, row.start, row.end = f.ep.Class, f.ep.Start, f.ep.End
+		} else {
+			row.start, row.end = f.v.Time, f.v.Time
+			if f.owner != nil {
+				row.class = f.owner.Class
 			}
-			l.rows = append(l.rows, row)
 		}
-		out[k] = l
+		if row.geom, err = geometryOf(geometry); err != nil {
+			return out, fmt.Errorf("feature %s: %w", f.id, err)
+		}
+		row.values = make([]any, len(keys[k]))
+		for i, key := range keys[k] {
+			v := props.Get(key)
+			if k == 0 && v == nil {
+				// A criterion's verdict: criteria.NAME.holds.
+				v = props.Get("criteria").Get(key, "holds")
+			}
+			if row.values[i], err = columnValue(out[k].columns[i].Type, key, v); err != nil {
+				return out, fmt.Errorf("%s %s %s: %w", out[k].name, f.id, key, err)
+			}
+		}
+		out[k].rows = append(out[k].rows, row)
 	}
 	return out, nil
 }
 
 // geometryOf reads the GeoJSON Point or LineString linewatch writes.
-func geometryOf(raw json.RawMessage) (orb.Geometry, error) {
-	var g struct {
-		Type        string          `json:"type"`
-		Coordinates json.RawMessage `json:"coordinates"`
+func geometryOf(g *fastjson.Value) (orb.Geometry, error) {
+	coords := g.GetArray("coordinates")
+	point := func(v *fastjson.Value) (orb.Point, error) {
+		xy := v.GetArray()
+		if len(xy) != 2 {
+			return orb.Point{}, fmt.Errorf("a position of %d numbers", len(xy))
+		}
+		x, err := xy[0].Float64()
+		if err != nil {
+			return orb.Point{}, err
+		}
+		y, err := xy[1].Float64()
+		return orb.Point{x, y}, err
 	}
-	if err := json.Unmarshal(raw, &g); err != nil {
-		return nil, err
-	}
-	switch g.Type {
+	switch string(g.GetStringBytes("type")) {
 	case "Point":
-		var p orb.Point
-		err := json.Unmarshal(g.Coordinates, &p)
-		return p, err
+		return point(g.Get("coordinates"))
 	case "LineString":
-		var ls orb.LineString
-		err := json.Unmarshal(g.Coordinates, &ls)
-		return ls, err
+		ls := make(orb.LineString, len(coords))
+		for i, c := range coords {
+			p, err := point(c)
+			if err != nil {
+				return nil, err
+			}
+			ls[i] = p
+		}
+		return ls, nil
 	}
-	return nil, fmt.Errorf("geometry %q", g.Type)
+	return nil, fmt.Errorf("geometry %s", g)
 }
 
-// extraKeys are the property keys of the layer's Features that are not
-// among its known columns nor skipped, sorted.
-func extraKeys(all []map[string]json.RawMessage, known []gpkg.Column) []string {
-	seen := map[string]bool{}
-	for _, c := range known {
-		seen[c.Name] = true
-	}
-	for k := range gisSkip {
-		seen[k] = true
-	}
-	var keys []string
-	for _, props := range all {
-		for k := range props {
-			if !seen[k] {
-				seen[k] = true
-				keys = append(keys, k)
-			}
-		}
-	}
-	slices.Sort(keys)
-	return keys
+// typeState gathers the kinds of value a carried property takes, for
+// its column's type.
+type typeState struct {
+	str, integer, long, real, boolean, other bool
 }
 
-// inferType is the column type for a carried property: MEDIUMINT (or
-// INTEGER, past 32 bits) when every value given is an integral number,
-// REAL when every one is a number,
-// BOOLEAN when every one is true or false, TEXT otherwise (non-strings
-// then as their JSON text).
-func inferType(all []map[string]json.RawMessage, key string) gpkg.Type {
-	var str, integer, long, real, boolean, other bool
-	for _, props := range all {
-		raw := props[key]
-		switch {
-		case len(raw) == 0 || string(raw) == "null":
-		case raw[0] == '"':
-			str = true
-		case raw[0] == 't' || raw[0] == 'f':
-			boolean = true
-		case raw[0] == '[' || raw[0] == '{':
-			other = true
-		default:
-			if n, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
-				integer = true
-				long = long || n != int64(int32(n))
-			} else {
-				real = true
-			}
+func (s *typeState) add(v *fastjson.Value) {
+	switch v.Type() {
+	case fastjson.TypeNull:
+	case fastjson.TypeString:
+		s.str = true
+	case fastjson.TypeTrue, fastjson.TypeFalse:
+		s.boolean = true
+	case fastjson.TypeNumber:
+		if n, err := strconv.ParseInt(v.String(), 10, 64); err == nil {
+			s.integer = true
+			s.long = s.long || n != int64(int32(n))
+		} else {
+			s.real = true
 		}
+	default:
+		s.other = true
 	}
+}
+
+// Type is the column type for a carried property: MEDIUMINT (or INTEGER,
+// past 32 bits) when every value given is an integral number, REAL when
+// every one is a number, BOOLEAN when every one is true or false, TEXT
+// otherwise (non-strings then as their JSON text).
+func (s *typeState) Type() gpkg.Type {
 	switch {
-	case str || other:
+	case s.str || s.other:
 		return gpkg.Text
-	case boolean && !integer && !real:
+	case s.boolean && !s.integer && !s.real:
 		return gpkg.Boolean
-	case real && !boolean:
+	case s.boolean:
+		return gpkg.Text
+	case s.real:
 		return gpkg.Real
-	case integer && !boolean && long:
+	case s.long:
 		return gpkg.Integer
-	case integer && !boolean:
+	case s.integer:
 		return gpkg.MediumInt
 	}
 	return gpkg.Text
 }
 
-// columnValue converts a GeoJSON property to its column's type.
-func columnValue(t gpkg.Type, key string, raw json.RawMessage) (any, error) {
-	if len(raw) == 0 || string(raw) == "null" {
+// columnValue converts a GeoJSON property (nil if absent) to its column's
+// type.
+func columnValue(t gpkg.Type, key string, v *fastjson.Value) (any, error) {
+	if v == nil || v.Type() == fastjson.TypeNull {
 		return nil, nil
 	}
 	switch t {
 	case gpkg.Integer, gpkg.MediumInt:
-		return strconv.ParseInt(string(raw), 10, 64)
+		return v.Int64()
 	case gpkg.Real:
-		return strconv.ParseFloat(string(raw), 64)
+		return v.Float64()
 	case gpkg.Boolean:
-		return string(raw) == "true", nil
+		return v.Bool()
 	case gpkg.DateTime:
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
+		s, err := v.StringBytes()
+		if err != nil {
 			return nil, err
 		}
-		us, err := num.ParseTime(s)
+		us, err := num.ParseTime(string(s))
 		if err != nil {
 			return nil, err
 		}
 		return num.Time(us), nil
 	}
 	switch {
-	case raw[0] == '"':
-		var s string
-		err := json.Unmarshal(raw, &s)
-		return s, err
-	case key == "sectors" && raw[0] == '[':
-		var s []string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, err
+	case v.Type() == fastjson.TypeString:
+		return string(v.GetStringBytes()), nil
+	case key == "sectors" && v.Type() == fastjson.TypeArray:
+		var ids []string
+		for _, s := range v.GetArray() {
+			ids = append(ids, string(s.GetStringBytes()))
 		}
-		return strings.Join(s, ";"), nil
+		return strings.Join(ids, ";"), nil
 	}
-	var c bytes.Buffer
-	if err := json.Compact(&c, raw); err != nil {
-		return nil, err
-	}
-	return c.String(), nil
+	return v.String(), nil // JSON text, compact
 }
 
 // lastChange is the time of the latest Feature (the end of the latest

@@ -17,6 +17,7 @@ import (
 	"github.com/linewatch/linewatch/gpkg"
 	"github.com/paulmach/orb"
 	"github.com/twpayne/go-geom/encoding/wkt"
+	"github.com/valyala/fastjson"
 )
 
 // testResult is a small run on a straight line from 30°E to 31°E along
@@ -342,12 +343,11 @@ func TestInferType(t *testing.T) {
 		{[]string{`99999999999999999999`}, gpkg.Real},
 	}
 	for _, tc := range tests {
-		var all []map[string]json.RawMessage
+		var st typeState
 		for _, v := range tc.values {
-			all = append(all, map[string]json.RawMessage{"k": json.RawMessage(v)})
+			st.add(fastjson.MustParse(v))
 		}
-		all = append(all, map[string]json.RawMessage{}) // a Feature without it
-		if got := inferType(all, "k"); got != tc.want {
+		if got := st.Type(); got != tc.want {
 			t.Errorf("%v: %s, want %s", tc.values, got, tc.want)
 		}
 	}
@@ -362,9 +362,9 @@ func TestColumnValue(t *testing.T) {
 	}{
 		{gpkg.Text, "sectors", `["S001","S002"]`, "S001;S002"},
 		{gpkg.Text, "evidence", `["a;b","c"]`, `["a;b","c"]`},
-		{gpkg.Text, "criteria", `{"x": {"holds": true}}`, `{"x":{"holds":true}}`},
+		{gpkg.Text, "criteria", `{"x": {"holds": true}, "a": 1}`, `{"x":{"holds":true},"a":1}`},
 		{gpkg.Text, "tags", `1.5`, "1.5"},
-		{gpkg.Text, "unit", `"3rd"`, "3rd"},
+		{gpkg.Text, "unit", `"3rd \u00e9"`, "3rd é"},
 		{gpkg.Integer, "count", `7`, "7"},
 		{gpkg.MediumInt, "count", `-7`, "-7"},
 		{gpkg.Real, "count", `7`, "7"},
@@ -373,7 +373,7 @@ func TestColumnValue(t *testing.T) {
 		{gpkg.Text, "x", `null`, "<nil>"},
 	}
 	for _, tc := range tests {
-		v, err := columnValue(tc.typ, tc.key, json.RawMessage(tc.raw))
+		v, err := columnValue(tc.typ, tc.key, fastjson.MustParse(tc.raw))
 		if err != nil {
 			t.Errorf("%s %s: %v", tc.typ, tc.raw, err)
 			continue
@@ -381,5 +381,41 @@ func TestColumnValue(t *testing.T) {
 		if got := fmt.Sprint(v); got != tc.want {
 			t.Errorf("%s %s %s: %s, want %s", tc.typ, tc.key, tc.raw, got, tc.want)
 		}
+	}
+	if v, err := columnValue(gpkg.Real, "absent", nil); v != nil || err != nil {
+		t.Errorf("an absent property: %v, %v", v, err)
+	}
+}
+
+// benchResult is testResult's episode with n violations as its evidence.
+func benchResult(b *testing.B, n int) (*geo.Line, detect.Policy, *detect.Result) {
+	line, pol, res := testResult(&testing.T{})
+	ep := res.Episodes[0]
+	ev := make([]*detect.Violation, n)
+	for i := range ev {
+		v := *ep.Evidence[i%len(ep.Evidence)]
+		v.ID = fmt.Sprintf("b%07d", i)
+		v.Time += int64(i) * 1e6
+		ev[i] = &v
+	}
+	ep.Evidence = ev
+	return line, pol, res
+}
+
+func BenchmarkWriteGIS(b *testing.B) {
+	line, pol, res := benchResult(b, 20000)
+	for _, f := range []struct {
+		name string
+		f    Format
+	}{{"geojson", GeoJSON}, {"gpkg", GPKG}, {"kml", KML}} {
+		b.Run(f.name, func(b *testing.B) {
+			for range b.N {
+				var w bytes.Buffer
+				if err := Write(&w, line, pol, res, Options{Format: f.f, Evidence: true}); err != nil {
+					b.Fatal(err)
+				}
+				b.SetBytes(int64(w.Len()))
+			}
+		})
 	}
 }
