@@ -301,3 +301,21 @@ func TestWriteRefusesBadValues(t *testing.T) {
 		}
 	}
 }
+
+// A file name with the characters an SQLite URI gives a meaning to.
+func TestOddFileName(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "front 100% #2?.gpkg")
+	if err := Write(path, time.Unix(0, 0), testLayers()...); err != nil {
+		t.Fatal(err)
+	}
+	ls, err := Layers(path)
+	if err != nil || len(ls) != 3 {
+		t.Fatalf("layers %v, %v", ls, err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatal(err)
+	}
+	if names, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "*")); len(names) != 1 {
+		t.Errorf("files %v, want the one GeoPackage", names)
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -69,8 +68,9 @@ func open(path string) (*sql.DB, error) {
 	if !ok {
 		return nil, errors.New("not a GeoPackage (not an SQLite database)")
 	}
-	u := url.URL{Scheme: "file", Opaque: path, RawQuery: "mode=ro"}
-	db, err := sql.Open("sqlite", u.String())
+	// immutable: the file is only read, and may lie where no journal can be
+	// written (a read-only share).
+	db, err := sql.Open("sqlite", fileURI(path)+"?mode=ro&immutable=1")
 	if err != nil {
 		return nil, err
 	}

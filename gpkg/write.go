@@ -69,7 +69,7 @@ func Write(path string, lastChange time.Time, layers ...Layer) (err error) {
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	db, err := sql.Open("sqlite", "file:"+path)
+	db, err := sql.Open("sqlite", fileURI(path))
 	if err != nil {
 		return err
 	}
@@ -119,6 +119,12 @@ func Write(path string, lastChange time.Time, layers ...Layer) (err error) {
 		}
 	}
 	return tx.Commit()
+}
+
+// fileURI is path as an SQLite URI filename, the characters a URI gives a
+// meaning to escaped.
+func fileURI(path string) string {
+	return "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
 }
 
 // dateTimeLayout is the form of a GeoPackage DATETIME (GeoPackage 1.2,
