@@ -220,7 +220,7 @@ func TestCarriedPropertiesAreTheOtherOnes(t *testing.T) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	want := []string{"class", "depth_m", "description", "episode", "id", "km", "marker-color", "marker-size",
+	want := []string{"class", "depth_m", "description", "episode", "id", "km", "layer", "marker-color", "marker-size",
 		"note", "party", "sector", "source", "strength", "time", "title", "track", "type", "unit", "weight"}
 	if !slices.Equal(keys, want) {
 		t.Errorf("violation Feature properties %v,\nwant %v (§2's own fields are not carried)", keys, want)

@@ -7,12 +7,30 @@ import (
 	"github.com/linewatch/linewatch/detect"
 	"github.com/linewatch/linewatch/geo"
 	"github.com/linewatch/linewatch/internal/num"
+	"github.com/paulmach/orb"
+	"github.com/twpayne/go-geom"
+	"github.com/twpayne/go-geom/encoding/wkt"
 )
 
-// CSVHeader is the first line of --format csv.
-const CSVHeader = "id,class,party,start,end,sectors,km_from,km_to,hot_windows,violations,crossings,incursions,fire,buffer,tracks,strength,max_depth_m,score,significant,deliberate,sustained"
+// CSVHeader is the first line of --format csv (SPEC §5).
+const CSVHeader = "id,class,party,start,end,sectors,km_from,km_to,hot_windows,violations,crossings,incursions,fire,buffer,tracks,strength,max_depth_m,score,significant,deliberate,sustained,wkt"
 
-func writeCSV(w *bufio.Writer, line *geo.Line, pol detect.Policy, res *detect.Result) {
+// wktEncoder writes WKT with coordinates to 6 decimals, trailing zeros
+// dropped, as the GeoJSON's.
+var wktEncoder = wkt.NewEncoder(wkt.EncodeOptionWithMaxDecimalDigits(6))
+
+// lineWKT is a line as WKT, its coordinates rounded as SPEC §9 rounds
+// them (half away from zero, on the shortest decimal form) before the
+// encoder writes them, so that they match the GeoJSON's digit for digit.
+func lineWKT(ls orb.LineString) (string, error) {
+	flat := make([]float64, 0, 2*len(ls))
+	for _, p := range ls {
+		flat = append(flat, num.Round(p[0], 6), num.Round(p[1], 6))
+	}
+	return wktEncoder.Encode(geom.NewLineStringFlat(geom.XY, flat))
+}
+
+func writeCSV(w *bufio.Writer, line *geo.Line, pol detect.Policy, res *detect.Result) error {
 	w.WriteString(CSVHeader + "\n")
 	var b []byte
 	for _, e := range res.Episodes {
@@ -50,9 +68,16 @@ func writeCSV(w *bufio.Writer, line *geo.Line, pol detect.Policy, res *detect.Re
 			b = append(b, ',')
 			b = appendBool(b, h)
 		}
+		g, err := lineWKT(line.Substring(e.Stretch, e.KmFrom, e.KmTo))
+		if err != nil {
+			return err
+		}
+		b = append(b, ',')
+		b = appendCSVField(b, g)
 		b = append(b, '\n')
 		w.Write(b)
 	}
+	return nil
 }
 
 // appendCSVField quotes a field when it holds a comma, quote or newline

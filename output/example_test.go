@@ -30,6 +30,6 @@ func ExampleWrite() {
 		fmt.Println(err)
 	}
 	// Output:
-	// id,class,party,start,end,sectors,km_from,km_to,hot_windows,violations,crossings,incursions,fire,buffer,tracks,strength,max_depth_m,score,significant,deliberate,sustained
-	// B-S001-20240501T000000Z,escalation,B,2024-05-01T00:00:00Z,2024-05-02T00:00:00Z,S001,10,20,1,2,0,2,0,0,2,2,3306.667,4,true,false,false
+	// id,class,party,start,end,sectors,km_from,km_to,hot_windows,violations,crossings,incursions,fire,buffer,tracks,strength,max_depth_m,score,significant,deliberate,sustained,wkt
+	// B-S001-20240501T000000Z,escalation,B,2024-05-01T00:00:00Z,2024-05-02T00:00:00Z,S001,10,20,1,2,0,2,0,0,2,2,3306.667,4,true,false,false,"LINESTRING (30.134003 48.000213, 30.268006 48.000271)"
 }

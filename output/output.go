@@ -1,13 +1,15 @@
 // Package output writes what detection found — episodes and violations —
-// as GeoJSON, GeoJSON text sequences or CSV, byte for byte the same for the
-// same result, in the shapes SPEC §5 fixes, styled so that map tools
-// colour them by class.
+// as GeoJSON, GeoJSON text sequences or CSV, in the shapes SPEC §5 fixes,
+// and as a GeoPackage or KML for GIS tools and Google Earth; byte for
+// byte the same for the same result, styled so that map tools colour them
+// by class.
 package output
 
 import (
 	"bufio"
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"github.com/linewatch/linewatch/internal/jsontext"
 	"io"
@@ -27,6 +29,8 @@ const (
 	GeoJSON    Format = iota // one FeatureCollection
 	GeoJSONSeq               // one Feature per line
 	CSV                      // one row per episode
+	GPKG                     // an OGC GeoPackage: episodes, violations and sectors layers
+	KML                      // KML for Google Earth
 )
 
 // ParseFormat reads a --format value.
@@ -38,8 +42,12 @@ func ParseFormat(s string) (Format, error) {
 		return GeoJSONSeq, nil
 	case "csv":
 		return CSV, nil
+	case "gpkg":
+		return GPKG, nil
+	case "kml":
+		return KML, nil
 	}
-	return 0, fmt.Errorf("unknown format %q (geojson, geojsonseq or csv)", s)
+	return 0, fmt.Errorf("unknown format %q (geojson, geojsonseq, csv, gpkg or kml)", s)
 }
 
 // Options choose what is written besides the episodes.
@@ -77,8 +85,7 @@ type feature struct {
 func Write(w io.Writer, line *geo.Line, pol detect.Policy, res *detect.Result, opt Options) error {
 	bw := bufio.NewWriterSize(w, 1<<16)
 	if opt.Format == CSV {
-		writeCSV(bw, line, pol, res)
-		return bw.Flush()
+		return errors.Join(writeCSV(bw, line, pol, res), bw.Flush())
 	}
 	var feats []feature
 	for _, e := range res.Episodes {
@@ -115,6 +122,13 @@ func Write(w io.Writer, line *geo.Line, pol detect.Policy, res *detect.Result, o
 		}
 		return 0
 	})
+
+	switch opt.Format {
+	case GPKG:
+		return errors.Join(writeGPKG(bw, line, pol, feats), bw.Flush())
+	case KML:
+		return errors.Join(writeKML(bw, line, pol, feats), bw.Flush())
+	}
 	var buf []byte
 	if opt.Format == GeoJSON {
 		bw.WriteString(`{"type":"FeatureCollection","features":[`)
@@ -162,7 +176,7 @@ func AppendEpisode(b []byte, line *geo.Line, pol detect.Policy, e *detect.Episod
 	}
 	b = append(b, `]},"properties":{"id":`...)
 	b = jsontext.AppendString(b, e.ID)
-	b = append(b, `,"class":`...)
+	b = append(b, `,"layer":"episode","class":`...)
 	b = jsontext.AppendString(b, e.Class.String())
 	b = append(b, `,"party":`...)
 	b = jsontext.AppendString(b, e.Party)
@@ -280,7 +294,7 @@ func AppendCriteria(b []byte, pol detect.Policy, e *detect.Episode) []byte {
 // and the Feature's own properties, whose values linewatch writes.
 var skipKeys = map[string]bool{
 	"side": true, "kind": true, "confidence": true, "precision_m": true, "source": true,
-	"id": true, "class": true, "episode": true, "party": true, "type": true, "time": true,
+	"id": true, "layer": true, "class": true, "episode": true, "party": true, "type": true, "time": true,
 	"sector": true, "km": true, "depth_m": true, "weight": true, "track": true, "strength": true,
 	"marker-color": true, "marker-size": true, "title": true, "description": true,
 }
@@ -298,7 +312,7 @@ func AppendViolation(b []byte, line *geo.Line, v *detect.Violation, ep *detect.E
 	b = num.AppendFormat(b, v.Lat, 6)
 	b = append(b, `]},"properties":{"id":`...)
 	b = jsontext.AppendString(b, v.ID)
-	b = append(b, `,"class":`...)
+	b = append(b, `,"layer":"violation","class":`...)
 	b = jsontext.AppendString(b, class.String())
 	b = append(b, `,"episode":`...)
 	if ep != nil {

@@ -18,7 +18,7 @@ func init() { register(detectCommand) }
 
 func detectCommand() *cli.Command {
 	flags := append(lineFlags(),
-		&cli.StringFlag{Name: "format", Value: "geojson", Usage: "output `FORMAT`: geojson, geojsonseq or csv"},
+		&cli.StringFlag{Name: "format", Value: "geojson", Usage: "output `FORMAT`: geojson, geojsonseq, csv (one row per episode, with its line as WKT), gpkg (a GeoPackage: episodes, violations and sectors layers, styled for QGIS) or kml (Google Earth)"},
 		&cli.StringFlag{Name: "rejects", Usage: "write rejected records to `FILE`, one JSON object per line", TakesFile: true},
 		&cli.StringFlag{Name: "summary", Usage: "write the run's summary as JSON to `FILE` (default: in words on standard error)", TakesFile: true},
 		&cli.BoolFlag{Name: "isolated", Usage: "add a Point Feature per isolated violation"},
@@ -32,7 +32,7 @@ func detectCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "detect",
 		Usage:     "find violations in sighting files and classify them into episodes",
-		UsageText: "linewatch detect --line L.geojson [--policy P.yaml] [-o OUT] [--format geojson|geojsonseq|csv]\n  [--rejects FILE] [--summary FILE] [--report FILE] [--isolated] [--evidence] [--strict] [--quiet] SIGHTINGS...",
+		UsageText: "linewatch detect --line L.geojson [--policy P.yaml] [-o OUT] [--format geojson|geojsonseq|csv|gpkg|kml]\n  [--rejects FILE] [--summary FILE] [--report FILE] [--isolated] [--evidence] [--strict] [--quiet] SIGHTINGS...",
 		Description: "Reads sightings (GeoJSON FeatureCollection or GeoJSON text sequence / NDJSON files, .gz,\n" +
 			"or - for standard input), judges each against the agreed line, aggregates violations per\n" +
 			"party, sector and window, and writes every episode with its class, figures, criteria and\n" +
@@ -60,6 +60,9 @@ func detectAction(c *cli.Context) error {
 	format, err := render.ParseFormat(c.String("format"))
 	if err != nil {
 		return usageError(c, "%v", err)
+	}
+	if format == render.GPKG && c.String("output") == "" {
+		return usageError(c, "--format gpkg writes a file: give it with -o FILE.gpkg")
 	}
 	line, pol, err := loadLine(c)
 	if err != nil {

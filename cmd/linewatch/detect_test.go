@@ -5,10 +5,13 @@ import (
 	"compress/gzip"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/linewatch/linewatch/gpkg"
 )
 
 // Three days of incursions by two units of B north of the straight line
@@ -96,18 +99,74 @@ func TestDetectStrictAndFormats(t *testing.T) {
 		t.Fatalf("--strict with a rejected record: exit %d, want 1", r.code)
 	}
 	rows, err := csv.NewReader(strings.NewReader(r.stdout)).ReadAll()
-	if err != nil || len(rows) != 2 || strings.Join(rows[0], ",") != "id,class,party,start,end,sectors,km_from,km_to,hot_windows,violations,crossings,incursions,fire,buffer,tracks,strength,max_depth_m,score,significant,deliberate,sustained" {
+	if err != nil || len(rows) != 2 || strings.Join(rows[0], ",") != "id,class,party,start,end,sectors,km_from,km_to,hot_windows,violations,crossings,incursions,fire,buffer,tracks,strength,max_depth_m,score,significant,deliberate,sustained,wkt" {
 		t.Fatalf("csv %q (%v)", r.stdout, err)
 	}
-	if rows[1][1] != "sustained_offensive" || rows[1][18] != "true" {
+	if rows[1][1] != "sustained_offensive" || rows[1][18] != "true" || !strings.HasPrefix(rows[1][21], "LINESTRING (") {
 		t.Fatalf("csv row %v", rows[1])
 	}
 	r = runIn(t, "detect", "--line", straightLine, "--format", "geojsonseq", "--isolated", in)
 	if r.code != 0 || strings.Count(r.stdout, "\n") != 1 || strings.Contains(r.stdout, "\x1e") {
 		t.Fatalf("geojsonseq: exit %d, %q", r.code, r.stdout)
 	}
-	r = runIn(t, "detect", "--line", straightLine, "--format", "kml", in)
-	wantOneLineError(t, r, "kml")
+	r = runIn(t, "detect", "--line", straightLine, "--format", "shp", in)
+	wantOneLineError(t, r, `unknown format "shp" (geojson, geojsonseq, csv, gpkg or kml)`)
+	r = runIn(t, "detect", "--line", straightLine, "--format", "gpkg", in)
+	wantOneLineError(t, r, "--format gpkg writes a file: give it with -o FILE.gpkg")
+}
+
+// --format gpkg and kml: the three layers of a GeoPackage, as the gpkg
+// package reads them back; a KML document with a Placemark per Feature.
+func TestDetectGISFormats(t *testing.T) {
+	in := writeTemp(t, "s.ndjson", offensiveFeed())
+	out := filepath.Join(t.TempDir(), "alerts.gpkg")
+	r := runIn(t, "detect", "--line", straightLine, "--evidence", "--quiet", "--format", "gpkg", "-o", out, in)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	layers, err := gpkg.Layers(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(layers); got != "[episodes (LINESTRING, 1 features, EPSG:4326) violations (POINT, 12 features, EPSG:4326) sectors (LINESTRING, 10 features, EPSG:4326)]" {
+		t.Errorf("layers %s", got)
+	}
+	r = runIn(t, "detect", "--line", straightLine, "--evidence", "--quiet", "--format", "kml", in)
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "<?xml") || strings.Count(r.stdout, "<Placemark>") != 13 ||
+		strings.Count(r.stdout, "<styleUrl>#sustained_offensive</styleUrl>") != 13 {
+		t.Errorf("kml: exit %d, %d placemarks\n%.300s", r.code, strings.Count(r.stdout, "<Placemark>"), r.stdout)
+	}
+}
+
+// A line in a GeoPackage (here as GDAL writes it) is the same line as in
+// GeoJSON: same sectors, same detection.
+func TestLineFromGeoPackage(t *testing.T) {
+	const front, frontGPKG = "../../fixtures/lines/front-2024.geojson", "../../fixtures/lines/front-2024.gpkg"
+	want := runIn(t, "sectors", "--line", front)
+	got := runIn(t, "sectors", "--line", frontGPKG)
+	if got.code != 0 || got.stdout != want.stdout || want.stdout == "" {
+		t.Fatalf("sectors from the GeoPackage: exit %d, %s; differ from the GeoJSON's: %v", got.code, got.stderr, got.stdout != want.stdout)
+	}
+	got = runIn(t, "sectors", "--line", frontGPKG, "--line-layer", "front-2024")
+	if got.stdout != want.stdout {
+		t.Errorf("--line-layer front-2024: other sectors (%s)", got.stderr)
+	}
+
+	// A GeoPackage of linewatch's own, with two line layers: pick one.
+	in := writeTemp(t, "s.ndjson", offensiveFeed())
+	out := filepath.Join(t.TempDir(), "alerts.gpkg")
+	if r := runIn(t, "detect", "--line", straightLine, "--quiet", "--format", "gpkg", "-o", out, in); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	wantOneLineError(t, runIn(t, "sectors", "--line", out), "2 line layers, pick one with --line-layer NAME: episodes (LINESTRING, 1 features, EPSG:4326); sectors (LINESTRING, 10 features, EPSG:4326)")
+	wantOneLineError(t, runIn(t, "sectors", "--line", out, "--line-layer", "towns"), `no layer "towns"; the feature layers are: episodes`)
+	wantOneLineError(t, runIn(t, "sectors", "--line", out, "--line-layer", "sectors"), "layer sectors: feature 0: left and right parties are required")
+	if r := runIn(t, "sectors", "--line", out, "--line-layer", "sectors", "--left", "A", "--right", "B"); r.code != 0 {
+		t.Errorf("sectors of the sectors layer with --left/--right: %s", r.stderr)
+	}
+	wantOneLineError(t, runIn(t, "sectors", "--line", straightLine, "--line-layer", "x"), "--line-layer x is for a GeoPackage")
+	fake := writeTemp(t, "fake.gpkg", "{}")
+	wantOneLineError(t, runIn(t, "sectors", "--line", fake), "not a GeoPackage")
 }
 
 // The same records in any order, split across files, gzipped or read from

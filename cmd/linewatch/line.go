@@ -2,21 +2,26 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/linewatch/linewatch/detect"
 	"github.com/linewatch/linewatch/geo"
 	"github.com/linewatch/linewatch/internal/samefile"
+	"github.com/linewatch/linewatch/gpkg"
 	"github.com/urfave/cli/v2"
 )
 
 // lineFlags are the flags of every command that reads the agreed line.
 func lineFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "line", Usage: "the agreed line, a GeoJSON `FILE` (required)", TakesFile: true},
+		&cli.StringFlag{Name: "line", Usage: "the agreed line, a GeoJSON or GeoPackage `FILE` (required)", TakesFile: true},
+		&cli.StringFlag{Name: "line-layer", Usage: "the `LAYER` of a GeoPackage --line to read (default: its only line layer)"},
 		&cli.StringFlag{Name: "policy", Usage: "policy YAML `FILE` (sector_km, buffer_m, end_reach_m, …); default: the built-in policy", TakesFile: true},
 		&cli.StringFlag{Name: "left", Usage: "`PARTY` on the left of a line given as a bare geometry"},
 		&cli.StringFlag{Name: "right", Usage: "`PARTY` on the right of a line given as a bare geometry"},
@@ -47,11 +52,39 @@ func loadLine(c *cli.Context) (*geo.Line, detect.Policy, error) {
 		}
 		opt.BufferM = b
 	}
-	l, err := geo.LoadFile(path, opt)
+	l, err := loadLineFile(path, c.String("line-layer"), opt)
 	if err != nil {
 		return nil, pol, unusable(err)
 	}
 	return l, pol, nil
+}
+
+// loadLineFile loads a line from a GeoJSON file or, when the file is a
+// GeoPackage (an SQLite file), from one of its layers.
+func loadLineFile(path, layer string, opt geo.Options) (*geo.Line, error) {
+	isGPKG, _ := gpkg.IsGeoPackage(path) // an unreadable file: geo.LoadFile says why
+	if !isGPKG {
+		if strings.EqualFold(filepath.Ext(path), ".gpkg") {
+			return nil, fmt.Errorf("line %s: not a GeoPackage (not an SQLite file)", path)
+		}
+		if layer != "" {
+			return nil, fmt.Errorf("line %s: --line-layer %s is for a GeoPackage, and this is not one", path, layer)
+		}
+		return geo.LoadFile(path, opt)
+	}
+	info, err := gpkg.LineLayer(path, layer)
+	if err != nil {
+		return nil, fmt.Errorf("line %s: %w", path, err)
+	}
+	fc, err := gpkg.FeatureCollection(path, info)
+	if err != nil {
+		return nil, fmt.Errorf("line %s: %w", path, err)
+	}
+	l, err := geo.Load(bytes.NewReader(fc), opt)
+	if err != nil {
+		return nil, fmt.Errorf("line %s layer %s: %w", path, info.Name, err)
+	}
+	return l, nil
 }
 
 // outFile is where a command writes its result: a file or standard output,

@@ -1,0 +1,336 @@
+package output
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/linewatch/linewatch/detect"
+	"github.com/linewatch/linewatch/geo"
+	"github.com/linewatch/linewatch/gpkg"
+	"github.com/linewatch/linewatch/internal/num"
+	"github.com/paulmach/orb"
+	"github.com/valyala/fastjson"
+)
+
+// The GIS formats (GeoPackage, KML) hold the same Features as the GeoJSON,
+// property for property, in typed columns: each Feature is written as
+// GeoJSON first and read back, so a property GeoJSON gains reaches them
+// too, and their values are the GeoJSON's, rounded alike.
+
+// gisLayer is one kind of Feature as the GIS formats write it: a table in a
+// GeoPackage, a folder in KML.
+type gisLayer struct {
+	name    string // episodes or violations
+	columns []gpkg.Column
+	rows    []gisRow
+}
+
+// gisRow is one Feature: its class (for the style), its time (or time
+// span), its geometry and one value per column of its layer.
+type gisRow struct {
+	class      detect.Class
+	start, end int64 // µs; end == start for a violation
+	geom       orb.Geometry
+	values     []any
+}
+
+// episodeColumns and violationColumns are the typed columns of the
+// properties SPEC §5 lists, in its order. The criteria also give their
+// three verdicts a BOOLEAN column each; sectors are joined with ";" as in
+// the CSV. Properties not listed (a sighting's carried properties) follow,
+// sorted, typed by their values.
+var (
+	episodeColumns = []gpkg.Column{
+		{Name: "id", Type: gpkg.Text}, {Name: "class", Type: gpkg.Text}, {Name: "party", Type: gpkg.Text},
+		{Name: "start", Type: gpkg.DateTime}, {Name: "end", Type: gpkg.DateTime}, {Name: "sectors", Type: gpkg.Text},
+		{Name: "km_from", Type: gpkg.Real}, {Name: "km_to", Type: gpkg.Real}, {Name: "hot_windows", Type: gpkg.MediumInt},
+		{Name: "violations", Type: gpkg.MediumInt}, {Name: "crossings", Type: gpkg.MediumInt}, {Name: "incursions", Type: gpkg.MediumInt},
+		{Name: "fire", Type: gpkg.MediumInt}, {Name: "buffer", Type: gpkg.MediumInt}, {Name: "tracks", Type: gpkg.MediumInt},
+		{Name: "strength", Type: gpkg.Real}, {Name: "max_depth_m", Type: gpkg.Real}, {Name: "score", Type: gpkg.Real},
+		{Name: "significant", Type: gpkg.Boolean}, {Name: "deliberate", Type: gpkg.Boolean}, {Name: "sustained", Type: gpkg.Boolean},
+		{Name: "criteria", Type: gpkg.Text}, {Name: "evidence", Type: gpkg.Text},
+		{Name: "title", Type: gpkg.Text}, {Name: "description", Type: gpkg.Text},
+	}
+	violationColumns = []gpkg.Column{
+		{Name: "id", Type: gpkg.Text}, {Name: "class", Type: gpkg.Text}, {Name: "episode", Type: gpkg.Text},
+		{Name: "party", Type: gpkg.Text}, {Name: "type", Type: gpkg.Text}, {Name: "time", Type: gpkg.DateTime},
+		{Name: "sector", Type: gpkg.Text}, {Name: "km", Type: gpkg.Real}, {Name: "depth_m", Type: gpkg.Real},
+		{Name: "weight", Type: gpkg.Real}, {Name: "track", Type: gpkg.Text}, {Name: "strength", Type: gpkg.Real},
+		{Name: "source", Type: gpkg.Text}, {Name: "title", Type: gpkg.Text}, {Name: "description", Type: gpkg.Text},
+	}
+)
+
+// gisSkip are GeoJSON properties the GIS formats do not repeat as
+// columns: the layer is the table, and styling is the layer's style.
+var gisSkip = map[string]bool{"layer": true, "stroke": true, "stroke-width": true, "marker-color": true, "marker-size": true}
+
+// gisLayers renders the sorted features as GeoJSON and reads them back
+// into an episodes and a violations layer, in two passes so that no
+// parsed Feature is kept: the first finds the properties beyond the known
+// columns and the type their values call for, the second makes the rows.
+func gisLayers(line *geo.Line, pol detect.Policy, feats []feature) ([2]gisLayer, error) {
+	var parser fastjson.Parser
+	var buf []byte
+	// parse renders f and returns its layer (0 episodes, 1 violations)
+	// and its properties, valid until the next call.
+	parse := func(f feature) (int, *fastjson.Object, *fastjson.Value, error) {
+		k := 0
+		if f.ep != nil {
+			buf = AppendEpisode(buf[:0], line, pol, f.ep)
+		} else {
+			k = 1
+			buf = AppendViolation(buf[:0], line, f.v, f.owner)
+		}
+		v, err := parser.ParseBytes(buf)
+		if err != nil {
+			return k, nil, nil, fmt.Errorf("feature %s: %w", f.id, err)
+		}
+		props, err := v.Get("properties").Object()
+		if err != nil {
+			return k, nil, nil, fmt.Errorf("feature %s: %w", f.id, err)
+		}
+		return k, props, v.Get("geometry"), nil
+	}
+
+	known := [2][]gpkg.Column{episodeColumns, violationColumns}
+	var extra [2]map[string]*typeState
+	for k := range extra {
+		extra[k] = map[string]*typeState{}
+		for _, c := range known[k] {
+			extra[k][c.Name] = nil // known: not extra
+		}
+		for key := range gisSkip {
+			extra[k][key] = nil
+		}
+	}
+	for _, f := range feats {
+		k, props, _, err := parse(f)
+		if err != nil {
+			return [2]gisLayer{}, err
+		}
+		props.Visit(func(key []byte, v *fastjson.Value) {
+			st, ok := extra[k][string(key)]
+			if !ok {
+				st = &typeState{}
+				extra[k][string(key)] = st
+			}
+			if st != nil {
+				st.add(v)
+			}
+		})
+	}
+
+	var out [2]gisLayer
+	var keys [2][]string // the property each column is read from
+	for k := range out {
+		l := &out[k]
+		l.name = [2]string{"episodes", "violations"}[k]
+		taken := map[string]bool{"fid": true, gpkg.GeometryColumn: true}
+		for _, c := range known[k] {
+			keys[k] = append(keys[k], c.Name)
+			taken[strings.ToLower(c.Name)] = true
+			l.columns = append(l.columns, c)
+		}
+		var names []string
+		for key, st := range extra[k] {
+			if st != nil {
+				names = append(names, key)
+			}
+		}
+		slices.Sort(names)
+		// An extra key takes a column name that SQLite, blind to case,
+		// tells apart from the others.
+		for _, key := range names {
+			name := key
+			for n := 2; taken[strings.ToLower(name)]; n++ {
+				name = key + "_" + strconv.Itoa(n)
+			}
+			taken[strings.ToLower(name)] = true
+			keys[k] = append(keys[k], key)
+			l.columns = append(l.columns, gpkg.Column{Name: name, Type: extra[k][key].Type()})
+		}
+	}
+
+	for _, f := range feats {
+		k, props, geometry, err := parse(f)
+		if err != nil {
+			return out, err
+		}
+		row := gisRow{class: detect.Isolated}
+		if f.ep != nil {
+			row.class, row.start, row.end = f.ep.Class, f.ep.Start, f.ep.End
+		} else {
+			row.start, row.end = f.v.Time, f.v.Time
+			if f.owner != nil {
+				row.class = f.owner.Class
+			}
+		}
+		if row.geom, err = geometryOf(geometry); err != nil {
+			return out, fmt.Errorf("feature %s: %w", f.id, err)
+		}
+		row.values = make([]any, len(keys[k]))
+		for i, key := range keys[k] {
+			v := props.Get(key)
+			if k == 0 && v == nil {
+				// A criterion's verdict: criteria.NAME.holds.
+				v = props.Get("criteria").Get(key, "holds")
+			}
+			if row.values[i], err = columnValue(out[k].columns[i].Type, key, v); err != nil {
+				return out, fmt.Errorf("%s %s %s: %w", out[k].name, f.id, key, err)
+			}
+		}
+		out[k].rows = append(out[k].rows, row)
+	}
+	return out, nil
+}
+
+// geometryOf reads the GeoJSON Point or LineString linewatch writes.
+func geometryOf(g *fastjson.Value) (orb.Geometry, error) {
+	coords := g.GetArray("coordinates")
+	point := func(v *fastjson.Value) (orb.Point, error) {
+		xy := v.GetArray()
+		if len(xy) != 2 {
+			return orb.Point{}, fmt.Errorf("a position of %d numbers", len(xy))
+		}
+		x, err := xy[0].Float64()
+		if err != nil {
+			return orb.Point{}, err
+		}
+		y, err := xy[1].Float64()
+		return orb.Point{x, y}, err
+	}
+	switch string(g.GetStringBytes("type")) {
+	case "Point":
+		return point(g.Get("coordinates"))
+	case "LineString":
+		ls := make(orb.LineString, len(coords))
+		for i, c := range coords {
+			p, err := point(c)
+			if err != nil {
+				return nil, err
+			}
+			ls[i] = p
+		}
+		return ls, nil
+	}
+	return nil, fmt.Errorf("geometry %s", g)
+}
+
+// typeState gathers the kinds of value a carried property takes, for
+// its column's type.
+type typeState struct {
+	str, integer, long, real, boolean, other bool
+}
+
+func (s *typeState) add(v *fastjson.Value) {
+	switch v.Type() {
+	case fastjson.TypeNull:
+	case fastjson.TypeString:
+		s.str = true
+	case fastjson.TypeTrue, fastjson.TypeFalse:
+		s.boolean = true
+	case fastjson.TypeNumber:
+		if n, err := strconv.ParseInt(v.String(), 10, 64); err == nil {
+			s.integer = true
+			s.long = s.long || n != int64(int32(n))
+		} else {
+			s.real = true
+		}
+	default:
+		s.other = true
+	}
+}
+
+// Type is the column type for a carried property: MEDIUMINT (or INTEGER,
+// past 32 bits) when every value given is an integral number, REAL when
+// every one is a number, BOOLEAN when every one is true or false, TEXT
+// otherwise (non-strings then as their JSON text).
+func (s *typeState) Type() gpkg.Type {
+	switch {
+	case s.str || s.other:
+		return gpkg.Text
+	case s.boolean && !s.integer && !s.real:
+		return gpkg.Boolean
+	case s.boolean:
+		return gpkg.Text
+	case s.real:
+		return gpkg.Real
+	case s.long:
+		return gpkg.Integer
+	case s.integer:
+		return gpkg.MediumInt
+	}
+	return gpkg.Text
+}
+
+// columnValue converts a GeoJSON property (nil if absent) to its column's
+// type.
+func columnValue(t gpkg.Type, key string, v *fastjson.Value) (any, error) {
+	if v == nil || v.Type() == fastjson.TypeNull {
+		return nil, nil
+	}
+	switch t {
+	case gpkg.Integer, gpkg.MediumInt:
+		return v.Int64()
+	case gpkg.Real:
+		return v.Float64()
+	case gpkg.Boolean:
+		return v.Bool()
+	case gpkg.DateTime:
+		s, err := v.StringBytes()
+		if err != nil {
+			return nil, err
+		}
+		us, err := num.ParseTime(string(s))
+		if err != nil {
+			return nil, err
+		}
+		return num.Time(us), nil
+	}
+	switch {
+	case v.Type() == fastjson.TypeString:
+		return string(v.GetStringBytes()), nil
+	case key == "sectors" && v.Type() == fastjson.TypeArray:
+		var ids []string
+		for _, s := range v.GetArray() {
+			ids = append(ids, string(s.GetStringBytes()))
+		}
+		return strings.Join(ids, ";"), nil
+	}
+	return v.String(), nil // JSON text, compact
+}
+
+// lastChange is the time of the latest Feature (the end of the latest
+// episode, the time of the latest violation), or the epoch if there is
+// none: a GeoPackage's date that depends only on the data.
+func lastChange(ls [2]gisLayer) time.Time {
+	var last int64
+	for _, l := range ls {
+		for _, r := range l.rows {
+			last = max(last, r.end)
+		}
+	}
+	return num.Time(last)
+}
+
+// valueText is a column value as text, for KML's ExtendedData.
+func valueText(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(x)
+	case time.Time:
+		return num.FormatTime(x.UnixMicro())
+	}
+	return fmt.Sprint(v)
+}
