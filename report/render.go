@@ -30,6 +30,7 @@ type view struct {
 	Policy                            []policyRow
 	PointsDrawn                       int
 	PointsCut                         bool
+	Outside                           int // violations outside the map's frame, marked at its edge
 	Approximate                       int // episodes whose cells are not known one by one
 	TimelineNote                      string
 	NoIsolated                        bool         // none in a file: maybe written without --isolated
