@@ -40,11 +40,15 @@
 // else ignoring case), or is a constant ("=UA"), or is absent:
 //
 //	lon, lat            the Point (required); range-checked
-//	time                the time (required): ISO 8601 / RFC 3339 with a zone;
-//	                    zoneless values in Options.TZ, else rejected; or as
-//	                    Go layouts in Options.TimeFormat ("2006-01-02",
-//	                    "02/01/2006 15:04", several separated by |), or
-//	                    "unix" / "unixms" epoch numbers
+//	time                the time (required): ISO 8601 / RFC 3339 with a zone,
+//	                    or GDAL's form (ogr2ogr -f CSV: 2014/01/22
+//	                    00:00:00+00, 2014/01/22); zoneless values in
+//	                    Options.TZ, else rejected; or as Go layouts in
+//	                    Options.TimeFormat ("2006-01-02", "02/01/2006
+//	                    15:04", "2006/01/02 15:04:05-07", several separated
+//	                    by |; a zone abbreviation, MST, is refused: Go reads
+//	                    one it does not know as UTC), or "unix" / "unixms"
+//	                    epoch numbers
 //	time-end            the end of the time's span (inclusive, a day when it
 //	                    is a date)
 //	id, side, track, source   text
@@ -55,7 +59,7 @@
 // sighting's time is the middle of that day (12:00), and
 // time_uncertainty_s is 43200. (A date layout also reads a date followed
 // by a midnight time, "2015-01-20 00:00:00.000", as spreadsheets write
-// dates.) With time-end, the time is the middle of the span from the
+// dates, or "2014/01/22 00:00:00+00", as GDAL writes them.) With time-end, the time is the middle of the span from the
 // time to time-end, and time_uncertainty_s half its length. A
 // time-uncertainty-s column or constant overrides the computed value.
 //
@@ -96,8 +100,8 @@
 // # ACLED
 //
 // The columns of an ACLED export (ACLED's codebook), all overridable:
-// id event_id_cnty; time event_date (2015-01-20, 20 January 2015 or
-// 20/01/2015, UTC); lon longitude, lat latitude; side actor1 through the
+// id event_id_cnty; time event_date (2015-01-20, 20 January 2015,
+// 20/01/2015 or GDAL's 2015/01/20, UTC); lon longitude, lat latitude; side actor1 through the
 // map, no side where the map has no answer (ACLED's actor1 and actor2 are
 // in no order of attack: the map says which actors are which party, and
 // only where an event type implies the actor acted); kind sub_event_type:
@@ -114,7 +118,8 @@
 // # UCDP GED
 //
 // The columns of UCDP GED: id id; time date_start to date_end (their
-// middle, and half the span as time_uncertainty_s); lon longitude, lat
+// middle, and half the span as time_uncertainty_s; 2014-01-22 or GDAL's
+// 2014/01/22, UTC); lon longitude, lat
 // latitude; strength best (the best estimate of deaths); precision_m
 // where_prec (1 → 2000, 2 → 25000, 3 → 30000, 4 → 100000, 5 → 50000,
 // 6 → 500000, 7 → 500000); kind fire, no side: GED does not say who

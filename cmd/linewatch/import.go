@@ -259,6 +259,11 @@ func importAction(c *cli.Context, d importer.Dialect) error {
 	if err := writeImportSummary(c, total, files, wall); err != nil {
 		return err
 	}
+	if total.Rows > 0 && total.Imported == 0 {
+		// Nothing came of a file that had rows: a wrong dialect, column
+		// or time format, which a pipeline must not take for success.
+		return failed(fmt.Errorf("no row imported: all %d rows read were rejected (see --rejects FILE for why)", total.Rows))
+	}
 	if c.Bool("strict") && total.Rejected > 0 {
 		return failed(fmt.Errorf("%d rows rejected (--strict)", total.Rejected))
 	}
