@@ -17,8 +17,10 @@ func lineFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "line", Usage: "the agreed line, a GeoJSON `FILE` (required)", TakesFile: true},
 		&cli.StringFlag{Name: "policy", Usage: "policy YAML `FILE` (sector_km, buffer_m, end_reach_m, …); default: the built-in policy", TakesFile: true},
-		&cli.StringFlag{Name: "left", Usage: "`PARTY` on the left of a line given as a bare geometry"},
-		&cli.StringFlag{Name: "right", Usage: "`PARTY` on the right of a line given as a bare geometry"},
+		&cli.StringSliceFlag{Name: "line-where", Usage: "of a line file of several features, keep those whose property KEY is VALUE (`KEY=VALUE`; repeat: all must hold, as ogr2ogr -where a AND b)"},
+		&cli.StringSliceFlag{Name: "line-feature", Usage: "of a line file of several features, keep the one of this 0-based `INDEX` or ID (index:N, id:ID when they clash; repeat for several)"},
+		&cli.StringFlag{Name: "left", Usage: "`PARTY` on the left (walking in coordinate order) of a bare geometry and of every line feature without a left property"},
+		&cli.StringFlag{Name: "right", Usage: "`PARTY` on the right of a bare geometry and of every line feature without a right property"},
 		&cli.Float64Flag{Name: "buffer-m", Usage: "buffer half-width in `METRES` where the line gives none (default: the policy's buffer_m)"},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to `FILE` (default: standard output)", TakesFile: true},
 	}
@@ -45,6 +47,20 @@ func loadLine(c *cli.Context) (*geo.Line, detect.Policy, error) {
 			return nil, pol, usageError(c, "--buffer-m must be a number ≥ 0, got %v", b)
 		}
 		opt.BufferM = b
+	}
+	for _, w := range c.StringSlice("line-where") {
+		cond, err := geo.ParseCondition(w)
+		if err != nil {
+			return nil, pol, usageError(c, "%v", err)
+		}
+		opt.Select.Where = append(opt.Select.Where, cond)
+	}
+	for _, f := range c.StringSlice("line-feature") {
+		ref, err := geo.ParseFeatureRef(f)
+		if err != nil {
+			return nil, pol, usageError(c, "%v", err)
+		}
+		opt.Select.Features = append(opt.Select.Features, ref)
 	}
 	l, err := geo.LoadFile(path, opt)
 	if err != nil {

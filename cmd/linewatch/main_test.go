@@ -222,7 +222,7 @@ func TestSectorsOwnLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := runIn(t, "sectors", "--line", path)
-	wantOneLineError(t, r, "left and right parties are required")
+	wantOneLineError(t, r, "no left and right parties: give each feature left and right properties, or give --left and --right")
 	r = runIn(t, "sectors", "--line", path, "--left", "X", "--right", "Y")
 	if r.code != 0 || strings.Count(r.stdout, `"type":"Feature"`) != 2 {
 		t.Fatalf("exit %d, output %s %s", r.code, r.stdout, r.stderr)
