@@ -50,9 +50,6 @@ func detectCommand() *cli.Command {
 const softMemoryLimit = 420 << 20
 
 func detectAction(c *cli.Context) error {
-	if err := checkArgs(c); err != nil {
-		return err
-	}
 	inputs := c.Args().Slice()
 	if len(inputs) == 0 {
 		return usageError(c, "no sighting files given (use - for standard input)")

@@ -142,38 +142,14 @@ func importerOptions(c *cli.Context, d importer.Dialect) (*importer.Importer, er
 	return im, nil
 }
 
-// importArgs splits the arguments into input files and a trailing
-// -o/--output FILE, which the synopsis allows after the files.
+// importArgs returns the input files and the output (-o may follow the
+// files: see interspersed).
 func importArgs(c *cli.Context) (inputs []string, output string, err error) {
-	args := c.Args().Slice()
-	output = c.String("output")
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "-o" || a == "--output" || a == "-output":
-			if i+1 == len(args) {
-				return nil, "", importUsage(c, "%s needs a file name", a)
-			}
-			if output != "" {
-				return nil, "", importUsage(c, "the output is given twice")
-			}
-			output = args[i+1]
-			i++
-		case strings.HasPrefix(a, "-o=") || strings.HasPrefix(a, "--output="):
-			if output != "" {
-				return nil, "", importUsage(c, "the output is given twice")
-			}
-			output = a[strings.IndexByte(a, '=')+1:]
-		case len(a) > 1 && a[0] == '-':
-			return nil, "", importUsage(c, "flag %s after the input files: options go before them (only -o may follow)", a)
-		default:
-			inputs = append(inputs, a)
-		}
-	}
+	inputs = c.Args().Slice()
 	if len(inputs) == 0 {
-		return nil, "", importUsage(c, "no CSV files given (use - for standard input)")
+		return nil, "", importUsage(c, "no CSV or GeoJSON files given (use - for standard input)")
 	}
-	return inputs, output, nil
+	return inputs, c.String("output"), nil
 }
 
 // importFileSummary is one file's line in the summary.

@@ -104,17 +104,6 @@ func (o *outFile) Close() error {
 	return nil
 }
 
-// checkArgs rejects flags written after the positional arguments, which
-// the command line would otherwise take for file names.
-func checkArgs(c *cli.Context) error {
-	for _, a := range c.Args().Slice() {
-		if len(a) > 1 && a[0] == '-' {
-			return usageError(c, "flag %s after the input files: options go before them", a)
-		}
-	}
-	return nil
-}
-
 // checkInput checks that the input file name can be read, so that a
 // misspelt name stops a run before it writes anything.
 func checkInput(name string) error {

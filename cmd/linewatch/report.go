@@ -44,9 +44,6 @@ func reportCommand() *cli.Command {
 }
 
 func reportAction(c *cli.Context) error {
-	if err := checkArgs(c); err != nil {
-		return err
-	}
 	if c.NArg() != 1 {
 		return usageError(c, "report takes one ALERTS file (detect's output), got %d", c.NArg())
 	}
