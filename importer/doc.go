@@ -1,5 +1,6 @@
-// Package importer turns CSV files — an analyst's own observation log, an
-// ACLED export, a UCDP GED export — into sightings (SPEC §2), one GeoJSON
+// Package importer turns CSV and GeoJSON files — an analyst's own
+// observation log, an ACLED export, a UCDP GED export, or any of these as
+// ogr2ogr or QGIS wrote them — into sightings (SPEC §2), one GeoJSON
 // Feature per row, and says of every row it cannot map where it is and
 // why.
 //
@@ -34,12 +35,38 @@
 // (after any blank lines), and in a file without line breaks inside quoted
 // fields it is the row number a spreadsheet shows.
 //
+// # GeoJSON
+//
+// A file that starts with "{" (or an RS) is GeoJSON: a FeatureCollection,
+// or a sequence of Features one a line (GeoJSONSeq, ogr2ogr -f GeoJSONSeq)
+// or after an RS. Each Feature is a row: its properties are the columns
+// (the header is the first Feature's properties, and "id" for its id when
+// they have none; a property later Features add is carried), and its
+// Point geometry (or a MultiPoint of one point) is the position, unless
+// Options.Columns names lon and lat columns. A string is a cell's text; a
+// number, true or false its JSON text, carried as a JSON value; null is an
+// empty cell. A Feature without a Point is rejected. A crs member other
+// than CRS84 or EPSG:4326 makes the file unusable, with the ogr2ogr
+// command that reprojects it. A row's Line is the line of a sequence's
+// Feature; a FeatureCollection's Feature has its Index instead.
+//
+// # Positions
+//
+// When Options.Columns does not name the lon and lat columns, a GeoJSON
+// file's positions are its Points; a CSV file's are the dialect's own
+// columns (longitude, latitude) where the header has both, else guessed
+// as QGIS guesses them: the first pair of longitude/latitude, lon/lat,
+// lng/lat, long/lat or x/y (ogr2ogr -lco GEOMETRY=AS_XY writes X and Y),
+// else a column of WKT Points named wkt, geometry, geom_wkt or the_geom
+// (ogr2ogr -lco GEOMETRY=AS_WKT writes WKT), ignoring case. Rows.Guessed
+// says what was taken, for the user to see.
+//
 // # Fields
 //
 // Each field of a sighting comes from a column (matched by name, exactly,
 // else ignoring case), or is a constant ("=UA"), or is absent:
 //
-//	lon, lat            the Point (required); range-checked
+//	lon, lat            the Point (see Positions); range-checked
 //	time                the time (required): ISO 8601 / RFC 3339 with a zone,
 //	                    or GDAL's form (ogr2ogr -f CSV: 2014/01/22
 //	                    00:00:00+00, 2014/01/22); zoneless values in
@@ -84,7 +111,8 @@
 // # Rejections
 //
 // A row is rejected, with the reason, when: it has more or fewer fields
-// than the header; text follows a closing quote; a quoted field is not
+// than the header; a GeoJSON Feature is not valid JSON, not a Feature, or
+// has no Point; a WKT column holds no POINT; text follows a closing quote; a quoted field is not
 // closed before the end of the input (the line it opened on is the
 // rejected row, and reading goes on at the next line); it is longer than
 // Options.MaxRow; it is not valid UTF-8; lon or lat is empty, not a

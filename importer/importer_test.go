@@ -501,7 +501,8 @@ func TestOptionErrors(t *testing.T) {
 		opt  Options
 		want string
 	}{
-		{Options{}, "--lon: a column is required"},
+		{Options{}, "--time: a column is required"},
+		{withCols(Options{}, map[Field]string{Lon: "x", Time: "t"}), "--lat: a column is required with --lon"},
 		{Options{Dialect: "gdelt"}, `unknown dialect "gdelt"`},
 		{withCols(basic, map[Field]string{Kind: "=patrol"}), "--kind: must be ground or fire"},
 		{withCols(basic, map[Field]string{Confidence: "=2"}), "--confidence: confidence (constant) must be in (0, 1]"},

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -33,7 +34,8 @@ type importCounts struct {
 	Flagged int64 `json:"flagged"`
 	Files   []struct {
 		File      string `json:"file"`
-		Delimiter string `json:"delimiter"`
+		Format    string `json:"format"`
+		Delimiter string `json:"delimiter,omitempty"`
 		Rows      int64  `json:"rows"`
 		Imported  int64  `json:"imported"`
 		Rejected  int64  `json:"rejected"`
@@ -56,7 +58,7 @@ func readCounts(t *testing.T, path string) importCounts {
 
 // Each fixture: NAME.args (the dialect and the flags, one argument a
 // line), the input
-// NAME.csv or NAME.tsv, and the expected NAME.geojsonl, NAME.rejects.ndjson
+// NAME.csv, NAME.tsv or NAME.geojson, and the expected NAME.geojsonl, NAME.rejects.ndjson
 // and NAME.counts.json.
 func TestImportFixtures(t *testing.T) {
 	argFiles, _ := filepath.Glob(filepath.Join(importFixtures, "*.args"))
@@ -76,9 +78,11 @@ func TestImportFixtures(t *testing.T) {
 				t.Fatal(err)
 			}
 			args := append([]string{"import"}, strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")...)
-			input := name + ".csv"
-			if _, err := os.Stat(input); err != nil {
-				input = name + ".tsv"
+			var input string
+			for _, ext := range []string{".csv", ".tsv", ".geojson"} {
+				if _, err := os.Stat(name + ext); err == nil {
+					input = name + ext
+				}
 			}
 			tmp := t.TempDir()
 			out, rej, sum := filepath.Join(tmp, "out"), filepath.Join(tmp, "rej"), filepath.Join(tmp, "sum")
@@ -216,7 +220,7 @@ func TestImportCommand(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"import", "csv", "--time", "time", "--lat", "lat", in}, "--lon: a column is required (see 'linewatch import csv --help')"},
+		{[]string{"import", "csv", "--time", "time", "--lat", "lat", in}, "--lon: a column is required with --lat (see 'linewatch import csv --help')"},
 		{imp(), "no CSV or GeoJSON files given"},
 		{imp("--delimiter", "ab", in), "--delimiter must be one character"},
 		{imp("--encoding", "ebcdic", in), "unknown encoding"},
@@ -438,4 +442,53 @@ func BenchmarkImportCommand(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// import ucdp reads what ogr2ogr makes of a UCDP export with no flag but
+// the file: a GeoJSON FeatureCollection (positions from its Points) and a
+// CSV with X and Y first and GDAL's dates (positions guessed). The
+// sightings are those of the original CSV; only the carried columns
+// differ.
+func TestImportGDALOutputs(t *testing.T) {
+	core := func(t *testing.T, text string) []string {
+		t.Helper()
+		var out []string
+		for _, l := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
+			var f struct {
+				ID       string `json:"id"`
+				Geometry struct {
+					Coordinates []float64 `json:"coordinates"`
+				} `json:"geometry"`
+				P map[string]any `json:"properties"`
+			}
+			if err := json.Unmarshal([]byte(l), &f); err != nil {
+				t.Fatalf("%s: %v", l, err)
+			}
+			out = append(out, fmt.Sprint(f.ID, f.Geometry.Coordinates, f.P["time"], f.P["time_uncertainty_s"], f.P["kind"], f.P["strength"], f.P["precision_m"]))
+		}
+		return out
+	}
+	want, err := os.ReadFile(filepath.Join(importFixtures, "ucdp.geojsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for file, says := range map[string]string{
+		"ucdp-geojson.geojson": "ucdp-geojson.geojson: positions from the Point geometry\n",
+		"ucdp-gdal.csv":        "ucdp-gdal.csv: positions from columns \"X\" and \"Y\" (guessed; --lon and --lat choose others)\n",
+	} {
+		path := filepath.Join(importFixtures, file)
+		r := runIn(t, "import", "ucdp", path)
+		if r.code != 0 || !strings.HasPrefix(r.stderr, strings.Replace(says, file, path, 1)) || !strings.Contains(r.stderr, "rows: 11 read, 8 imported, 3 rejected") {
+			t.Errorf("import ucdp %s: exit %d, stderr %q", file, r.code, r.stderr)
+			continue
+		}
+		if got, w := core(t, r.stdout), core(t, string(want)); !slices.Equal(got, w) {
+			t.Errorf("import ucdp %s:\n%s\nwant (as from ucdp.csv)\n%s", file, strings.Join(got, "\n"), strings.Join(w, "\n"))
+		}
+		// detect --from reads them as they stand too.
+		d := runIn(t, "detect", "--line", straightLine, "--from", "ucdp", "--quiet", path)
+		if d.code != 0 || !strings.Contains(d.stdout, `"type":"FeatureCollection"`) {
+			t.Errorf("detect --from ucdp %s: exit %d %s", file, d.code, d.stderr)
+		}
+	}
 }
