@@ -21,7 +21,8 @@ var page = template.Must(template.New("report").Parse(pageText))
 // view is what the page template shows.
 type view struct {
 	Title, Source, Line, PolicySource string
-	Period                            string
+	Period, Range                     string
+	LeftOut                           struct{ Episodes, Violations int }
 	Map, Timeline                     template.HTML
 	Classes                           []classCount
 	Episodes                          []episodeRow
@@ -77,6 +78,8 @@ func Write(w io.Writer, d *Data) error {
 		Line:         d.Line.Describe(),
 		PolicySource: d.PolicySource,
 		Summary:      d.Summary,
+		Range:        d.Range,
+		LeftOut:      d.LeftOut,
 	}
 	if v.Title == "" {
 		v.Title = "linewatch report"

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 
+	batchrun "github.com/linewatch/linewatch/batch"
 	"github.com/linewatch/linewatch/detect"
 	"github.com/linewatch/linewatch/geo"
 	"github.com/urfave/cli/v2"
@@ -116,4 +117,22 @@ func checkInput(name string) error {
 		return unusable(fmt.Errorf("input: %s is a directory", name))
 	}
 	return nil
+}
+
+// rangeFlags are --since and --until, of detect (what: "sightings") and
+// report ("violations").
+func rangeFlags(what, others string) []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "since", Usage: "keep only " + what + " from `TIME` on: an RFC 3339 date-time or a date (2024-02-01, midnight UTC); " + others},
+		&cli.StringFlag{Name: "until", Usage: "keep only " + what + " before `TIME` (as --since)"},
+	}
+}
+
+// timeRange reads --since and --until; nil when neither is given.
+func timeRange(c *cli.Context) (*batchrun.TimeRange, error) {
+	r, err := batchrun.ParseTimeRange(c.String("since"), c.String("until"))
+	if err != nil {
+		return nil, usageError(c, "%v", err)
+	}
+	return r, nil
 }
