@@ -237,11 +237,11 @@ func boxDistKm(lon, lat, lonMin, lonMax, latMin, latMax float64) float64 {
 }
 
 // frameReach is how far from the line's box (in km) the map's frame
-// reaches out for violations: a quarter of the line's extent (at least
+// reaches out for violations: an eighth of the line's extent (at least
 // 25 km), or farther if that leaves out more than a tenth of them.
 func frameReach(vs []Violation, lonMin, lonMax, latMin, latMax float64) float64 {
 	k := math.Cos((latMin + latMax) / 2 * math.Pi / 180)
-	reach := math.Max(25, math.Hypot((lonMax-lonMin)*k, latMax-latMin)*kmPerDegree/4)
+	reach := math.Max(25, math.Hypot((lonMax-lonMin)*k, latMax-latMin)*kmPerDegree/8)
 	if len(vs) == 0 {
 		return reach
 	}
