@@ -486,9 +486,18 @@ func TestImportGDALOutputs(t *testing.T) {
 			t.Errorf("import ucdp %s:\n%s\nwant (as from ucdp.csv)\n%s", file, strings.Join(got, "\n"), strings.Join(w, "\n"))
 		}
 		// detect --from reads them as they stand too.
-		d := runIn(t, "detect", "--line", straightLine, "--from", "ucdp", "--quiet", path)
+		rej := filepath.Join(t.TempDir(), "rejects.ndjson")
+		d := runIn(t, "detect", "--line", straightLine, "--from", "ucdp", "--quiet", "--rejects", rej, path)
 		if d.code != 0 || !strings.Contains(d.stdout, `"type":"FeatureCollection"`) {
 			t.Errorf("detect --from ucdp %s: exit %d %s", file, d.code, d.stderr)
+		}
+		// Rejects name a CSV row by its line, a FeatureCollection's by its index.
+		where := `"line":9,`
+		if strings.HasSuffix(file, ".geojson") {
+			where = `"index":7,`
+		}
+		if b, _ := os.ReadFile(rej); !strings.HasPrefix(string(b), `{"file":"`+path+`",`+where) || strings.Count(string(b), "\n") != 3 {
+			t.Errorf("detect --from ucdp %s: rejects %s", file, b)
 		}
 	}
 }
