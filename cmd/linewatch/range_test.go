@@ -32,7 +32,7 @@ func TestDetectTimeRange(t *testing.T) {
 		t.Errorf("summary %s", data)
 	}
 	page, _ := os.ReadFile(rep)
-	for _, want := range []string{"<title>Sector A: 2 May</title>", "<h1>Sector A: 2 May</h1>", "Time range: from 2024-05-02T00:00:00Z until 2024-05-03T10:30:00Z"} {
+	for _, want := range []string{"<title>Sector A: 2 May</title>", `<td>outside the time range</td><td class="num">6</td>`, "<h1>Sector A: 2 May</h1>", "Time range: from 2024-05-02T00:00:00Z until 2024-05-03T10:30:00Z"} {
 		if !strings.Contains(string(page), want) {
 			t.Errorf("the report has no %q", want)
 		}
