@@ -19,11 +19,13 @@ import (
 )
 
 // Counts account for every record read (SPEC §2): read = accepted +
-// rejected + duplicate + late. Unattributed and BeyondEnd are among the
-// accepted.
+// rejected + duplicate + late + outside. Unattributed and BeyondEnd are
+// among the accepted; Outside are the valid sightings outside the
+// Config's Range.
 type Counts struct {
 	Read, Accepted, Rejected, Duplicate, Late int64
 	Unattributed, BeyondEnd                   int64
+	Outside                                   int64
 }
 
 // Rejected is a record that was not accepted, and why.
@@ -46,6 +48,8 @@ type Config struct {
 	// It is called again for the inputs when conflicting duplicates are
 	// settled, and must give the same records each time.
 	Open func(name string) (*feed.Source, error)
+	// Range, if set, keeps the sightings of that time range only.
+	Range *TimeRange
 }
 
 // Outcome is the result of a run.
@@ -66,8 +70,9 @@ type job struct {
 }
 
 type item struct {
-	reason string // rejected when non-empty
-	p      detect.Prepared
+	reason  string // rejected when non-empty
+	outside bool   // a sighting outside the Range
+	p       detect.Prepared
 }
 
 // Run reads the inputs ("-" is standard input) and detects.
@@ -86,7 +91,7 @@ func Run(cfg Config, inputs []string) (*Outcome, error) {
 	c := newCollector(cfg, workers)
 	err = pipeline(spool, inputs, false, workers, cfg.Progress,
 		func(w int, dec *feed.Decoder, j *job) {
-			prepare(cfg.Judge, dec, j)
+			prepare(cfg.Judge, cfg.Range, dec, j)
 			c.admit(&c.accs[w], j)
 		},
 		c.rejects)
@@ -240,7 +245,7 @@ func own(p *detect.Prepared) {
 	}
 }
 
-func prepare(judge *detect.Judge, dec *feed.Decoder, j *job) {
+func prepare(judge *detect.Judge, rng *TimeRange, dec *feed.Decoder, j *job) {
 	var s detect.Sighting
 	for i := range j.recs {
 		rec := &j.recs[i]
@@ -257,6 +262,10 @@ func prepare(judge *detect.Judge, dec *feed.Decoder, j *job) {
 			} else {
 				it.reason = err.Error()
 			}
+			continue
+		}
+		if !rng.Contains(s.Time) {
+			it.outside = true
 			continue
 		}
 		it.p = judge.Prepare(&s, feed.DupKey(s.ID, s.Source))
@@ -331,6 +340,10 @@ func (c *collector) admit(a *acc, j *job) {
 			a.counts.Rejected++
 			continue
 		}
+		if it.outside {
+			a.counts.Outside++
+			continue
+		}
 		p := &it.p
 		bucket := &a.notes[p.Key>>56]
 		if n := len(*bucket); n == 0 || len((*bucket)[n-1]) == noteChunk {
@@ -371,6 +384,7 @@ func (c *collector) merge() {
 		k.Rejected += a.counts.Rejected
 		k.Unattributed += a.counts.Unattributed
 		k.BeyondEnd += a.counts.BeyondEnd
+		k.Outside += a.counts.Outside
 		c.all.viols = append(c.all.viols, a.viols...)
 		c.all.tracks = append(c.all.tracks, a.tracks...)
 		for b := range a.notes {
@@ -515,7 +529,7 @@ func (c *collector) settleConflicts(spool *spool, inputs []string, workers int) 
 				rec := &j.recs[i]
 				// The records of conflicting keys, known by their
 				// fingerprints, without decoding the others.
-				if rec.Err != "" || !c.conflictFPs[feed.Fingerprint(rec.Raw)&^3] || dec.Decode(rec.Raw, &s) != nil {
+				if rec.Err != "" || !c.conflictFPs[feed.Fingerprint(rec.Raw)&^3] || dec.Decode(rec.Raw, &s) != nil || !c.cfg.Range.Contains(s.Time) {
 					continue
 				}
 				key := feed.DupKey(s.ID, s.Source)

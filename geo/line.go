@@ -16,10 +16,11 @@ import (
 
 // Options complete what a line file leaves out.
 type Options struct {
-	Left, Right string  // parties for a line without left/right properties (a bare geometry)
-	BufferM     float64 // buffer half-width where the line gives none
-	SectorKm    float64 // sector length; 0 means 10
-	EndReachM   float64 // how far past a free end positions are still judged; 0 means 5000, negative means 0
+	Left, Right string    // parties of a bare geometry, and of every feature without left/right properties
+	BufferM     float64   // buffer half-width where the line gives none
+	SectorKm    float64   // sector length; 0 means 10
+	EndReachM   float64   // how far past a free end positions are still judged; 0 means 5000, negative means 0
+	Select      Selection // the features of a FeatureCollection that make the line; zero: all
 }
 
 func (o Options) sectorKm() float64 {

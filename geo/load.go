@@ -27,6 +27,10 @@ func LoadFile(path string, opt Options) (*Line, error) {
 	defer f.Close()
 	l, err := Load(f, opt)
 	if err != nil {
+		var ce *CRSError
+		if errors.As(err, &ce) {
+			ce.Path = path
+		}
 		return nil, fmt.Errorf("line %s: %w", path, err)
 	}
 	return l, nil
@@ -34,6 +38,8 @@ func LoadFile(path string, opt Options) (*Line, error) {
 
 type rawObject struct {
 	Type        string            `json:"type"`
+	ID          json.RawMessage   `json:"id"`
+	CRS         json.RawMessage   `json:"crs"`
 	Features    []json.RawMessage `json:"features"`
 	Geometry    json.RawMessage   `json:"geometry"`
 	Properties  json.RawMessage   `json:"properties"`
@@ -49,7 +55,9 @@ type rawProps struct {
 }
 
 // Load reads and validates a line: a GeoJSON FeatureCollection, Feature or
-// bare geometry of LineStrings and MultiLineStrings.
+// bare geometry of LineStrings and MultiLineStrings. Of a FeatureCollection
+// or Feature, opt.Select picks the features that make the line (see
+// LoadFeatures).
 func Load(r io.Reader, opt Options) (*Line, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
@@ -69,33 +77,30 @@ func Load(r io.Reader, opt Options) (*Line, error) {
 	if err := json.Unmarshal(data, &top); err != nil {
 		return nil, fmt.Errorf("not valid GeoJSON: %v", err)
 	}
+	if err := CheckCRS(top.CRS); err != nil {
+		return nil, err
+	}
 	var stretches []Stretch
 	switch top.Type {
 	case "FeatureCollection":
-		if len(top.Features) == 0 {
-			return nil, errors.New("the FeatureCollection has no features")
+		fs, err := collectionFeatures(top.Features)
+		if err != nil {
+			return nil, err
 		}
-		for i, raw := range top.Features {
-			var f rawObject
-			if err := json.Unmarshal(raw, &f); err != nil {
-				return nil, fmt.Errorf("feature %d: %v", i, err)
-			}
-			if f.Type != "Feature" {
-				return nil, fmt.Errorf("feature %d: type is %q, not Feature", i, f.Type)
-			}
-			s, err := featureStretches(f, opt)
-			if err != nil {
-				return nil, fmt.Errorf("feature %d: %w", i, err)
-			}
-			stretches = append(stretches, s...)
-		}
+		return LoadFeatures(fs, opt)
 	case "Feature":
+		if !opt.Select.IsZero() {
+			return LoadFeatures([]Feature{featureOf(0, top)}, opt)
+		}
 		s, err := featureStretches(top, opt)
 		if err != nil {
 			return nil, err
 		}
 		stretches = s
 	case "LineString", "MultiLineString":
+		if !opt.Select.IsZero() {
+			return nil, fmt.Errorf("%s picks features, but the line is a bare %s", opt.Select, top.Type)
+		}
 		s, err := geometryStretches(data, rawProps{}, opt)
 		if err != nil {
 			return nil, err
@@ -144,7 +149,7 @@ func geometryStretches(data []byte, p rawProps, opt Options) ([]Stretch, error) 
 		st.BufferM = *p.BufferM
 	}
 	if st.Left == "" || st.Right == "" {
-		return nil, errors.New("left and right parties are required (properties left/right, or --left/--right for a bare geometry)")
+		return nil, errors.New("no left and right parties: give each feature left and right properties, or give --left and --right, which apply to a bare geometry and to every feature without its own")
 	}
 	if st.Left == st.Right {
 		return nil, fmt.Errorf("left and right are the same party %q", st.Left)

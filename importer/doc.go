@@ -1,5 +1,6 @@
-// Package importer turns CSV files — an analyst's own observation log, an
-// ACLED export, a UCDP GED export — into sightings (SPEC §2), one GeoJSON
+// Package importer turns CSV and GeoJSON files — an analyst's own
+// observation log, an ACLED export, a UCDP GED export, or any of these as
+// ogr2ogr or QGIS wrote them — into sightings (SPEC §2), one GeoJSON
 // Feature per row, and says of every row it cannot map where it is and
 // why.
 //
@@ -34,17 +35,47 @@
 // (after any blank lines), and in a file without line breaks inside quoted
 // fields it is the row number a spreadsheet shows.
 //
+// # GeoJSON
+//
+// A file that starts with "{" (or an RS) is GeoJSON: a FeatureCollection,
+// or a sequence of Features one a line (GeoJSONSeq, ogr2ogr -f GeoJSONSeq)
+// or after an RS. Each Feature is a row: its properties are the columns
+// (the header is the first Feature's properties, and "id" for its id when
+// they have none; a property later Features add is carried), and its
+// Point geometry (or a MultiPoint of one point) is the position, unless
+// Options.Columns names lon and lat columns. A string is a cell's text; a
+// number, true or false its JSON text, carried as a JSON value; null is an
+// empty cell. A Feature without a Point is rejected. A crs member other
+// than CRS84 or EPSG:4326 makes the file unusable, with the ogr2ogr
+// command that reprojects it. A row's Line is the line of a sequence's
+// Feature; a FeatureCollection's Feature has its Index instead.
+//
+// # Positions
+//
+// When Options.Columns does not name the lon and lat columns, a GeoJSON
+// file's positions are its Points; a CSV file's are the dialect's own
+// columns (longitude, latitude) where the header has both, else guessed
+// as QGIS guesses them: the first pair of longitude/latitude, lon/lat,
+// lng/lat, long/lat or x/y (ogr2ogr -lco GEOMETRY=AS_XY writes X and Y),
+// else a column of WKT Points named wkt, geometry, geom_wkt or the_geom
+// (ogr2ogr -lco GEOMETRY=AS_WKT writes WKT), ignoring case. Rows.Guessed
+// says what was taken, for the user to see.
+//
 // # Fields
 //
 // Each field of a sighting comes from a column (matched by name, exactly,
 // else ignoring case), or is a constant ("=UA"), or is absent:
 //
-//	lon, lat            the Point (required); range-checked
-//	time                the time (required): ISO 8601 / RFC 3339 with a zone;
-//	                    zoneless values in Options.TZ, else rejected; or as
-//	                    Go layouts in Options.TimeFormat ("2006-01-02",
-//	                    "02/01/2006 15:04", several separated by |), or
-//	                    "unix" / "unixms" epoch numbers
+//	lon, lat            the Point (see Positions); range-checked
+//	time                the time (required): ISO 8601 / RFC 3339 with a zone,
+//	                    or GDAL's form (ogr2ogr -f CSV: 2014/01/22
+//	                    00:00:00+00, 2014/01/22); zoneless values in
+//	                    Options.TZ, else rejected; or as Go layouts in
+//	                    Options.TimeFormat ("2006-01-02", "02/01/2006
+//	                    15:04", "2006/01/02 15:04:05-07", several separated
+//	                    by |; a zone abbreviation, MST, is refused: Go reads
+//	                    one it does not know as UTC), or "unix" / "unixms"
+//	                    epoch numbers
 //	time-end            the end of the time's span (inclusive, a day when it
 //	                    is a date)
 //	id, side, track, source   text
@@ -55,7 +86,7 @@
 // sighting's time is the middle of that day (12:00), and
 // time_uncertainty_s is 43200. (A date layout also reads a date followed
 // by a midnight time, "2015-01-20 00:00:00.000", as spreadsheets write
-// dates.) With time-end, the time is the middle of the span from the
+// dates, or "2014/01/22 00:00:00+00", as GDAL writes them.) With time-end, the time is the middle of the span from the
 // time to time-end, and time_uncertainty_s half its length. A
 // time-uncertainty-s column or constant overrides the computed value.
 //
@@ -80,7 +111,8 @@
 // # Rejections
 //
 // A row is rejected, with the reason, when: it has more or fewer fields
-// than the header; text follows a closing quote; a quoted field is not
+// than the header; a GeoJSON Feature is not valid JSON, not a Feature, or
+// has no Point; a WKT column holds no POINT; text follows a closing quote; a quoted field is not
 // closed before the end of the input (the line it opened on is the
 // rejected row, and reading goes on at the next line); it is longer than
 // Options.MaxRow; it is not valid UTF-8; lon or lat is empty, not a
@@ -96,8 +128,8 @@
 // # ACLED
 //
 // The columns of an ACLED export (ACLED's codebook), all overridable:
-// id event_id_cnty; time event_date (2015-01-20, 20 January 2015 or
-// 20/01/2015, UTC); lon longitude, lat latitude; side actor1 through the
+// id event_id_cnty; time event_date (2015-01-20, 20 January 2015,
+// 20/01/2015 or GDAL's 2015/01/20, UTC); lon longitude, lat latitude; side actor1 through the
 // map, no side where the map has no answer (ACLED's actor1 and actor2 are
 // in no order of attack: the map says which actors are which party, and
 // only where an event type implies the actor acted); kind sub_event_type:
@@ -114,7 +146,8 @@
 // # UCDP GED
 //
 // The columns of UCDP GED: id id; time date_start to date_end (their
-// middle, and half the span as time_uncertainty_s); lon longitude, lat
+// middle, and half the span as time_uncertainty_s; 2014-01-22 or GDAL's
+// 2014/01/22, UTC); lon longitude, lat
 // latitude; strength best (the best estimate of deaths); precision_m
 // where_prec (1 → 2000, 2 → 25000, 3 → 30000, 4 → 100000, 5 → 50000,
 // 6 → 500000, 7 → 500000); kind fire, no side: GED does not say who

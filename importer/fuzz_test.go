@@ -15,7 +15,7 @@ import (
 // row is imported or rejected, and the rows do not depend on how the
 // input is cut into reads.
 func FuzzRows(f *testing.F) {
-	files, _ := filepath.Glob("../fixtures/import/*.[ct]sv")
+	files, _ := filepath.Glob("../fixtures/import/*.[ctg][se][vo]*")
 	for _, name := range files {
 		if data, err := os.ReadFile(name); err == nil {
 			f.Add(data)
@@ -24,6 +24,8 @@ func FuzzRows(f *testing.F) {
 	f.Add([]byte("lon,lat,time\n30,48,2024-05-01T10:00:00Z\n"))
 	f.Add([]byte("lon;lat;time\n\"30,5\";48;\"2024-05-01T10:00:00Z\"\"\n"))
 	f.Add([]byte("lon\tlat\ttime\r\n30\t48\t2024-05-01\r\n\"\r\n"))
+	f.Add([]byte(`{"type":"Feature","properties":{"time":"2024-05-01T10:00:00Z","x":[1]},"geometry":{"type":"Point","coordinates":[30,48]}}` + "\n"))
+	f.Add([]byte(`{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"time":"2024-05-01"},"geometry":null},{}]}`))
 	im, err := New(Options{Columns: map[Field]string{Lon: "lon", Lat: "lat", Time: "time"}, TZ: "UTC", MaxRow: 256})
 	if err != nil {
 		f.Fatal(err)
@@ -57,10 +59,14 @@ func fuzzRows(t *testing.T, im *Importer, r io.Reader) []got {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if row.Line <= last {
-			t.Fatalf("line %d after line %d", row.Line, last)
+		at := row.Line // a Feature of a FeatureCollection: its index
+		if row.Index >= 0 {
+			at = row.Index + 1
 		}
-		last = row.Line
+		if at <= last {
+			t.Fatalf("line %d (index %d) after %d", row.Line, row.Index, last)
+		}
+		last = at
 		if (row.Record == nil) == (row.Reason == "") {
 			t.Fatalf("line %d: record %q, reason %q", row.Line, row.Record, row.Reason)
 		}

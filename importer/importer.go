@@ -1,7 +1,10 @@
 package importer
 
 import (
+	"bufio"
 	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"github.com/linewatch/linewatch/internal/jsontext"
 	"io"
@@ -121,6 +124,10 @@ type Importer struct {
 	delim    byte
 	enc      Encoding
 	maxRow   int
+	// coordsGiven: the options name the lon and lat columns; else they
+	// come from a GeoJSON file's geometry, or from the dialect's columns
+	// where a CSV file has them, or are guessed from the header.
+	coordsGiven bool
 }
 
 // New checks the options and returns an Importer.
@@ -152,10 +159,22 @@ func New(opt Options) (*Importer, error) {
 			im.cols[f] = strings.TrimSpace(spec)
 		}
 	}
-	for _, f := range []Field{Lon, Lat, Time} {
-		if im.cols[f] == "" && !im.isConst[f] {
+	_, lonSet := opt.Columns[Lon]
+	_, latSet := opt.Columns[Lat]
+	switch {
+	case lonSet && !latSet:
+		return nil, errors.New("--lat: a column is required with --lon")
+	case latSet && !lonSet:
+		return nil, errors.New("--lon: a column is required with --lat")
+	}
+	im.coordsGiven = lonSet && latSet
+	for _, f := range []Field{Lon, Lat} {
+		if im.coordsGiven && im.cols[f] == "" && !im.isConst[f] {
 			return nil, fmt.Errorf("--%s: a column is required", f.FlagName())
 		}
+	}
+	if im.cols[Time] == "" && !im.isConst[Time] {
+		return nil, fmt.Errorf("--%s: a column is required", Time.FlagName())
 	}
 	if im.cols[TimeEnd] == "" && im.isConst[TimeEnd] {
 		return nil, fmt.Errorf("--time-end must name a column")
@@ -217,13 +236,17 @@ func (k *Counts) Add(o Counts) {
 	k.Flagged += o.Flagged
 }
 
-// Row is one row of a CSV file, imported or rejected. Its slices belong
+// Row is one row of a CSV file, or one Feature of a GeoJSON file,
+// imported or rejected. Its slices belong
 // to the Rows and change with the next call of Next.
 type Row struct {
 	// Line is the 1-based physical line the row starts on (the header is
 	// line 1 of most files); in a file without line breaks inside quoted
 	// fields, a spreadsheet's row number.
 	Line int
+	// Index is the 0-based index of the Feature in a GeoJSON
+	// FeatureCollection (Line is then 0); -1 otherwise.
+	Index int
 	// Text is the row as written in the file (decoded to UTF-8 when
 	// --encoding says so), without its line break.
 	Text []byte
@@ -236,15 +259,19 @@ type Row struct {
 	Flagged bool
 }
 
-// Rows reads the rows of one CSV file.
+// Rows reads the rows of one CSV or GeoJSON file.
 type Rows struct {
 	name   string
 	header []string
 	csv    *csvReader
+	gj     *geojsonReader // instead of csv, for a GeoJSON file
 	conv   conv
 	row    Row
 	counts Counts
+	guess  string // where the positions come from, when the options did not say
 }
+
+func (rs *Rows) im() *Importer { return rs.conv.im }
 
 // carry is a column carried as a property: its index and `,"key":`.
 type carry struct {
@@ -252,11 +279,19 @@ type carry struct {
 	key []byte
 }
 
-// Rows reads the header of the CSV file r (named name in messages) and
-// returns its rows. An error here — no header, a column the options name
-// missing — makes the file unusable.
+// Rows reads the header of the file r (named name in messages) and
+// returns its rows. A file that starts with "{" (or the RS of a GeoJSON
+// text sequence) is GeoJSON: a FeatureCollection, or one Feature per line
+// (GeoJSONSeq, as ogr2ogr writes it), whose properties are the columns and
+// whose Point geometry is the position (see the package documentation);
+// any other file is CSV. An error here — no header, a column the options
+// name missing — makes the file unusable.
 func (im *Importer) Rows(name string, r io.Reader) (*Rows, error) {
-	c := newCSVReader(decoder(r, im.enc), im.delim, im.maxRow)
+	br := bufio.NewReaderSize(decoder(r, im.enc), 64<<10)
+	if isGeoJSON(br) {
+		return im.geojsonRows(name, br)
+	}
+	c := newCSVReader(br, im.delim, im.maxRow)
 	c.skipBOM()
 	sniffed := true
 	if c.delim == 0 {
@@ -284,24 +319,38 @@ func (im *Importer) Rows(name string, r io.Reader) (*Rows, error) {
 	for _, f := range c.fields {
 		rs.header = append(rs.header, strings.TrimSpace(string(f)))
 	}
+	rs.conv.im = im
+	rs.conv.comma = c.delim != ','
+	if err := rs.setup(len(rs.header), false); err != nil {
+		return nil, err
+	}
+	return rs, nil
+}
+
+// setup finds the columns of the fields among the first n of the header
+// (a GeoJSON file's header has two more: the geometry's longitude and
+// latitude, which geometry says to take when no column is given for
+// them), and lays out the columns carried as properties.
+func (rs *Rows) setup(n int, geometry bool) error {
+	im := rs.im()
 	cv := &rs.conv
-	cv.im = im
-	cv.comma = c.delim != ','
+	header := rs.header[:n]
 	cv.nfields = len(rs.header)
+	cv.wkt = -1
 	used := make([]bool, len(rs.header))
 	transformed := make([]bool, len(rs.header))
 	for f := range numFields {
 		cv.col[f] = -1
 		name := im.cols[f]
-		if name == "" {
+		if name == "" || (f == Lon || f == Lat) && !im.coordsGiven {
 			continue
 		}
-		i, err := findColumn(rs.header, name)
+		i, err := findColumn(header, name)
 		if err != nil {
 			if im.optional[f] && i == -1 {
 				continue
 			}
-			return nil, fmt.Errorf("%s: --%s: %v", rs.name, f.FlagName(), err)
+			return fmt.Errorf("%s: --%s: %v", rs.name, f.FlagName(), err)
 		}
 		cv.col[f] = i
 		used[i] = true
@@ -309,31 +358,35 @@ func (im *Importer) Rows(name string, r io.Reader) (*Rows, error) {
 			transformed[i] = true
 		}
 	}
+	if !im.coordsGiven {
+		switch {
+		case geometry:
+			cv.col[Lon], cv.col[Lat] = n, n+1
+			cv.geometry = true
+			rs.guess = "positions from the Point geometry"
+		default:
+			g, err := guessCoords(header, im.cols[Lon], im.cols[Lat])
+			if err != nil {
+				return fmt.Errorf("%s: %v", rs.name, err)
+			}
+			rs.guess = g.says
+			if g.wkt >= 0 {
+				cv.wkt, cv.wktName = g.wkt, header[g.wkt]
+				used[g.wkt] = true
+			} else {
+				cv.col[Lon], cv.col[Lat] = g.lon, g.lat
+				used[g.lon], used[g.lat] = true, true
+			}
+		}
+	}
 	// Every column not taken as it stands is carried (the time's columns
 	// never are: time and time_uncertainty_s say all they said).
-	reserved := map[string]bool{"id": true, "time": true, "side": true, "kind": true, "track": true,
-		"strength": true, "confidence": true, "precision_m": true, "source": true,
-		"time_uncertainty_s": true, FlagProperty: true}
 	seen := map[string]int{}
-	for i, h := range rs.header {
+	for i, h := range header {
 		if used[i] && !transformed[i] {
 			continue
 		}
-		key := h
-		if key == "" {
-			key = "column_" + strconv.Itoa(i+1)
-		}
-		if reserved[key] {
-			key = "csv_" + key
-		}
-		if n := seen[key]; n > 0 {
-			seen[key] = n + 1
-			key += "_" + strconv.Itoa(n+1)
-		} else {
-			seen[key] = 1
-		}
-		k := jsontext.AppendString([]byte{','}, []byte(key))
-		cv.carried = append(cv.carried, carry{col: i, key: append(k, ':')})
+		cv.carried = append(cv.carried, carry{col: i, key: carryKey(h, i, seen)})
 	}
 	for i := range cv.headerNames {
 		cv.headerNames[i] = ""
@@ -341,7 +394,34 @@ func (im *Importer) Rows(name string, r io.Reader) (*Rows, error) {
 			cv.headerNames[i] = rs.header[c]
 		}
 	}
-	return rs, nil
+	return nil
+}
+
+// reserved are the property names a carried column does not take as
+// they stand.
+var reserved = map[string]bool{"id": true, "time": true, "side": true, "kind": true, "track": true,
+	"strength": true, "confidence": true, "precision_m": true, "source": true,
+	"time_uncertainty_s": true, FlagProperty: true}
+
+// carryKey is `,"key":` for a carried column of header name h at index
+// i: column_N for an empty name, csv_NAME for a sighting property's
+// name, NAME_2, NAME_3 for a name seen before.
+func carryKey(h string, i int, seen map[string]int) []byte {
+	key := h
+	if key == "" {
+		key = "column_" + strconv.Itoa(i+1)
+	}
+	if reserved[key] {
+		key = "csv_" + key
+	}
+	if n := seen[key]; n > 0 {
+		seen[key] = n + 1
+		key += "_" + strconv.Itoa(n+1)
+	} else {
+		seen[key] = 1
+	}
+	k := jsontext.AppendString([]byte{','}, []byte(key))
+	return append(k, ':')
 }
 
 // findColumn finds a column by name: exactly, else ignoring case. It
@@ -372,23 +452,53 @@ func findColumn(header []string, name string) (int, error) {
 	return found, nil
 }
 
-// Header returns the file's column names.
-func (rs *Rows) Header() []string { return rs.header }
+// Header returns the file's column names: a GeoJSON file's are its first
+// Feature's properties (and "id" for the Feature's id).
+func (rs *Rows) Header() []string {
+	if rs.gj != nil {
+		return rs.header[:len(rs.header)-2]
+	}
+	return rs.header
+}
 
-// Delimiter returns the delimiter in use (sniffed or given).
-func (rs *Rows) Delimiter() byte { return rs.csv.delim }
+// Delimiter returns the delimiter in use (sniffed or given); 0 for a
+// GeoJSON file.
+func (rs *Rows) Delimiter() byte {
+	if rs.gj != nil {
+		return 0
+	}
+	return rs.csv.delim
+}
+
+// Format is the file's format: "csv" or "geojson".
+func (rs *Rows) Format() string {
+	if rs.gj != nil {
+		return "geojson"
+	}
+	return "csv"
+}
+
+// Guessed says where the positions come from when the options did not
+// name the lon and lat columns: the Point geometry of a GeoJSON file, or
+// the columns guessed from a CSV header (x and y, lon and lat, a WKT
+// column; see the package documentation); "" when the options or the
+// dialect named them.
+func (rs *Rows) Guessed() string { return rs.guess }
 
 // Counts returns the counts of the rows read so far.
 func (rs *Rows) Counts() Counts { return rs.counts }
 
 // Next returns the next row, io.EOF after the last, or a read error.
 func (rs *Rows) Next() (*Row, error) {
+	if rs.gj != nil {
+		return rs.nextFeature()
+	}
 	c := rs.csv
 	if err := c.next(); err != nil {
 		return nil, err
 	}
 	r := &rs.row
-	*r = Row{Line: c.first, Text: c.raw}
+	*r = Row{Line: c.first, Index: -1, Text: c.raw}
 	rs.counts.Rows++
 	switch {
 	case c.fault != "":
@@ -401,6 +511,12 @@ func (rs *Rows) Next() (*Row, error) {
 	default:
 		r.Record, r.Flagged, r.Reason = rs.conv.convert(c.fields, c.raw)
 	}
+	rs.count(r)
+	return r, nil
+}
+
+// count counts a row read.
+func (rs *Rows) count(r *Row) {
 	if r.Reason != "" {
 		r.Record = nil
 		rs.counts.Rejected++
@@ -410,7 +526,6 @@ func (rs *Rows) Next() (*Row, error) {
 			rs.counts.Flagged++
 		}
 	}
-	return r, nil
 }
 
 // conv converts the fields of a row into a sighting.
@@ -422,6 +537,40 @@ type conv struct {
 	nfields     int
 	comma       bool // decimal commas are numbers (the delimiter is not a comma)
 	out         []byte
+	// wkt is the column of WKT Points that gives lon and lat, -1 none.
+	wkt     int
+	wktName string
+	wktBuf  []byte
+	// geometry: lon and lat are a GeoJSON Feature's Point geometry, in the
+	// last two fields; geomFault says why a row's geometry has none.
+	geometry  bool
+	geomFault string
+	// Of a GeoJSON row: which fields are JSON values other than strings,
+	// carried as they stand; and the properties its header lacks.
+	jsonCells []bool
+	extra     []extraProp
+	keys      map[string]bool // of the carried columns, once asked for
+}
+
+// carriedKeys are the property names of the carried columns.
+func (c *conv) carriedKeys() map[string]bool {
+	if c.keys == nil {
+		c.keys = map[string]bool{}
+		for _, k := range c.carried {
+			var key string
+			json.Unmarshal(k.key[1:len(k.key)-1], &key)
+			c.keys[key] = true
+		}
+	}
+	return c.keys
+}
+
+// extraProp is a property of a GeoJSON Feature that its file's first
+// Feature did not have: carried as well.
+type extraProp struct {
+	key  string
+	val  []byte
+	json bool // a JSON value other than a string
 }
 
 // value returns the text of field f in a row (mapped), whether the field
@@ -451,6 +600,12 @@ func (c *conv) where(f Field) string {
 	}
 	if c.im.isConst[f] {
 		return name + " (constant)"
+	}
+	if (f == Lon || f == Lat) && c.geometry {
+		return name + " (the Point geometry)"
+	}
+	if (f == Lon || f == Lat) && c.wkt >= 0 {
+		return name + " (WKT column " + strconv.Quote(c.wktName) + ")"
 	}
 	return name + " (column " + strconv.Quote(c.headerNames[f]) + ")"
 }
@@ -554,9 +709,13 @@ func (c *conv) convert(fields [][]byte, raw []byte) (rec []byte, flagged bool, r
 		out = append(out, ',')
 	}
 	out = append(out, `"geometry":{"type":"Point","coordinates":[`...)
-	for _, f := range []Field{Lon, Lat} {
-		v, ok, _ := c.value(f, fields)
-		if !ok {
+	lonLat, reason := c.position(fields)
+	if reason != "" {
+		return nil, false, reason
+	}
+	for i, f := range []Field{Lon, Lat} {
+		v := lonLat[i]
+		if len(v) == 0 {
 			return nil, false, c.where(f) + " is empty"
 		}
 		x, isJSON, reason := c.number(f, v, true)
@@ -664,7 +823,14 @@ func (c *conv) convert(fields [][]byte, raw []byte) (rec []byte, flagged bool, r
 			continue
 		}
 		out = append(out, k.key...)
-		out = jsontext.AppendString(out, fv)
+		if c.jsonCells != nil && c.jsonCells[k.col] {
+			out = append(out, fv...)
+		} else {
+			out = jsontext.AppendString(out, fv)
+		}
+	}
+	if len(c.extra) > 0 {
+		out = c.appendExtra(out)
 	}
 	out = append(out, '}', '}')
 	c.out = out

@@ -251,6 +251,18 @@ func TestTimes(t *testing.T) {
 		// A date layout reads a date with a midnight time, as spreadsheets write it.
 		{"2006-01-02", "UTC", "2015-01-20 00:00:00.000", "2015-01-20T12:00:00Z", 43200.0},
 		{"2006-01-02", "UTC", "2015-01-20 13:00:00.000", "!time (column \"time\") is not a date-time", nil},
+		// An hour-only offset is a zone: GDAL writes +00.
+		{"2006/01/02 15:04:05-07", "", "2014/01/22 00:00:00+00", "2014-01-22T00:00:00Z", nil},
+		{"2006/01/02 15:04:05-07", "", "2014/01/22 10:00:00+03", "2014-01-22T07:00:00Z", nil},
+		{"2006/01/02 15:04:05-07", "", "2014/01/22 10:00:00", "!time (column \"time\") is not a date-time as --time-format", nil},
+		{"2006-01-02 15:04:05 -0700", "", "2014-01-22 10:00:00 +0530", "2014-01-22T04:30:00Z", nil},
+		// GDAL's date-time forms (ogr2ogr -f CSV) need no --time-format.
+		{"", "", "2014/01/22 00:00:00+00", "2014-01-22T00:00:00Z", nil},
+		{"", "", "2014/01/22 10:30:00.5+0530", "2014-01-22T05:00:00.5Z", nil},
+		{"", "", "2014/01/22 10:30:00", "!time (column \"time\") has no zone", nil},
+		{"", "UTC", "2014/01/22", "2014-01-22T12:00:00Z", 43200.0},
+		{"", "", "2014/01-22", "!time (column \"time\") is not a date-time", nil},
+		{"2006-01-02|2006/01/02", "UTC", "2014/01/22 00:00:00+00", "2014-01-22T12:00:00Z", 43200.0},
 		{"unix", "", "1714557600", "2024-05-01T10:00:00Z", nil},
 		{"unix", "", "1714557600.25", "2024-05-01T10:00:00.25Z", nil},
 		{"unixms", "", "1714557600250", "2024-05-01T10:00:00.25Z", nil},
@@ -494,7 +506,8 @@ func TestOptionErrors(t *testing.T) {
 		opt  Options
 		want string
 	}{
-		{Options{}, "--lon: a column is required"},
+		{Options{}, "--time: a column is required"},
+		{withCols(Options{}, map[Field]string{Lon: "x", Time: "t"}), "--lat: a column is required with --lon"},
 		{Options{Dialect: "gdelt"}, `unknown dialect "gdelt"`},
 		{withCols(basic, map[Field]string{Kind: "=patrol"}), "--kind: must be ground or fire"},
 		{withCols(basic, map[Field]string{Confidence: "=2"}), "--confidence: confidence (constant) must be in (0, 1]"},
@@ -504,6 +517,8 @@ func TestOptionErrors(t *testing.T) {
 		{Options{Columns: basic.Columns, TZ: "Mars/Olympus"}, `--tz "Mars/Olympus"`},
 		{Options{Columns: basic.Columns, TimeFormat: "15:04"}, `--time-format "15:04": layout "15:04" lacks the year`},
 		{Options{Columns: basic.Columns, Delimiter: '"'}, "--delimiter"},
+		// Go reads a zone abbreviation it does not know as UTC.
+		{Options{Columns: basic.Columns, TimeFormat: "2006-01-02 15:04 MST"}, `--time-format "2006-01-02 15:04 MST": layout "2006-01-02 15:04 MST" has a zone abbreviation (MST)`},
 	} {
 		_, err := New(tc.opt)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -12,7 +12,7 @@ var presets = map[Dialect]preset{
 			Source: "source", TimeUncertainty: "time_precision",
 		}),
 		optional:   opt(Side, Kind, PrecisionM, Source, TimeUncertainty, ID),
-		timeFormat: "2006-01-02|02 January 2006|2 January 2006|02-January-2006|02/01/2006|02-01-2006",
+		timeFormat: "2006-01-02|2006/01/02|02 January 2006|2 January 2006|02-January-2006|02/01/2006|02-01-2006",
 		tz:         "UTC",
 		m: &Map{sections: [numFields]*section{
 			// The map file names the parties of actors; an actor it does
@@ -40,7 +40,7 @@ var presets = map[Dialect]preset{
 			Kind: "=fire", Strength: "best", PrecisionM: "where_prec",
 		}),
 		optional:   opt(TimeEnd, Strength, PrecisionM, ID),
-		timeFormat: "2006-01-02",
+		timeFormat: "2006-01-02|2006/01/02",
 		tz:         "UTC",
 		m: &Map{sections: [numFields]*section{
 			PrecisionM: {exact: map[string][]byte{

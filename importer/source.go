@@ -9,12 +9,13 @@ import (
 	"github.com/linewatch/linewatch/internal/jsontext"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/linewatch/linewatch/feed"
 )
 
-// OpenFile opens a CSV file for reading, gunzipped when its name ends in
+// OpenFile opens a CSV or GeoJSON file for reading, gunzipped when its name ends in
 // .gz or it starts with the gzip magic bytes.
 func OpenFile(name string) (io.ReadCloser, error) {
 	f, err := os.Open(name)
@@ -48,10 +49,12 @@ func (r *readCloser) Close() error { return r.close() }
 // rejectTag opens the record a Source gives for a rejected row.
 const rejectTag = `["linewatch:import-reject",`
 
-// Source returns a feed.Source whose records are the rows of the CSV file
-// r converted to sightings, for the batch driver (`detect --from`). The
-// record of the row that starts on line N of the CSV file is on line N of
-// the source, so that rejects name the CSV file's lines. A rejected row is
+// Source returns a feed.Source whose records are the rows of the CSV or
+// GeoJSON file r converted to sightings, for the batch driver (`detect
+// --from`). The record of the row that starts on line N of the file is on
+// line N of the source, so that rejects name the file's lines; a Feature
+// of a FeatureCollection is on the line of its ordinal, and the record of
+// a rejected one names its index. A rejected row is
 // a record that feed rejects (not a Feature); RejectedRow turns it back
 // into the row's text and the importer's reason. The source closes r (if
 // it is an io.Closer) at its end.
@@ -117,6 +120,8 @@ func (s *sourceReader) fill() {
 			b = jsontext.AppendString(b, []byte(r.Reason))
 			b = append(b, ',')
 			b = jsontext.AppendString(b, r.Text[:min(len(r.Text), feed.MaxRejectText+4)])
+			b = append(b, ',')
+			b = strconv.AppendInt(b, int64(r.Index), 10)
 			b = append(b, ']')
 		}
 		b = append(b, '\n')
@@ -133,10 +138,16 @@ func RejectedRow(rec feed.Record) (feed.Record, string, bool) {
 	if !bytes.HasPrefix(rec.Raw, []byte(rejectTag)) {
 		return rec, "", false
 	}
-	var v [3]string
+	var v [4]any
 	if err := json.Unmarshal(rec.Raw, &v); err != nil {
 		return rec, "", false
 	}
-	rec.Raw = []byte(v[2])
-	return rec, v[1], true
+	reason, _ := v[1].(string)
+	text, _ := v[2].(string)
+	rec.Raw = []byte(text)
+	if i, _ := v[3].(float64); i >= 0 {
+		// A Feature of a GeoJSON FeatureCollection: named by its index.
+		rec.Line, rec.Index = 0, int(i)
+	}
+	return rec, reason, true
 }

@@ -53,9 +53,15 @@ func newTimeReader(format string, loc *time.Location) (*timeReader, error) {
 		if strings.TrimSpace(l) == "" {
 			return nil, fmt.Errorf("--time-format %q: an empty layout", format)
 		}
+		if strings.Contains(l, "MST") {
+			return nil, fmt.Errorf("--time-format %q: layout %q has a zone abbreviation (MST), which Go reads as UTC when it does not know it (CEST, EEST): write the offset (-07:00, -0700 or -07) or give --tz", format, l)
+		}
 		// A layout has a zone when a time written in another zone reads
-		// back in it; it has a time of day when 13:47 reads back.
-		ref := time.Date(2001, 2, 3, 13, 47, 59, 0, time.FixedZone("", 5*3600+30*60))
+		// back in it; it has a time of day when 13:47 reads back. The
+		// zone is a whole number of hours, which an hour-only offset
+		// (-07, as GDAL writes +00) writes too.
+		const probeZone = 5 * 3600
+		ref := time.Date(2001, 2, 3, 13, 47, 59, 0, time.FixedZone("", probeZone))
 		back, err := time.Parse(l, ref.Format(l))
 		if err != nil {
 			return nil, fmt.Errorf("--time-format %q: layout %q does not read what it writes (%v); layouts are Go's, written with the reference time 2006-01-02 15:04:05 -07:00", format, l, err)
@@ -65,7 +71,7 @@ func newTimeReader(format string, loc *time.Location) (*timeReader, error) {
 		}
 		_, off := back.Zone()
 		tr.layouts = append(tr.layouts, l)
-		tr.zoned = append(tr.zoned, off == 5*3600+30*60)
+		tr.zoned = append(tr.zoned, off == probeZone)
 		tr.dateOnly = append(tr.dateOnly, back.Hour() == 0 && back.Minute() == 0)
 	}
 	return tr, nil
@@ -126,7 +132,8 @@ func (tr *timeReader) read(b []byte) (t int64, dateOnly bool, err error) {
 // stripMidnight removes a midnight time of day after a date, as
 // spreadsheets write it ("2015-01-20 00:00:00.000").
 func stripMidnight(s string) string {
-	for _, suf := range []string{" 00:00:00.000", " 00:00:00", " 00:00", "T00:00:00Z", "T00:00:00", "T00:00:00.000Z", "T00:00:00.000", " 0:00:00", " 0:00"} {
+	for _, suf := range []string{" 00:00:00.000", " 00:00:00", " 00:00", "T00:00:00Z", "T00:00:00", "T00:00:00.000Z", "T00:00:00.000", " 0:00:00", " 0:00",
+		" 00:00:00+00", " 00:00:00+00:00", " 00:00:00Z", "T00:00:00+00:00"} { // GDAL's, with its zone
 		if strings.HasSuffix(s, suf) {
 			return s[:len(s)-len(suf)]
 		}
@@ -144,7 +151,8 @@ func fromTime(v time.Time, dateOnly bool) (int64, bool, error) {
 
 // readISO reads YYYY-MM-DD, optionally followed by T (or t, or a space)
 // and hh:mm[:ss[.fraction]] and a zone: Z, ±hh:mm, ±hhmm or ±hh. RFC 3339
-// date-times are among these.
+// date-times are among these, and GDAL's form (ogr2ogr -f CSV), which
+// writes the date YYYY/MM/DD: 2014/01/22 00:00:00+00.
 func (tr *timeReader) readISO(b []byte) (int64, bool, error) {
 	num := func(i, n int) (int, bool) {
 		if i+n > len(b) {
@@ -155,7 +163,7 @@ func (tr *timeReader) readISO(b []byte) (int64, bool, error) {
 	year, ok1 := num(0, 4)
 	month, ok2 := num(5, 2)
 	day, ok3 := num(8, 2)
-	if !(ok1 && ok2 && ok3) || b[4] != '-' || b[7] != '-' || month < 1 || month > 12 || day < 1 || day > inum.DaysIn(year, month) {
+	if !(ok1 && ok2 && ok3) || !(b[4] == '-' || b[4] == '/') || b[7] != b[4] || month < 1 || month > 12 || day < 1 || day > inum.DaysIn(year, month) {
 		return 0, false, errMalformed
 	}
 	days := inum.DaysFrom(int64(year), month, day)

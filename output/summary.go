@@ -9,7 +9,10 @@ import (
 	"github.com/linewatch/linewatch/internal/num"
 )
 
-// Records account for every record read.
+// Records account for every record read: read = accepted + rejected +
+// duplicate + late + outside. Unattributed and BeyondEnd are among the
+// accepted; Outside are the sightings outside the run's time range
+// (detect --since, --until), present only in a run that had one.
 type Records struct {
 	Read         int64 `json:"read"`
 	Accepted     int64 `json:"accepted"`
@@ -18,6 +21,7 @@ type Records struct {
 	Late         int64 `json:"late"`
 	Unattributed int64 `json:"unattributed"`
 	BeyondEnd    int64 `json:"beyond_end"`
+	Outside      int64 `json:"outside,omitempty"`
 }
 
 // Counts is a summary without its timings (SPEC §5): what a summary file
@@ -56,13 +60,20 @@ type Summary struct {
 	Records Records
 	Result  *detect.Result
 	WallS   float64
+	// Range is the run's time range for people ("from … until …"), ""
+	// for none; with one, records.outside is written.
+	Range string
 }
 
 // AppendJSON appends the summary in the shape of SPEC §5.
 func (s *Summary) AppendJSON(b []byte) []byte {
 	r := s.Records
-	b = fmt.Appendf(b, `{"records":{"read":%d,"accepted":%d,"rejected":%d,"duplicate":%d,"late":%d,"unattributed":%d,"beyond_end":%d},`,
+	b = fmt.Appendf(b, `{"records":{"read":%d,"accepted":%d,"rejected":%d,"duplicate":%d,"late":%d,"unattributed":%d,"beyond_end":%d`,
 		r.Read, r.Accepted, r.Rejected, r.Duplicate, r.Late, r.Unattributed, r.BeyondEnd)
+	if s.Range != "" {
+		b = fmt.Appendf(b, `,"outside":%d`, r.Outside)
+	}
+	b = append(b, "},"...)
 	t := s.Result.ByType
 	b = fmt.Appendf(b, `"violations":{"crossing":%d,"incursion":%d,"fire":%d,"buffer":%d},`,
 		t[detect.Crossing], t[detect.Incursion], t[detect.FireType], t[detect.Buffer])
@@ -86,8 +97,12 @@ func (s *Summary) WriteText(w io.Writer) error {
 	t := s.Result.ByType
 	c := s.Result.Classes
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "records: %d read, %d accepted (%d unattributed, %d beyond a free end), %d rejected, %d duplicate, %d late\n",
+	fmt.Fprintf(&sb, "records: %d read, %d accepted (%d unattributed, %d beyond a free end), %d rejected, %d duplicate, %d late",
 		r.Read, r.Accepted, r.Unattributed, r.BeyondEnd, r.Rejected, r.Duplicate, r.Late)
+	if s.Range != "" {
+		fmt.Fprintf(&sb, ", %d outside the time range (%s)", r.Outside, s.Range)
+	}
+	sb.WriteString("\n")
 	fmt.Fprintf(&sb, "violations: %d crossing, %d incursion, %d fire, %d buffer; %d isolated\n",
 		t[detect.Crossing], t[detect.Incursion], t[detect.FireType], t[detect.Buffer], len(s.Result.Isolated))
 	fmt.Fprintf(&sb, "episodes: %d sustained offensive, %d sustained bombardment, %d escalation\n",

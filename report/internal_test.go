@@ -22,8 +22,11 @@ func TestTimeTicks(t *testing.T) {
 		{"2024-01-01", "2024-01-11", "Jan 1", "Jan 11", 11},                               // daily
 		{"2024-01-01", "2024-02-15", "Jan 1", "Feb 12", 7},                                // Mondays
 		{"2024-01-01", "2024-03-31", "Jan 2024", "Mar 2024", 3},                           // months
-		{"2023-11-15", "2025-06-01", "Jan 2024", "Apr 2025", 6},                           // quarters
+		{"2023-11-15", "2025-06-01", "Nov 2023", "Apr 2025", 7},                           // quarters, the first one partial
 		{"2010-01-01", "2024-12-31", "2010", "2024", 8},                                   // years
+		{"2014-03-01", "2017-06-01", "2014", "2017", 4},                                   // years, three and a bit
+		{"2014-03-01", "2018-06-01", "2014", "2018", 5},                                   // years, the first one partial
+		{"2014-01-22", "2022-02-23", "2014", "2022", 5},                                   // every other year, the first one partial
 		{"2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z", "Jan 1 00:00", "Jan 1 00:00", 1}, // an instant
 	}
 	for _, c := range cases {

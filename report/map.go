@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"math"
+	"sort"
 	"strings"
 
 	"github.com/linewatch/linewatch/detect"
@@ -84,8 +85,20 @@ func drawMap(d *Data, v *view) string {
 			grow(c[0], c[1])
 		}
 	}
-	for _, x := range d.Violations {
-		grow(x.Lon, x.Lat)
+	// The violations near the line, and the bulk of those farther away,
+	// are framed; a few far ones would squeeze the line into a corner,
+	// so they are marked at the frame's edge instead.
+	outside := map[int]bool{}
+	cut := frameReach(d.Violations, lonMin, lonMax, latMin, latMax)
+	for i, x := range d.Violations {
+		if boxDistKm(x.Lon, x.Lat, lonMin, lonMax, latMin, latMax) > cut {
+			outside[i] = true
+		}
+	}
+	for i, x := range d.Violations {
+		if !outside[i] {
+			grow(x.Lon, x.Lat)
+		}
 	}
 	// Room for the party labels beside the line.
 	mLat := math.Max((latMax-latMin)*0.06, 0.05)
@@ -162,6 +175,9 @@ func drawMap(d *Data, v *view) string {
 			if (x.Episode != "") != inEpisodes {
 				continue
 			}
+			if outside[i] {
+				continue
+			}
 			if drawn == maxPoints {
 				v.PointsCut = true
 				break
@@ -198,12 +214,118 @@ func drawMap(d *Data, v *view) string {
 	points(true)
 	v.PointsDrawn = drawn
 
+	obstacles = append(obstacles, drawOutside(&b, p, d.Violations, outside)...)
+	v.Outside = len(outside)
 	obstacles = append(obstacles, drawSectorLabels(&b, p, line)...)
 	drawParties(&b, p, line, obstacles)
 	drawScaleBar(&b, p)
 	drawNorthArrow(&b, p)
 	b.WriteString("</svg>")
 	return b.String()
+}
+
+// kmPerDegree is the length of a degree of latitude, near enough for
+// framing a map.
+const kmPerDegree = 111.2
+
+// boxDistKm is roughly how far (lon, lat) lies from the box, in km.
+func boxDistKm(lon, lat, lonMin, lonMax, latMin, latMax float64) float64 {
+	k := math.Cos((latMin + latMax) / 2 * math.Pi / 180)
+	dx := math.Max(0, math.Max(lonMin-lon, lon-lonMax)) * k
+	dy := math.Max(0, math.Max(latMin-lat, lat-latMax))
+	return math.Hypot(dx, dy) * kmPerDegree
+}
+
+// frameReach is how far from the line's box (in km) the map's frame
+// reaches out for violations: an eighth of the line's extent (at least
+// 25 km), or farther if that leaves out more than a tenth of them.
+func frameReach(vs []Violation, lonMin, lonMax, latMin, latMax float64) float64 {
+	k := math.Cos((latMin + latMax) / 2 * math.Pi / 180)
+	reach := math.Max(25, math.Hypot((lonMax-lonMin)*k, latMax-latMin)*kmPerDegree/8)
+	if len(vs) == 0 {
+		return reach
+	}
+	dist := make([]float64, len(vs))
+	for i, x := range vs {
+		dist[i] = boxDistKm(x.Lon, x.Lat, lonMin, lonMax, latMin, latMax)
+	}
+	sort.Float64s(dist)
+	return math.Max(reach, dist[(len(dist)-1)*9/10])
+}
+
+// drawOutside marks the violations outside the map's frame at its edge,
+// in the direction in which they lie, one mark with their count for
+// those that would share a place. It returns where the marks are.
+func drawOutside(b *svg, p *projection, vs []Violation, outside map[int]bool) (marks [][2]float64) {
+	if len(outside) == 0 {
+		return nil
+	}
+	type mark struct {
+		at, dir [2]float64
+		n       int
+		worst   detect.Class
+		far     float64
+		ids     []string
+	}
+	byPlace := map[[2]int]*mark{}
+	var order [][2]int
+	cx, cy := p.w/2, p.h/2
+	hw, hh := p.w/2-16, p.h/2-16
+	for i := range vs {
+		if !outside[i] {
+			continue
+		}
+		x := &vs[i]
+		q := p.xy(x.Lon, x.Lat)
+		vx, vy := q[0]-cx, q[1]-cy
+		t := 1.0
+		if vx != 0 {
+			t = math.Min(t, hw/math.Abs(vx))
+		}
+		if vy != 0 {
+			t = math.Min(t, hh/math.Abs(vy))
+		}
+		at := [2]float64{cx + vx*t, cy + vy*t}
+		key := [2]int{int(math.Floor(at[0] / 40)), int(math.Floor(at[1] / 40))}
+		m := byPlace[key]
+		if m == nil {
+			n := math.Hypot(vx, vy)
+			m = &mark{at: at, dir: [2]float64{vx / n, vy / n}}
+			byPlace[key] = m
+			order = append(order, key)
+		}
+		c, _ := classOf(x.Class)
+		if m.n == 0 || c > m.worst {
+			m.worst = c
+		}
+		m.n++
+		m.far = math.Max(m.far, geo.Distance([2]float64{x.Lon, x.Lat}, [2]float64{p.lonMin + (cx-p.dx)/(p.k*p.s), p.latMax - (cy-p.dy)/p.s})/1000)
+		if len(m.ids) < 20 {
+			m.ids = append(m.ids, x.ID)
+		}
+	}
+	b.WriteString(`<g class="outside-marks">` + "\n")
+	for _, key := range order {
+		m := byPlace[key]
+		u, n := m.dir, [2]float64{-m.dir[1], m.dir[0]}
+		tip := [2]float64{m.at[0] + 7*u[0], m.at[1] + 7*u[1]}
+		l := [2]float64{m.at[0] - 4*u[0] + 5*n[0], m.at[1] - 4*u[1] + 5*n[1]}
+		r := [2]float64{m.at[0] - 4*u[0] - 5*n[0], m.at[1] - 4*u[1] - 5*n[1]}
+		label := [2]float64{m.at[0] - 14*u[0], m.at[1] - 14*u[1] + 4}
+		tipText := fmt.Sprintf("%s outside the map, up to %s km from its centre: %s", plural(m.n, "violation"),
+			num.Format(m.far, 0), strings.Join(m.ids, ", "))
+		if m.n > len(m.ids) {
+			tipText += ", …"
+		}
+		fmt.Fprintf(b, `<g class="outside" data-x="%s" data-y="%s">`, f(m.at[0]), f(m.at[1]))
+		b.title(tipText)
+		fmt.Fprintf(b, `<path d="M%s,%sL%s,%sL%s,%sZ" fill="%s"/>`, f(tip[0]), f(tip[1]), f(l[0]), f(l[1]), f(r[0]), f(r[1]), output.Style[m.worst].Color)
+		b.text(label[0], label[1], `class="outside-count" text-anchor="middle"`, fmt.Sprint(m.n))
+		b.WriteString("</g>\n")
+		marks = append(marks, m.at, label)
+	}
+	b.WriteString("</g>\n")
+	return marks
 }
 
 func orbCoords(ls orb.LineString) [][2]float64 {
@@ -246,7 +368,7 @@ func degrees(x float64, pos, neg string) string {
 // the line, and returns where the labels are.
 func drawSectorLabels(b *svg, p *projection, line *geo.Line) (labels [][2]float64) {
 	secs := line.Sectors()
-	every := int(niceStep(float64(len(secs)) / 12))
+	every := everyNth(float64(len(secs)), 12)
 	b.WriteString(`<g class="sector-labels">` + "\n")
 	offset := p.kmPerPx() * 1000 * 9 // 9 px
 	for _, s := range secs {

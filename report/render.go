@@ -21,7 +21,8 @@ var page = template.Must(template.New("report").Parse(pageText))
 // view is what the page template shows.
 type view struct {
 	Title, Source, Line, PolicySource string
-	Period                            string
+	Period, Range                     string
+	LeftOut                           struct{ Episodes, Violations int }
 	Map, Timeline                     template.HTML
 	Classes                           []classCount
 	Episodes                          []episodeRow
@@ -30,6 +31,7 @@ type view struct {
 	Policy                            []policyRow
 	PointsDrawn                       int
 	PointsCut                         bool
+	Outside                           int // violations outside the map's frame, marked at its edge
 	Approximate                       int // episodes whose cells are not known one by one
 	TimelineNote                      string
 	NoIsolated                        bool         // none in a file: maybe written without --isolated
@@ -76,6 +78,8 @@ func Write(w io.Writer, d *Data) error {
 		Line:         d.Line.Describe(),
 		PolicySource: d.PolicySource,
 		Summary:      d.Summary,
+		Range:        d.Range,
+		LeftOut:      d.LeftOut,
 	}
 	if v.Title == "" {
 		v.Title = "linewatch report"

@@ -52,6 +52,36 @@ type Data struct {
 	// FromFile is set by Parse: what the file holds may be less than the
 	// run found (no isolated violations without detect --isolated).
 	FromFile bool
+	// Range is the time range the report shows, for people ("from …
+	// until …"), "" for all; LeftOut counts the episodes and violations
+	// outside it that Keep left out.
+	Range   string
+	LeftOut struct{ Episodes, Violations int }
+}
+
+// Keep keeps the violations whose time lies from since (included) to
+// until (excluded), in microseconds, and the episodes that overlap that
+// range; it counts those left out, and names the range (rng) on the page.
+func (d *Data) Keep(since, until int64, rng string) {
+	d.Range = rng
+	eps := d.Episodes[:0]
+	for _, e := range d.Episodes {
+		if e.End > since && e.Start < until {
+			eps = append(eps, e)
+		} else {
+			d.LeftOut.Episodes++
+		}
+	}
+	d.Episodes = eps
+	vs := d.Violations[:0]
+	for _, v := range d.Violations {
+		if v.Time >= since && v.Time < until {
+			vs = append(vs, v)
+		} else {
+			d.LeftOut.Violations++
+		}
+	}
+	d.Violations = vs
 }
 
 // Episode is an episode as detect writes it (SPEC §5).

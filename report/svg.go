@@ -92,3 +92,10 @@ func niceStep(x float64) float64 {
 	}
 	return 10 * p
 }
+
+// everyNth is how many of n items to skip between labels so that about
+// want of them are labelled: a round number, at least 1 (a few items are
+// each labelled).
+func everyNth(n, want float64) int {
+	return max(1, int(niceStep(n/want)))
+}

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/linewatch/linewatch/detect"
 	"github.com/linewatch/linewatch/internal/num"
@@ -112,13 +113,30 @@ func drawTimeline(d *Data, v *view) string {
 
 	// Time ticks along the top.
 	b.WriteString(`<g class="ticks">` + "\n")
+	// A label starts at its tick; one that would run off the right edge
+	// ends at it instead; one that would touch the label before is left
+	// out (its tick stays).
+	lastRight := math.Inf(-1)
 	for _, tk := range timeTicks(tStart, tEnd) {
 		x := xAt(tk.t)
 		fmt.Fprintf(&b, `<line x1="%s" y1="%s" x2="%s" y2="%s"/>`, f(x), f(tlTop-4), f(x), f(tlTop+plotH))
-		b.text(x+2, tlTop-8, `class="tick-label"`, tk.label)
+		w := labelWidth(tk.label)
+		left, anchor := x+2, ""
+		if left+w > tlWidth-2 {
+			left, anchor = x-2-w, ` text-anchor="end"`
+		}
+		if left < lastRight+8 {
+			continue
+		}
+		if anchor == "" {
+			b.text(left, tlTop-8, `class="tick-label"`, tk.label)
+		} else {
+			b.text(x-2, tlTop-8, `class="tick-label"`+anchor, tk.label)
+		}
+		lastRight = left + w
 	}
 	// Sector labels down the left, and the stretches' boundaries.
-	every := int(niceStep(n / 24))
+	every := everyNth(n, 24)
 	for _, s := range secs {
 		y := tlTop + float64(s.Index)*rowH
 		if s.Index%every == 0 {
@@ -178,6 +196,7 @@ func drawTimeline(d *Data, v *view) string {
 
 	// Episodes: outlined; hatched where their cells are not known.
 	b.WriteString(`<g class="ep-outlines">` + "\n")
+	var outlined [][4]float64 // x0, y0, x1, y1 of the episodes drawn
 	for i := range d.Episodes {
 		e := &d.Episodes[i]
 		lo, hi := len(secs), -1
@@ -196,8 +215,20 @@ func drawTimeline(d *Data, v *view) string {
 			b.title(e.ID + ": its cells are not in the alerts (write them with --evidence); score " + num.FormatMicro(e.Score) + " in all")
 			b.WriteString("</rect>\n")
 		}
+		// The outline's 2 px stroke lies inside the episode's cells, so
+		// that the outlines of adjacent episodes stay apart; one over the
+		// same cells as another drawn before is drawn inside it.
+		level := 0
+		for _, o := range outlined {
+			if o[0] < x1 && x0 < o[2] && o[1] < y1 && y0 < o[3] {
+				level++
+			}
+		}
+		outlined = append(outlined, [4]float64{x0, y0, x1, y1})
+		ix := math.Max(0, math.Min(1+2.5*float64(level), (x1-x0-0.5)/2))
+		iy := math.Max(0, math.Min(1+2.5*float64(level), (y1-y0-0.5)/2))
 		fmt.Fprintf(&b, `<rect class="ep-outline" x="%s" y="%s" width="%s" height="%s" %s %s>`,
-			f(x0-1), f(y0-1), f(x1-x0+2), f(y1-y0+2), attr("stroke", output.Style[c].Color), attr("data-ep", e.ID))
+			f(x0+ix), f(y0+iy), f(x1-x0-2*ix), f(y1-y0-2*iy), attr("stroke", output.Style[c].Color), attr("data-ep", e.ID))
 		b.title(episodeTip(e))
 		b.WriteString("</rect>\n")
 	}
@@ -219,6 +250,10 @@ func drawTimeline(d *Data, v *view) string {
 	return b.String()
 }
 
+// labelWidth is the width in pixels a tick label takes at most (10 px
+// type; digits and capitals are the widest).
+func labelWidth(s string) float64 { return 6.2 * float64(utf8.RuneCountInString(s)) }
+
 func sectorKm(d *Data) string { return num.Format(d.Line.SectorKm(), 3) + " km sector" }
 
 type tick struct {
@@ -227,7 +262,10 @@ type tick struct {
 }
 
 // timeTicks are round instants between start and end (µs): hours, days,
-// Mondays, months or years, whichever gives a handful.
+// Mondays, months or years, whichever gives a handful. When the first
+// round instant lies half a step or more after the start, the start gets
+// a tick too, labelled with the day, month or year it falls in, so that
+// the axis says where it begins.
 func timeTicks(start, end int64) []tick {
 	from, to := num.Time(start), num.Time(end)
 	span := to.Sub(from)
@@ -255,17 +293,25 @@ func timeTicks(start, end int64) []tick {
 		next = func(t time.Time) time.Time { return t.AddDate(0, 3, 0) }
 		layout = "Jan 2006"
 	default:
-		first = time.Date(from.Year(), 1, 1, 0, 0, 0, 0, time.UTC)
-		step := int(niceStep(span.Hours() / 24 / 365 / 8))
+		step := max(1, int(niceStep(span.Hours()/24/365/8)))
+		y := from.Year() - (from.Year()%step+step)%step // a multiple of the step
+		first = time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC)
 		next = func(t time.Time) time.Time { return t.AddDate(step, 0, 0) }
 		layout = "2006"
 	}
 	var out []tick
-	for t := first; !t.After(to) && len(out) < 40; t = next(t) {
+	prev := first
+	for t := first; !t.After(to) && len(out) < 40; prev, t = t, next(t) {
 		if t.Before(from) {
 			continue
 		}
+		if len(out) == 0 && t.After(from) && t.Sub(from)*2 >= next(prev).Sub(prev) {
+			out = append(out, tick{start, from.Format(layout)})
+		}
 		out = append(out, tick{t.UnixMicro(), t.Format(layout)})
+	}
+	if len(out) == 0 {
+		out = append(out, tick{start, from.Format(layout)})
 	}
 	return out
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -41,6 +42,7 @@ const demoSeed = 2024
 
 // The demo's files, in the order it describes them.
 var demoFiles = []struct{ name, what string }{
+	{"line.geojson", "the agreed line the demo judged against (the bundled 2024 front)"},
 	{"sightings.ndjson.gz", "the generated sightings, one GeoJSON Feature per line (gzipped)"},
 	{"alerts.geojson", "the episodes and isolated violations: open it in QGIS, kepler.gl or geojson.io"},
 	{"summary.json", "the run's account of its records, violations and episodes"},
@@ -55,10 +57,10 @@ func demoCommand() *cli.Command {
 		Description: "Runs linewatch end to end on the bundled agreed line (about 966 km of the 2024 front, UA on\n" +
 			"one side, RU on the other): generates a 90-day scenario (seed 2024) of background activity,\n" +
 			"isolated incidents, two offensives, a bombardment and two raids, with bad and duplicate\n" +
-			"records; detects; and writes to DIR the sightings, alerts.geojson (episodes and isolated\n" +
-			"violations), summary.json and report.html. It prints what it found — every class shows up:\n" +
-			"sustained offensives, a sustained bombardment, escalations, isolated violations — and where.\n" +
-			"The same every time. Example:\n\n" +
+			"records; detects; and writes to DIR the line (line.geojson), the sightings, alerts.geojson\n" +
+			"(episodes and isolated violations), summary.json and report.html. It prints what it found —\n" +
+			"every class shows up: sustained offensives, a sustained bombardment, escalations, isolated\n" +
+			"violations — and where, and a detect command to run next. The same every time. Example:\n\n" +
 			"  linewatch demo --out /tmp/linewatch-demo && xdg-open /tmp/linewatch-demo/report.html",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Value: "linewatch-demo", Usage: "write the files to `DIR` (created if missing)", TakesFile: true},
@@ -82,6 +84,9 @@ func demoAction(c *cli.Context) error {
 		return fmt.Errorf("the bundled line: %w", err) // cannot happen: the tests load it
 	}
 	path := func(name string) string { return filepath.Join(dir, name) }
+	if err := os.WriteFile(path("line.geojson"), fixtures.Front2024, 0o644); err != nil {
+		return failed(fmt.Errorf("writing the line: %w", err))
+	}
 
 	// 1. Generate.
 	sc := gen.DefaultScenario()
@@ -198,10 +203,49 @@ func demoDescribe(w io.Writer, dir string, line *geo.Line, truth *gen.Truth, out
 	for _, f := range demoFiles {
 		fmt.Fprintf(&sb, "  %-20s %s\n", f.name, f.what)
 	}
-	fmt.Fprintf(&sb, "Next, your own sightings (GeoJSON, one Feature per line or a FeatureCollection):\n"+
-		"  linewatch detect --line %s --isolated -o alerts.geojson --report report.html SIGHTINGS.ndjson\n", fixtures.Front2024Name)
+	self, goRun := selfCommand()
+	fmt.Fprintf(&sb, "Next, the same on your own sightings (GeoJSON, one Feature per line or a FeatureCollection;\n"+
+		"CSV and GeoJSON exports through 'import'). As it stands, this command runs on the demo's:\n"+
+		"  %s detect --line %s --isolated -o %s --report %s %s\n",
+		self, shellQuote(filepath.Join(dir, "line.geojson")), shellQuote(filepath.Join(dir, "alerts.geojson")),
+		shellQuote(filepath.Join(dir, "report.html")), shellQuote(filepath.Join(dir, "sightings.ndjson.gz")))
+	if goRun {
+		sb.WriteString("(from the repository's root, as go run was; or install linewatch first:\n" +
+			"  go install github.com/linewatch/linewatch/cmd/linewatch@latest\n" +
+			"and run linewatch detect … from anywhere)\n")
+	}
 	_, err := io.WriteString(w, sb.String())
 	return err
+}
+
+// selfCommand is how to run this linewatch again from the shell: "go
+// run ./cmd/linewatch" when go run built it into a temporary directory,
+// its name when the PATH finds it under that name, else its path.
+func selfCommand() (cmd string, goRun bool) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "linewatch", false
+	}
+	if strings.Contains(filepath.ToSlash(exe), "/go-build") {
+		return "go run ./cmd/linewatch", true
+	}
+	name := filepath.Base(exe)
+	if p, err := exec.LookPath(name); err == nil {
+		if a, err1 := os.Stat(p); err1 == nil {
+			if b, err2 := os.Stat(exe); err2 == nil && os.SameFile(a, b) {
+				return name, false
+			}
+		}
+	}
+	return shellQuote(exe), false
+}
+
+// shellQuote quotes s for a POSIX shell where it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./+=:,@") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func sectorIDs(line *geo.Line, idx []int) []string {

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -117,6 +118,30 @@ func TestDemoElsewhere(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "linewatch-demo", "report.html")); err != nil {
 		t.Error(err)
+	}
+	// The command it prints next runs as it stands, from where it ran.
+	i := strings.Index(cmd.stdout, "this command runs on the demo's:\n  ")
+	if i < 0 {
+		t.Fatalf("no command to run next:\n%s", cmd.stdout)
+	}
+	next := cmd.stdout[i+len("this command runs on the demo's:\n  "):]
+	next = next[:strings.IndexByte(next, '\n')]
+	if !strings.HasPrefix(next, binary+" detect --line linewatch-demo/line.geojson ") {
+		t.Errorf("next: %s", next)
+	}
+	os.Remove(filepath.Join(dir, "linewatch-demo", "alerts.geojson"))
+	sh := exec.Command("sh", "-c", next+" --quiet")
+	sh.Dir = dir
+	if out, err := sh.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", next, err, out)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "linewatch-demo", "alerts.geojson")); err != nil || fi.Size() == 0 {
+		t.Errorf("%s wrote no alerts: %v", next, err)
+	}
+	// Run by go run, it says how to install.
+	if r := runIn(t, "demo", "--out", filepath.Join(dir, "again")); !strings.Contains(r.stdout, "  go run ./cmd/linewatch detect --line ") ||
+		!strings.Contains(r.stdout, "go install github.com/linewatch/linewatch/cmd/linewatch@latest") {
+		t.Errorf("from a test binary (as from go run):\n%s", r.stdout)
 	}
 	wantOneLineError(t, runIn(t, "demo", "extra"), "demo takes no arguments")
 	wantOneLineError(t, runIn(t, "demo", "--out", filepath.Join(dir, "linewatch-demo", "report.html", "x")), "--out")

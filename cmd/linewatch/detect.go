@@ -26,17 +26,21 @@ func detectCommand() *cli.Command {
 		&cli.BoolFlag{Name: "strict", Usage: "exit with status 1 if any record was rejected"},
 		&cli.IntFlag{Name: "workers", Usage: "decode and locate on `N` goroutines (default: one per core); the output never depends on it"},
 		&cli.StringFlag{Name: "report", Usage: "also write the HTML report (map, timeline, episodes, summary) to `FILE`", TakesFile: true},
+		&cli.StringFlag{Name: "title", Usage: "the report's `TITLE` (default: linewatch report)"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress bar and no summary on standard error (--summary FILE is still written)"},
 	)
+	flags = append(flags, rangeFlags("sightings", "the others are counted as outside")...)
 	flags = append(flags, fromFlags()...) // --from csv|acled|ucdp: see import.go
 	return &cli.Command{
 		Name:      "detect",
 		Usage:     "find violations in sighting files and classify them into episodes",
-		UsageText: "linewatch detect --line L.geojson [--policy P.yaml] [-o OUT] [--format geojson|geojsonseq|csv|gpkg|kml]\n  [--rejects FILE] [--summary FILE] [--report FILE] [--isolated] [--evidence] [--strict] [--quiet] SIGHTINGS...",
+		UsageText: "linewatch detect --line L.geojson [--policy P.yaml] [-o OUT] [--format geojson|geojsonseq|csv|gpkg|kml]\n  [--rejects FILE] [--summary FILE] [--report FILE [--title TEXT]] [--since TIME] [--until TIME]\n  [--isolated] [--evidence] [--strict] [--quiet] SIGHTINGS...",
 		Description: "Reads sightings (GeoJSON FeatureCollection or GeoJSON text sequence / NDJSON files, .gz,\n" +
 			"or - for standard input), judges each against the agreed line, aggregates violations per\n" +
 			"party, sector and window, and writes every episode with its class, figures, criteria and\n" +
 			"evidence. --report FILE writes the HTML report of the run as well (see linewatch report).\n" +
+			"--since and --until keep the sightings of a time range (the others are counted as outside).\n" +
+			"Options may come before or after the files (a file named like an option goes after --).\n" +
 			"On a terminal, a run longer than a second shows its progress on standard error. Example:\n\n" +
 			"  linewatch detect --line fixtures/lines/front-2024.geojson --isolated -o alerts.geojson \\\n" +
 			"    --report report.html fixtures/sightings/front-2024-q1.ndjson.gz",
@@ -50,9 +54,6 @@ func detectCommand() *cli.Command {
 const softMemoryLimit = 420 << 20
 
 func detectAction(c *cli.Context) error {
-	if err := checkArgs(c); err != nil {
-		return err
-	}
 	inputs := c.Args().Slice()
 	if len(inputs) == 0 {
 		return usageError(c, "no sighting files given (use - for standard input)")
@@ -63,6 +64,10 @@ func detectAction(c *cli.Context) error {
 	}
 	if format == render.GPKG && c.String("output") == "" {
 		return usageError(c, "--format gpkg writes a file: give it with -o FILE.gpkg")
+	}
+	rng, err := timeRange(c)
+	if err != nil {
+		return err
 	}
 	line, pol, err := loadLine(c)
 	if err != nil {
@@ -100,7 +105,7 @@ func detectAction(c *cli.Context) error {
 		debug.SetMemoryLimit(softMemoryLimit)
 	}
 	start := time.Now()
-	cfg := batchrun.Config{Judge: detect.NewJudge(line, pol), Workers: c.Int("workers")}
+	cfg := batchrun.Config{Judge: detect.NewJudge(line, pol), Workers: c.Int("workers"), Range: rng}
 	if rejects != nil {
 		cfg.Reject = func(rj batchrun.Rejected) error { return rejects.write(&rj.Record, rj.Reason) }
 	}
@@ -135,9 +140,10 @@ func detectAction(c *cli.Context) error {
 	k := out.Counts
 	sum := render.Summary{
 		Records: render.Records{Read: k.Read, Accepted: k.Accepted, Rejected: k.Rejected, Duplicate: k.Duplicate,
-			Late: k.Late, Unattributed: k.Unattributed, BeyondEnd: k.BeyondEnd},
+			Late: k.Late, Unattributed: k.Unattributed, BeyondEnd: k.BeyondEnd, Outside: k.Outside},
 		Result: &out.Result,
 		WallS:  time.Since(start).Seconds(),
+		Range:  rng.String(),
 	}
 	if name := c.String("summary"); name != "" {
 		if err := os.WriteFile(name, sum.AppendJSON(nil), 0o644); err != nil {
@@ -151,6 +157,7 @@ func detectAction(c *cli.Context) error {
 	if name := c.String("report"); name != "" {
 		d := reportData(line, pol, &out.Result, c.String("policy"), inputs)
 		d.Summary = report.SummaryOf(&sum)
+		d.Title, d.Range = c.String("title"), rng.String()
 		if err := writeReport(name, d); err != nil {
 			return err
 		}

@@ -22,7 +22,7 @@ import (
 
 func init() { register(importCommand) }
 
-const importCategory = "reading CSV (import, detect --from)"
+const importCategory = "reading CSV or GeoJSON (import, detect --from)"
 
 // importFlags are the flags that say how CSV rows become sightings,
 // shared by `import` and `detect --from`.
@@ -33,11 +33,11 @@ func importFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "delimiter", Usage: "field delimiter `CHAR`: , ; tab | or any one character (default: sniffed from the header)", Category: importCategory},
 		&cli.StringFlag{Name: "encoding", Usage: "`ENCODING` of the CSV files: utf-8, latin-1, windows-1252 or utf-16 (default: utf-8; a UTF-16 byte-order mark is always obeyed)", Category: importCategory},
-		col(importer.Lon, "longitude: a `COLUMN` name, or =VALUE for a constant (every field flag takes either)"),
-		col(importer.Lat, "latitude `COLUMN`"),
+		col(importer.Lon, "longitude: a `COLUMN` name, or =VALUE for a constant (every field flag takes either); default: a GeoJSON file's Point, else the dialect's column, else guessed (x, lon, lng, long, longitude, or a WKT column)"),
+		col(importer.Lat, "latitude `COLUMN` (default: as for --lon)"),
 		col(importer.Time, "time `COLUMN`: ISO 8601 / RFC 3339, or as --time-format says"),
 		col(importer.TimeEnd, "`COLUMN` of the end of the time's span (the time becomes its middle)"),
-		&cli.StringFlag{Name: "time-format", Usage: "Go time `LAYOUTS` separated by | (2006-01-02, 02/01/2006 15:04, …), or unix, unixms", Category: importCategory},
+		&cli.StringFlag{Name: "time-format", Usage: "Go time `LAYOUTS` separated by | (2006-01-02, 02/01/2006 15:04, 2006/01/02 15:04:05-07, …), or unix, unixms (default: ISO 8601 / RFC 3339, or GDAL's 2014/01/22 00:00:00+00)", Category: importCategory},
 		&cli.StringFlag{Name: "tz", Usage: "`ZONE` of times written without one: Europe/Kyiv, UTC, +02:00 (default: such times are rejected; acled, ucdp: UTC)", Category: importCategory},
 		col(importer.ID, "sighting id `COLUMN` (default: none, a hash of the sighting)"),
 		col(importer.Side, "party `COLUMN` of the force observed or acting"),
@@ -75,18 +75,25 @@ func importCommand() *cli.Command {
 	}
 	return &cli.Command{
 		Name:      "import",
-		Usage:     "turn CSV files (your own, ACLED or UCDP GED exports) into GeoJSONSeq sightings",
+		Usage:     "turn CSV or GeoJSON files (your own, ACLED or UCDP GED exports) into GeoJSONSeq sightings",
 		UsageText: "linewatch import csv|acled|ucdp [options] FILE... [-o OUT]",
 		Description: "Reads CSV files and writes one sighting per row, a GeoJSON Feature per line, that\n" +
-			"detect and stream read (detect --from reads the CSV directly). Rows that cannot be mapped\n" +
+			"detect and stream read (detect --from reads the files directly). Rows that cannot be mapped\n" +
 			"are rejected with their line and reason (--rejects); every other column is carried as a\n" +
-			"property. Examples:\n\n" +
+			"property. GeoJSON files (a FeatureCollection, or one Feature per line, as ogr2ogr exports\n" +
+			"them) are read too: each Feature is a row, its properties the columns, its Point the position.\n" +
+			"Without --lon and --lat, a CSV file's position columns are guessed as QGIS does (the\n" +
+			"dialect's own, else x/y, lon/lat, lng/lat, long/lat, or a WKT column wkt or geometry; any\n" +
+			"case), and the guess is said on standard error. Times may be written as GDAL writes them\n" +
+			"(2014/01/22 00:00:00+00). It exits 1 when rows were read and none imported. Examples:\n\n" +
 			"  linewatch import csv --lon x --lat y --time when --tz Europe/Kyiv --side =UA log.csv -o log.geojsonl\n" +
 			"  linewatch import acled --map actors.yaml acled-export.csv -o acled.geojsonl\n" +
-			"  linewatch import ucdp GEDEvent_v23_1.csv -o ucdp.geojsonl",
+			"  linewatch import ucdp GEDEvent_v23_1.csv -o ucdp.geojsonl\n" +
+			"  linewatch import ucdp fixtures/import/ucdp-gdal.csv -o ucdp.geojsonl   # X, Y and GDAL's dates",
 		Subcommands: []*cli.Command{
-			sub(importer.CSV, "a CSV file with the columns the flags name",
-				"Every field flag takes a column name or =VALUE. --lon, --lat and --time are required."),
+			sub(importer.CSV, "a CSV or GeoJSON file with the columns the flags name",
+				"Every field flag takes a column name or =VALUE. --time is required; --lon and --lat are\n"+
+					"guessed when not given (see linewatch import --help)."),
 			sub(importer.ACLED, "an ACLED export",
 				"Columns event_id_cnty, event_date, longitude, latitude, actor1 (→ side, through --map;\n"+
 					"none where the map has no answer), sub_event_type (→ kind: shelling, air/drone strikes and\n"+
@@ -142,44 +149,21 @@ func importerOptions(c *cli.Context, d importer.Dialect) (*importer.Importer, er
 	return im, nil
 }
 
-// importArgs splits the arguments into input files and a trailing
-// -o/--output FILE, which the synopsis allows after the files.
+// importArgs returns the input files and the output (-o may follow the
+// files: see interspersed).
 func importArgs(c *cli.Context) (inputs []string, output string, err error) {
-	args := c.Args().Slice()
-	output = c.String("output")
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "-o" || a == "--output" || a == "-output":
-			if i+1 == len(args) {
-				return nil, "", importUsage(c, "%s needs a file name", a)
-			}
-			if output != "" {
-				return nil, "", importUsage(c, "the output is given twice")
-			}
-			output = args[i+1]
-			i++
-		case strings.HasPrefix(a, "-o=") || strings.HasPrefix(a, "--output="):
-			if output != "" {
-				return nil, "", importUsage(c, "the output is given twice")
-			}
-			output = a[strings.IndexByte(a, '=')+1:]
-		case len(a) > 1 && a[0] == '-':
-			return nil, "", importUsage(c, "flag %s after the input files: options go before them (only -o may follow)", a)
-		default:
-			inputs = append(inputs, a)
-		}
-	}
+	inputs = c.Args().Slice()
 	if len(inputs) == 0 {
-		return nil, "", importUsage(c, "no CSV files given (use - for standard input)")
+		return nil, "", importUsage(c, "no CSV or GeoJSON files given (use - for standard input)")
 	}
-	return inputs, output, nil
+	return inputs, c.String("output"), nil
 }
 
 // importFileSummary is one file's line in the summary.
 type importFileSummary struct {
 	File      string `json:"file"`
-	Delimiter string `json:"delimiter"`
+	Format    string `json:"format"`              // csv or geojson
+	Delimiter string `json:"delimiter,omitempty"` // of a CSV file
 	importer.Counts
 }
 
@@ -235,13 +219,13 @@ func importAction(c *cli.Context, d importer.Dialect) error {
 			} else if r, err = importer.OpenFile(in); err != nil {
 				return unusable(fmt.Errorf("input: %w", err))
 			}
-			k, delim, err := importFile(im, in, r, out, rejects)
+			fs, err := importFile(c, im, in, r, out, rejects)
 			r.Close()
 			if err != nil {
 				return err
 			}
-			total.Add(k)
-			files = append(files, importFileSummary{File: in, Delimiter: delimName(delim), Counts: k})
+			total.Add(fs.Counts)
+			files = append(files, fs)
 		}
 		return nil
 	}()
@@ -259,17 +243,31 @@ func importAction(c *cli.Context, d importer.Dialect) error {
 	if err := writeImportSummary(c, total, files, wall); err != nil {
 		return err
 	}
+	if total.Rows > 0 && total.Imported == 0 {
+		// Nothing came of a file that had rows: a wrong dialect, column
+		// or time format, which a pipeline must not take for success.
+		return failed(fmt.Errorf("no row imported: all %d rows read were rejected (see --rejects FILE for why)", total.Rows))
+	}
 	if c.Bool("strict") && total.Rejected > 0 {
 		return failed(fmt.Errorf("%d rows rejected (--strict)", total.Rejected))
 	}
 	return nil
 }
 
-// importFile converts one file.
-func importFile(im *importer.Importer, name string, r io.Reader, out io.Writer, rejects *rejectFile) (importer.Counts, byte, error) {
+// importFile converts one file, saying on standard error where its
+// positions come from when the flags did not say.
+func importFile(c *cli.Context, im *importer.Importer, name string, r io.Reader, out io.Writer, rejects *rejectFile) (importFileSummary, error) {
 	rows, err := im.Rows(name, r)
 	if err != nil {
-		return importer.Counts{}, 0, unusable(err)
+		return importFileSummary{}, unusable(err)
+	}
+	sayGuessed(c, name, rows)
+	summary := func() importFileSummary {
+		fs := importFileSummary{File: name, Format: rows.Format(), Counts: rows.Counts()}
+		if d := rows.Delimiter(); d != 0 {
+			fs.Delimiter = delimName(d)
+		}
+		return fs
 	}
 	for {
 		row, err := rows.Next()
@@ -277,22 +275,31 @@ func importFile(im *importer.Importer, name string, r io.Reader, out io.Writer, 
 			break
 		}
 		if err != nil {
-			return rows.Counts(), rows.Delimiter(), unusable(fmt.Errorf("read %s: %w", name, err))
+			return summary(), unusable(fmt.Errorf("read %s: %w", name, err))
 		}
 		if row.Record != nil {
 			if _, err := out.Write(append(row.Record, '\n')); err != nil {
-				return rows.Counts(), rows.Delimiter(), failed(err)
+				return summary(), failed(err)
 			}
 			continue
 		}
 		if rejects != nil {
-			rec := feed.Record{File: name, Line: row.Line, Index: -1, Raw: row.Text}
+			rec := feed.Record{File: name, Line: row.Line, Index: row.Index, Raw: row.Text}
 			if err := rejects.write(&rec, row.Reason); err != nil {
-				return rows.Counts(), rows.Delimiter(), failed(fmt.Errorf("writing rejects: %w", err))
+				return summary(), failed(fmt.Errorf("writing rejects: %w", err))
 			}
 		}
 	}
-	return rows.Counts(), rows.Delimiter(), nil
+	return summary(), nil
+}
+
+// sayGuessed says on standard error where a file's positions come from,
+// when the flags did not name the columns: a GeoJSON file's Point
+// geometry, or the columns guessed from a CSV header.
+func sayGuessed(c *cli.Context, name string, rows *importer.Rows) {
+	if g := rows.Guessed(); g != "" {
+		fmt.Fprintf(c.App.ErrWriter, "%s: %s\n", name, g)
+	}
 }
 
 func delimName(d byte) string {
@@ -396,7 +403,7 @@ func round(x float64, digits int) float64 {
 // fromFlags are the flags `detect --from` adds: --from and the importer's.
 func fromFlags() []cli.Flag {
 	return append([]cli.Flag{
-		&cli.StringFlag{Name: "from", Usage: "read the inputs as CSV of `DIALECT` csv, acled or ucdp (as 'linewatch import' does, same flags)", Category: importCategory},
+		&cli.StringFlag{Name: "from", Usage: "read the inputs as CSV or GeoJSON of `DIALECT` csv, acled or ucdp (as 'linewatch import' does, same flags)", Category: importCategory},
 	}, importFlags()...)
 }
 
@@ -462,11 +469,14 @@ func detectFrom(c *cli.Context, inputs []string) (*fromImport, error) {
 			fi.cleanup()
 			return nil, unusable(fmt.Errorf("input: %w", err))
 		}
-		_, err = im.Rows(in, rc)
+		rows, err := im.Rows(in, rc)
 		rc.Close()
 		if err != nil {
 			fi.cleanup()
 			return nil, unusable(err)
+		}
+		if !c.Bool("quiet") {
+			sayGuessed(c, in, rows)
 		}
 	}
 	return fi, nil

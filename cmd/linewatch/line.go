@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	batchrun "github.com/linewatch/linewatch/batch"
 	"github.com/linewatch/linewatch/detect"
 	"github.com/linewatch/linewatch/geo"
 	"github.com/linewatch/linewatch/internal/samefile"
@@ -23,8 +24,10 @@ func lineFlags() []cli.Flag {
 		&cli.StringFlag{Name: "line", Usage: "the agreed line, a GeoJSON or GeoPackage `FILE` (required)", TakesFile: true},
 		&cli.StringFlag{Name: "line-layer", Usage: "the `LAYER` of a GeoPackage --line to read (default: its only line layer)"},
 		&cli.StringFlag{Name: "policy", Usage: "policy YAML `FILE` (sector_km, buffer_m, end_reach_m, …); default: the built-in policy", TakesFile: true},
-		&cli.StringFlag{Name: "left", Usage: "`PARTY` on the left of a line given as a bare geometry"},
-		&cli.StringFlag{Name: "right", Usage: "`PARTY` on the right of a line given as a bare geometry"},
+		&cli.StringSliceFlag{Name: "line-where", Usage: "of a line file of several features, keep those whose property KEY is VALUE (`KEY=VALUE`; repeat: all must hold, as ogr2ogr -where a AND b)"},
+		&cli.StringSliceFlag{Name: "line-feature", Usage: "of a line file of several features, keep the one of this 0-based `INDEX` or ID (index:N, id:ID when they clash; repeat for several)"},
+		&cli.StringFlag{Name: "left", Usage: "`PARTY` on the left (walking in coordinate order) of a bare geometry and of every line feature without a left property"},
+		&cli.StringFlag{Name: "right", Usage: "`PARTY` on the right of a bare geometry and of every line feature without a right property"},
 		&cli.Float64Flag{Name: "buffer-m", Usage: "buffer half-width in `METRES` where the line gives none (default: the policy's buffer_m)"},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to `FILE` (default: standard output)", TakesFile: true},
 	}
@@ -51,6 +54,20 @@ func loadLine(c *cli.Context) (*geo.Line, detect.Policy, error) {
 			return nil, pol, usageError(c, "--buffer-m must be a number ≥ 0, got %v", b)
 		}
 		opt.BufferM = b
+	}
+	for _, w := range c.StringSlice("line-where") {
+		cond, err := geo.ParseCondition(w)
+		if err != nil {
+			return nil, pol, usageError(c, "%v", err)
+		}
+		opt.Select.Where = append(opt.Select.Where, cond)
+	}
+	for _, f := range c.StringSlice("line-feature") {
+		ref, err := geo.ParseFeatureRef(f)
+		if err != nil {
+			return nil, pol, usageError(c, "%v", err)
+		}
+		opt.Select.Features = append(opt.Select.Features, ref)
 	}
 	l, err := loadLineFile(path, c.String("line-layer"), opt)
 	if err != nil {
@@ -122,17 +139,6 @@ func (o *outFile) Close() error {
 	return nil
 }
 
-// checkArgs rejects flags written after the positional arguments, which
-// the command line would otherwise take for file names.
-func checkArgs(c *cli.Context) error {
-	for _, a := range c.Args().Slice() {
-		if len(a) > 1 && a[0] == '-' {
-			return usageError(c, "flag %s after the input files: options go before them", a)
-		}
-	}
-	return nil
-}
-
 // checkInput checks that the input file name can be read, so that a
 // misspelt name stops a run before it writes anything.
 func checkInput(name string) error {
@@ -178,4 +184,22 @@ func flagName(f string) string {
 		return "-o"
 	}
 	return "--" + f
+}
+
+// rangeFlags are --since and --until, of detect (what: "sightings") and
+// report ("violations").
+func rangeFlags(what, others string) []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "since", Usage: "keep only " + what + " from `TIME` on: an RFC 3339 date-time or a date (2024-02-01, midnight UTC); " + others},
+		&cli.StringFlag{Name: "until", Usage: "keep only " + what + " before `TIME` (as --since)"},
+	}
+}
+
+// timeRange reads --since and --until; nil when neither is given.
+func timeRange(c *cli.Context) (*batchrun.TimeRange, error) {
+	r, err := batchrun.ParseTimeRange(c.String("since"), c.String("until"))
+	if err != nil {
+		return nil, usageError(c, "%v", err)
+	}
+	return r, nil
 }

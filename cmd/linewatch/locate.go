@@ -37,9 +37,6 @@ func locateCommand() *cli.Command {
 }
 
 func locateAction(c *cli.Context) error {
-	if err := checkArgs(c); err != nil {
-		return err
-	}
 	inputs := c.Args().Slice()
 	if len(inputs) == 0 {
 		return usageError(c, "no SIGHTINGS: name one or more files, or - for standard input")

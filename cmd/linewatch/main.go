@@ -120,7 +120,8 @@ func onUsageError(c *cli.Context, err error, _ bool) error {
 // runApp runs the app on args (args[0] is the program name) and returns the
 // exit status, having written any error as one line to stderr.
 func runApp(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	err := newApp(stdin, stdout, stderr).Run(args)
+	app := newApp(stdin, stdout, stderr)
+	err := app.Run(interspersed(app, args))
 	if err == nil {
 		return exitOK
 	}

@@ -222,7 +222,7 @@ func TestSectorsOwnLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := runIn(t, "sectors", "--line", path)
-	wantOneLineError(t, r, "left and right parties are required")
+	wantOneLineError(t, r, "no left and right parties: give each feature left and right properties, or give --left and --right")
 	r = runIn(t, "sectors", "--line", path, "--left", "X", "--right", "Y")
 	if r.code != 0 || strings.Count(r.stdout, `"type":"Feature"`) != 2 {
 		t.Fatalf("exit %d, output %s %s", r.code, r.stdout, r.stderr)
@@ -271,7 +271,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"sectors", "--line", straightLine, "--buffer-m", "wide"}, "buffer-m"},
 		{[]string{"sectors", "--line", straightLine, "--buffer-m", "-3"}, "--buffer-m must be a number ≥ 0"},
 		{[]string{"sectors", "--line", straightLine, "extra"}, "sectors takes no arguments"},
-		{[]string{"locate", "--line", straightLine, in, "-o", "x"}, "flag -o after the input files"},
+		{[]string{"locate", in, "--line", straightLine, "--nosuch"}, "flag provided but not defined: -nosuch"},
 		{[]string{"sectors", "--line", "no/such/line.geojson"}, "line: open no/such/line.geojson"},
 		{[]string{"sectors", "--line", straightLine, "--policy", "no/such.yaml"}, "policy: open no/such.yaml"},
 		{[]string{"sectors", "--line", straightLine, "--policy", badPolicy}, "sector_km"},

@@ -21,7 +21,7 @@ func reportCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "report",
 		Usage:     "write an HTML report (map, timeline, episodes) of what detect found",
-		UsageText: "linewatch report --line L.geojson [--policy P.yaml] [--summary FILE] [--title TEXT] [-o report.html] ALERTS.geojson",
+		UsageText: "linewatch report --line L.geojson [--policy P.yaml] [--summary FILE] [--title TEXT]\n  [--since TIME] [--until TIME] [-o report.html] ALERTS.geojson",
 		Description: "Reads the GeoJSON that detect wrote (a FeatureCollection or one Feature per line, .gz or -\n" +
 			"for standard input; stream's alerts too, each episode at its latest state) and writes one\n" +
 			"self-contained HTML page that opens from disk in any browser and loads nothing from the\n" +
@@ -30,27 +30,30 @@ func reportCommand() *cli.Command {
 			"outlined, a table of the episodes with each criterion beside its threshold, and the run's\n" +
 			"summary and policy. Give the line and --policy that detect used. The timeline's cells are\n" +
 			"summed from the violations in the file: write the alerts with --isolated --evidence for\n" +
-			"all of them (detect --report writes the same page in one go). Example:\n\n" +
+			"all of them (detect --report writes the same page in one go). --since and --until show the\n" +
+			"violations of a time range and the episodes that overlap it (the summary stays the run's).\n" +
+			"Example:\n\n" +
 			"  linewatch detect --line fixtures/lines/front-2024.geojson --isolated --evidence \\\n" +
 			"    --summary summary.json -o alerts.geojson fixtures/sightings/front-2024-q1.ndjson.gz\n" +
 			"  linewatch report --line fixtures/lines/front-2024.geojson --summary summary.json \\\n" +
 			"    -o report.html alerts.geojson",
-		Flags: append(lineFlags(),
+		Flags: append(append(lineFlags(),
 			&cli.StringFlag{Name: "summary", Usage: "include the run's summary from `FILE`, as detect --summary wrote it", TakesFile: true},
 			&cli.StringFlag{Name: "title", Usage: "the page's `TITLE` (default: linewatch report)"},
-		),
+		), rangeFlags("violations, and the episodes that overlap the range,", "the others are left out")...),
 		Action: reportAction,
 	}
 }
 
 func reportAction(c *cli.Context) error {
-	if err := checkArgs(c); err != nil {
-		return err
-	}
 	if c.NArg() != 1 {
 		return usageError(c, "report takes one ALERTS file (detect's output), got %d", c.NArg())
 	}
 	name := c.Args().First()
+	rng, err := timeRange(c)
+	if err != nil {
+		return err
+	}
 	line, pol, err := loadLine(c)
 	if err != nil {
 		return err
@@ -64,6 +67,9 @@ func reportAction(c *cli.Context) error {
 		return unusable(fmt.Errorf("alerts %s: %w", name, err))
 	}
 	d.Source, d.PolicySource, d.Title = name, c.String("policy"), c.String("title")
+	if rng != nil {
+		d.Keep(rng.Since, rng.Until, rng.String())
+	}
 	if s := c.String("summary"); s != "" {
 		b, err := os.ReadFile(s)
 		if err != nil {
