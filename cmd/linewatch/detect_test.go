@@ -160,7 +160,7 @@ func TestLineFromGeoPackage(t *testing.T) {
 	}
 	wantOneLineError(t, runIn(t, "sectors", "--line", out), "2 line layers, pick one with --line-layer NAME: episodes (LINESTRING, 1 features, EPSG:4326); sectors (LINESTRING, 10 features, EPSG:4326)")
 	wantOneLineError(t, runIn(t, "sectors", "--line", out, "--line-layer", "towns"), `no layer "towns"; the feature layers are: episodes`)
-	wantOneLineError(t, runIn(t, "sectors", "--line", out, "--line-layer", "sectors"), "layer sectors: feature 0: left and right parties are required")
+	wantOneLineError(t, runIn(t, "sectors", "--line", out, "--line-layer", "sectors"), "layer sectors: feature 0: no left and right parties")
 	if r := runIn(t, "sectors", "--line", out, "--line-layer", "sectors", "--left", "A", "--right", "B"); r.code != 0 {
 		t.Errorf("sectors of the sectors layer with --left/--right: %s", r.stderr)
 	}

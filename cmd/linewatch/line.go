@@ -13,8 +13,8 @@ import (
 	batchrun "github.com/linewatch/linewatch/batch"
 	"github.com/linewatch/linewatch/detect"
 	"github.com/linewatch/linewatch/geo"
-	"github.com/linewatch/linewatch/internal/samefile"
 	"github.com/linewatch/linewatch/gpkg"
+	"github.com/linewatch/linewatch/internal/samefile"
 	"github.com/urfave/cli/v2"
 )
 
