@@ -84,7 +84,7 @@ func (l *Line) Cross(a, b orb.Point) (c Crossing, ok bool) {
 			hP, hQ := sg.a.dot(pr.m), sg.b.dot(pr.m)
 			t := v * hP / (hQ*(1-v) + v*hP)
 			x, y := A[0]+u*mx, A[1]+u*my
-			lon, lat := geodetic(onSurface(pr.unproject(x, y)))
+			lon, lat := surfaceLonLat((pr.unproject(x, y)))
 			best = meeting{seg: int(i), u: u, at: orb.Point{lon, lat}, alongM: t * sg.lengthM}
 		}
 		return true
@@ -248,7 +248,7 @@ func (l *Line) meetSegment(a, b orb.Point, i int, guess vec) (meeting, bool) {
 // quickly. ok is false when the segments do not meet (or meet only beyond
 // an end).
 func meetGeodesics(a, b, p, q orb.Point, guess vec) (x orb.Point, ok bool) {
-	lon, lat := geodetic(onSurface(guess))
+	lon, lat := surfaceLonLat((guess))
 	x = orb.Point{lon, lat}
 	for it := 0; it < 50; it++ {
 		var g [4][2]float64

@@ -170,7 +170,7 @@ func checkPair(stretches []Stretch, k, i, m, j int, a, b, c, d vec) error {
 		return nil
 	}
 	n1, n2 := stretchName(k, &stretches[k]), stretchName(m, &stretches[m])
-	lon, lat := geodetic(onSurface(at))
+	lon, lat := surfaceLonLat((at))
 	if typ == lineintersection.CollinearIntersection {
 		return fmt.Errorf("%s segment %d–%d overlaps %s segment %d–%d near %.6f, %.6f", n1, i, i+1, n2, j, j+1, lon, lat)
 	}
@@ -189,11 +189,11 @@ func checkPair(stretches []Stretch, k, i, m, j int, a, b, c, d vec) error {
 	return fmt.Errorf("%s segment %d–%d crosses %s segment %d–%d at %.6f, %.6f", n1, i, i+1, n2, j, j+1, lon, lat)
 }
 
-// onSurface is the point of the ellipsoid's surface in direction v from
-// its centre.
-func onSurface(v vec) vec {
-	t := 1 / math.Sqrt((v.x*v.x+v.y*v.y)/(semiMajor*semiMajor)+v.z*v.z/(semiMinor*semiMinor))
-	return v.scale(t)
+// surfaceLonLat is the longitude and latitude of the point of the
+// ellipsoid's surface in direction v from its centre. On the surface the
+// geodetic latitude has a closed form: tan φ = z / ((1 − e²)·√(x² + y²)).
+func surfaceLonLat(v vec) (lon, lat float64) {
+	return math.Atan2(v.y, v.x) * radToDeg, math.Atan2(v.z, (1-e2)*math.Sqrt(v.x*v.x+v.y*v.y)) * radToDeg
 }
 
 // central is a central projection from the Earth's centre onto a plane
