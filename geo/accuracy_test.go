@@ -109,7 +109,7 @@ func readReference(t *testing.T, name string) []refPoint {
 // TestAccuracyReference locates every point of the reference tables and
 // compares distance, chainage, side and beyond-end with GeographicLib's values.
 func TestAccuracyReference(t *testing.T) {
-	for _, name := range []string{"front-2024", "north60"} {
+	for _, name := range []string{"front-2024", "north60", "antimeridian", "polar"} {
 		t.Run(name, func(t *testing.T) { checkReference(t, name) })
 	}
 }
@@ -421,4 +421,52 @@ func TestAccuracySidesStraight(t *testing.T) {
 	// Just beyond end_reach (5.1 km).
 	add("past the east end, 5.1 km", lon, lat, "A", true, 5100)
 	checkSides(t, l, cases)
+}
+
+// TestAccuracyCrossings compares Cross with the meetings in
+// fixtures/reference/crossings.csv: pairs from 200 m to 1000 km long, at
+// angles from grazing to square, whose geodesic meets the line once,
+// several times or not at all; the reference is the meeting nearest the
+// pair's first position, found on the ellipsoid with GeographicLib (SPEC
+// §9). The crossing point must be within 1 cm of it, its chainage within
+// 1 cm, on the same segment.
+func TestAccuracyCrossings(t *testing.T) {
+	rows := readTable(t, filepath.Join(fixtureDir, "reference", "crossings.csv"))
+	lines := map[string]*geo.Line{}
+	var maxErrM, maxKmErrM float64
+	multi := 0
+	for i, row := range rows {
+		name := row["line"]
+		l := lines[name]
+		if l == nil {
+			l = loadFixtureLine(t, name)
+			lines[name] = l
+		}
+		a := [2]float64{num(t, row, "a_lon"), num(t, row, "a_lat")}
+		b := [2]float64{num(t, row, "b_lon"), num(t, row, "b_lat")}
+		c, ok := l.Cross(a, b)
+		meets := integer(t, row, "meets")
+		what := fmt.Sprintf("%s #%d (%.3f km pair %v → %v, meets the line %d times)", name, i, num(t, row, "pair_km"), a, b, meets)
+		if ok != (meets > 0) {
+			t.Errorf("%s: Cross ok %v (%+v)", what, ok, c)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		if meets > 1 {
+			multi++
+		}
+		want := [2]float64{num(t, row, "lon"), num(t, row, "lat")}
+		errM := geo.Distance(c.Point, want)
+		kmErrM := math.Abs(c.Km-num(t, row, "km")) * 1000
+		maxErrM, maxKmErrM = math.Max(maxErrM, errM), math.Max(maxKmErrM, kmErrM)
+		stretch, seg := integer(t, row, "stretch"), integer(t, row, "segment")
+		if errM > 0.01 || kmErrM > 0.01 || c.Stretch != stretch || l.SectorAt(stretch, num(t, row, "km")) != c.Sector {
+			t.Errorf("%s: at %.10f, %.10f km %.7f stretch %d sector %d; want %.10f, %.10f km %.7f stretch %d segment %d (%.3f m and %.3f m of chainage off)",
+				what, c.Point[0], c.Point[1], c.Km, c.Stretch, c.Sector, want[0], want[1], num(t, row, "km"), stretch, seg, errM, kmErrM)
+		}
+	}
+	t.Logf("%d pairs (%d meeting the line more than once): crossing point within %.4f m, chainage within %.4f m",
+		len(rows), multi, maxErrM, maxKmErrM)
 }

@@ -90,3 +90,66 @@ func BenchmarkLoad(b *testing.B) {
 		}
 	}
 }
+
+// crossPairs are n movements across the line: each starts on one side at
+// a distance drawn by off and ends as far on the other side.
+func crossPairs(l *Line, n int, off func(r *rand.Rand) float64) [][2][2]float64 {
+	r := rand.New(rand.NewPCG(3, 4))
+	pairs := make([][2][2]float64, n)
+	for i := range pairs {
+		p, azi := l.PointAt(r.Float64() * l.LengthKm())
+		d := off(r)
+		turn := azi + 90 + (r.Float64()*2-1)*40
+		pairs[i] = [2][2]float64{Destination(p, turn, -d), Destination(p, turn, d)}
+	}
+	return pairs
+}
+
+func benchCross(b *testing.B, l *Line, pairs [][2][2]float64) {
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		p := pairs[i%len(pairs)]
+		_, _ = l.Cross(p[0], p[1])
+	}
+}
+
+// BenchmarkCross is a crossing of the usual kind: a track whose two
+// fixes lie up to a few km either side of the line.
+func BenchmarkCross(b *testing.B) {
+	l := benchLine(b)
+	benchCross(b, l, crossPairs(l, 4096, func(r *rand.Rand) float64 { return 100 + r.Float64()*3000 }))
+}
+
+// BenchmarkCrossLong is a pair 200–900 km long, which needs more than a
+// plane to meet the line where its geodesic does.
+func BenchmarkCrossLong(b *testing.B) {
+	l := benchLine(b)
+	benchCross(b, l, crossPairs(l, 512, func(r *rand.Rand) float64 { return 100000 + r.Float64()*350000 }))
+}
+
+// BenchmarkLoadManyStretches loads a line of 20,000 two-point stretches
+// touching end to end: validation and the joints between stretches take
+// time in proportion to n log n (a line of 100,000 stretches took a minute
+// when every pair of stretch ends was compared).
+func BenchmarkLoadManyStretches(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString(`{"type":"FeatureCollection","features":[`)
+	const n = 20000
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		fmt.Fprintf(&sb, `{"type":"Feature","properties":{"left":"A","right":"B"},"geometry":{"type":"LineString","coordinates":[[%.6f,%.6f],[%.6f,%.6f]]}}`,
+			20+float64(i)*0.001, 48+0.01*math.Sin(float64(i)/7), 20+float64(i+1)*0.001, 48+0.01*math.Sin(float64(i+1)/7))
+	}
+	sb.WriteString("]}")
+	data := sb.String()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := Load(strings.NewReader(data), Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

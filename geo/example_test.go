@@ -27,13 +27,14 @@ func ExampleLine_Locate() {
 	// depth for RU: 1082.9 m
 }
 
-// Loading rejects a line that crosses itself, naming where.
+// Loading rejects a line that crosses itself, naming where: on the
+// geodesics, which bow north of the parallel here.
 func ExampleLoad_invalid() {
 	_, err := geo.Load(strings.NewReader(`{"type":"LineString","coordinates":[[30,48],[31,48],[31,49],[30.5,47.5]]}`),
 		geo.Options{Left: "A", Right: "B"})
 	fmt.Println(err)
 	// Output:
-	// stretch 0 segment 0–1 crosses stretch 0 segment 2–3 at 30.666667, 48.000000
+	// stretch 0 segment 0–1 crosses stretch 0 segment 2–3 at 30.663668, 48.000969
 }
 
 // Sectors are pieces of sector_km along each stretch; the last one of a

@@ -28,27 +28,96 @@ const (
 	gridMaxCell = 4 << 20
 )
 
-// newGrid lays out a grid around the line's bounds, or returns nil when
-// it would be too big (a line spanning a hemisphere keeps the R-tree).
-func newGrid(min, max [2]float64) *grid {
+// newGrid lays out a grid around the segments' boxes, or returns nil when
+// it would be too big (a line spanning a hemisphere, or reaching within 5°
+// of a pole, keeps the R-tree). Its west edge is where the line's
+// longitudes begin going round the circle, so a line across the
+// antimeridian has a grid as small as anywhere else.
+func newGrid(boxes [][2][2]float64) *grid {
+	minLat, maxLat := 90.0, -90.0
+	for _, b := range boxes {
+		minLat, maxLat = math.Min(minLat, b[0][1]), math.Max(maxLat, b[1][1])
+	}
+	west, width := lonExtent(boxes)
 	dLat := gridCellM / 111000.0
-	cos := math.Cos(math.Min(math.Max(math.Abs(min[1]), math.Abs(max[1])), 80) * degToRad)
+	cos := math.Cos(math.Min(math.Max(math.Abs(minLat), math.Abs(maxLat)), 80) * degToRad)
 	dLon := gridCellM / (111320.0 * math.Max(cos, math.Cos(80*degToRad)))
 	mLat := gridMarginM / 110000.0
 	mLon := gridMarginM / (111320.0 * math.Max(cos, math.Cos(80*degToRad)))
-	g := &grid{minLon: min[0] - mLon, minLat: min[1] - mLat, dLon: dLon, dLat: dLat}
-	g.nLon = int(math.Ceil((max[0] + mLon - g.minLon) / dLon))
-	g.nLat = int(math.Ceil((max[1] + mLat - g.minLat) / dLat))
-	if g.minLat < -85 || max[1]+mLat > 85 || g.nLon <= 0 || g.nLat <= 0 || g.nLon*g.nLat > gridMaxCell {
+	if width+2*mLon >= 360 {
+		return nil
+	}
+	g := &grid{minLon: west - mLon, minLat: minLat - mLat, dLon: dLon, dLat: dLat}
+	g.nLon = int(math.Ceil((width + 2*mLon) / dLon))
+	g.nLat = int(math.Ceil((maxLat + mLat - g.minLat) / dLat))
+	if g.minLat < -85 || maxLat+mLat > 85 || g.nLon <= 0 || g.nLat <= 0 || g.nLon*g.nLat > gridMaxCell {
 		return nil
 	}
 	g.cells = make([]atomic.Pointer[[]int32], g.nLon*g.nLat)
 	return g
 }
 
+// lonExtent is the shortest arc of longitudes, west edge and width in
+// degrees, that holds every box: the circle less the widest gap between
+// them. A width of 360 means they go all round.
+func lonExtent(boxes [][2][2]float64) (west, width float64) {
+	var iv [][2]float64
+	for _, b := range boxes {
+		lo, hi := b[0][0], b[1][0]
+		if hi-lo >= 360 {
+			return -180, 360
+		}
+		if hi > 180 { // across the antimeridian: the part east of it
+			iv = append(iv, [2]float64{-180, hi - 360})
+			hi = 180
+		}
+		iv = append(iv, [2]float64{lo, hi})
+	}
+	slices.SortFunc(iv, func(a, b [2]float64) int {
+		switch {
+		case a[0] < b[0]:
+			return -1
+		case a[0] > b[0]:
+			return 1
+		}
+		return 0
+	})
+	merged := iv[:1]
+	for _, v := range iv[1:] {
+		if last := &merged[len(merged)-1]; v[0] <= last[1] {
+			last[1] = math.Max(last[1], v[1])
+		} else {
+			merged = append(merged, v)
+		}
+	}
+	gap := -1.0
+	for i, v := range merged {
+		next := merged[0][0] + 360
+		if i+1 < len(merged) {
+			next = merged[i+1][0]
+		}
+		if next-v[1] > gap {
+			gap, west = next-v[1], next
+		}
+	}
+	if gap <= 0 {
+		return -180, 360
+	}
+	if west >= 180 {
+		west -= 360
+	}
+	return west, 360 - gap
+}
+
 // cell is the index of the cell holding lon, lat, or -1 outside the grid.
 func (g *grid) cell(lon, lat float64) int {
-	x := (lon - g.minLon) / g.dLon
+	x := lon - g.minLon
+	if x < 0 {
+		x += 360
+	} else if x >= 360 {
+		x -= 360
+	}
+	x /= g.dLon
 	y := (lat - g.minLat) / g.dLat
 	if !(x >= 0 && y >= 0) || x >= float64(g.nLon) || y >= float64(g.nLat) {
 		return -1
@@ -82,20 +151,21 @@ func (l *Line) candidates(c int) []int32 {
 		}
 	})
 	slices.Sort(list)
+	list = slices.Compact(list)
 	g.cells[c].Store(&list)
 	return list
 }
 
 // searchBox calls fn with every segment whose box meets the lon/lat box
-// reaching reach metres around the point.
+// reaching reach metres around the point (some perhaps twice).
 func (l *Line) searchBox(lon, lat, reach float64, fn func(int32)) {
 	dLat := reach / 6335439 * radToDeg * 1.05
 	top := math.Abs(lat) + dLat
 	if top >= 89 {
-		l.tree.Scan(func(_, _ [2]float64, i int32) bool { fn(i); return true })
+		l.tree.scan(func(_, _ [2]float64, i int32) bool { fn(i); return true })
 		return
 	}
 	dLon := reach / (6378137 * math.Cos(top*degToRad)) * radToDeg * 1.05
-	l.tree.Search([2]float64{lon - dLon, lat - dLat}, [2]float64{lon + dLon, lat + dLat},
-		func(_, _ [2]float64, i int32) bool { fn(i); return true })
+	l.tree.search([2]float64{lon - dLon, lat - dLat}, [2]float64{lon + dLon, lat + dLat},
+		func(_, _ [2]float64, i int32, _ float64) bool { fn(i); return true })
 }

@@ -3,6 +3,13 @@
 // line it is in metres on the WGS 84 ellipsoid, where along the line it
 // projects (chainage) and in which sector.
 //
+// A line may cross the antimeridian and circle a pole: nothing here works
+// in longitude and latitude as if they were a plane. Lengths, distances and
+// meetings are computed on the ellipsoid (Karney's geodesic algorithms) or
+// in planes tangent to it near the point in question; longitudes and
+// latitudes serve only to find candidates in an R-tree, as boxes that may
+// run past 180.
+//
 // It knows nothing of sightings, forces or time.
 package geo
 
@@ -11,7 +18,6 @@ import (
 	"math"
 
 	"github.com/paulmach/orb"
-	"github.com/tidwall/rtree"
 )
 
 // Options complete what a line file leaves out.
@@ -83,8 +89,9 @@ type Line struct {
 	stretches []Stretch
 	sectors   []Sector
 	segs      []segment
-	tree      rtree.RTreeG[int32]
+	tree      boxTree[int32]
 	grid      *grid
+	firstSeg  []int // firstSeg[k]: index of stretch k's first segment; one more for the end
 	parties   [2]string
 	sectorKm  float64
 	endReachM float64
@@ -94,6 +101,9 @@ type Line struct {
 	// start / end touches another stretch (is not a free end).
 	joinNext []bool
 	joined   [][2]bool
+	// closed[k] tells that stretch k ends where it starts (a ring): the
+	// line goes on through that point from its last segment to its first.
+	closed []bool
 }
 
 // Parties are the two parties of the line: the left and right of its
@@ -151,19 +161,25 @@ func build(stretches []Stretch, opt Options) *Line {
 		sectorKm:  opt.sectorKm(),
 		endReachM: opt.endReachM(),
 		parties:   [2]string{stretches[0].Left, stretches[0].Right},
+		firstSeg:  make([]int, len(stretches)+1),
 	}
 	km := 0.0
+	var boxes [][2][2]float64
 	for k := range stretches {
 		st := &l.stretches[k]
 		st.KmFrom = km
+		l.firstSeg[k] = len(l.segs)
 		for i := 0; i+1 < len(st.Coords); i++ {
-			s, azi := inverse(st.Coords[i], st.Coords[i+1])
+			a, b := st.Coords[i], st.Coords[i+1]
+			s, azi1, azi2 := inverse3(a, b)
+			min, max := segmentBox(a, b, s, azi1, azi2)
+			boxes = append(boxes, [2][2]float64{min, max})
 			l.segs = append(l.segs, segment{
-				a:       ecef(st.Coords[i][0], st.Coords[i][1]),
-				b:       ecef(st.Coords[i+1][0], st.Coords[i+1][1]),
+				a:       place(a),
+				b:       place(b),
 				startKm: km,
 				lengthM: s,
-				azimuth: azi,
+				azimuth: azi1,
 				stretch: int32(k),
 				index:   int32(i),
 				first:   i == 0,
@@ -173,6 +189,7 @@ func build(stretches []Stretch, opt Options) *Line {
 		}
 		st.KmTo = km
 	}
+	l.firstSeg[len(stretches)] = len(l.segs)
 	// Sectors: each stretch starts a new one; numbers run on.
 	n := 0
 	for k := range l.stretches {
@@ -196,54 +213,39 @@ func build(stretches []Stretch, opt Options) *Line {
 	for i := range l.sectors {
 		l.sectors[i].ID = l.SectorID(i)
 	}
-	// Joints between stretches.
+	// Joints between stretches: the ends of all stretches by place, so
+	// that finding them takes time in proportion to their number.
 	l.joinNext = make([]bool, len(stretches))
 	l.joined = make([][2]bool, len(stretches))
+	l.closed = make([]bool, len(stretches))
+	ends := make(map[orb.Point][]int, 2*len(stretches)) // place → stretch indexes, one per end there
 	for k := range stretches {
-		first, last := stretches[k].Coords[0], stretches[k].Coords[len(stretches[k].Coords)-1]
-		for j := range stretches {
-			if j == k {
-				continue
-			}
-			o := stretches[j].Coords
-			for _, p := range [2]orb.Point{o[0], o[len(o)-1]} {
-				if p == first {
-					l.joined[k][0] = true
-				}
-				if p == last {
-					l.joined[k][1] = true
+		c := stretches[k].Coords
+		ends[canon(c[0])] = append(ends[canon(c[0])], k)
+		ends[canon(c[len(c)-1])] = append(ends[canon(c[len(c)-1])], k)
+	}
+	for k := range stretches {
+		c := stretches[k].Coords
+		for e, p := range [2]orb.Point{c[0], c[len(c)-1]} {
+			for _, j := range ends[canon(p)] {
+				if j != k {
+					l.joined[k][e] = true
 				}
 			}
 		}
-		if k+1 < len(stretches) && last == stretches[k+1].Coords[0] {
+		if k+1 < len(stretches) && samePlace(c[len(c)-1], stretches[k+1].Coords[0]) {
 			l.joinNext[k] = true
 		}
+		if samePlace(c[0], c[len(c)-1]) {
+			l.closed[k] = true
+			l.joined[k] = [2]bool{true, true}
+		}
 	}
-	for i := range l.segs {
-		min, max := l.segBounds(i)
-		l.tree.Insert(min, max, int32(i))
+	for i, bx := range boxes {
+		l.tree.insert(bx[0], bx[1], int32(i))
 	}
-	l.grid = newGrid(l.tree.Bounds())
+	l.grid = newGrid(boxes)
 	return l
-}
-
-// segBounds is a lon/lat box that holds the whole geodesic segment: the
-// endpoints' box widened by the most a geodesic bows out of it.
-func (l *Line) segBounds(i int) (min, max [2]float64) {
-	sg := &l.segs[i]
-	st := &l.stretches[sg.stretch]
-	a, b := st.Coords[sg.index], st.Coords[sg.index+1]
-	min = [2]float64{math.Min(a[0], b[0]), math.Min(a[1], b[1])}
-	max = [2]float64{math.Max(a[0], b[0]), math.Max(a[1], b[1])}
-	lat := math.Max(math.Abs(a[1]), math.Abs(b[1]))
-	bow := sg.lengthM*sg.lengthM/(4*semiMinor)*(1+math.Tan(math.Min(lat, 89)*degToRad)) + 1
-	dLat := bow / 110000
-	dLon := bow / (111000 * math.Cos(math.Min(lat+dLat, 89.9)*degToRad))
-	min[0] -= dLon
-	max[0] += dLon
-	min[1] -= dLat
-	max[1] += dLat
-	return min, max
 }
 
 // Substring is the line between two chainages on stretch k, following the
@@ -253,11 +255,8 @@ func (l *Line) Substring(k int, kmFrom, kmTo float64) orb.LineString {
 	kmFrom = math.Max(kmFrom, st.KmFrom)
 	kmTo = math.Min(kmTo, st.KmTo)
 	var out orb.LineString
-	for i := range l.segs {
+	for i := l.firstSeg[k]; i < l.firstSeg[k+1]; i++ {
 		sg := &l.segs[i]
-		if int(sg.stretch) != k {
-			continue
-		}
 		segEnd := sg.startKm + sg.lengthM/1000
 		if segEnd < kmFrom || sg.startKm > kmTo {
 			continue

@@ -12,9 +12,6 @@ import (
 	"strings"
 
 	"github.com/paulmach/orb"
-	"github.com/twpayne/go-geom"
-	"github.com/twpayne/go-geom/xy/lineintersection"
-	"github.com/twpayne/go-geom/xy/lineintersector"
 )
 
 // LoadFile reads and validates a line file (GeoJSON, optionally gzipped).
@@ -188,117 +185,6 @@ func geometryStretches(data []byte, p rawProps, opt Options) ([]Stretch, error) 
 		out = append(out, s)
 	}
 	return out, nil
-}
-
-// validate checks SPEC §1's rules and drops repeated consecutive vertices.
-func validate(stretches []Stretch) error {
-	parties := [2]string{stretches[0].Left, stretches[0].Right}
-	for k := range stretches {
-		st := &stretches[k]
-		name := stretchName(k, st)
-		if !(st.Left == parties[0] && st.Right == parties[1]) && !(st.Left == parties[1] && st.Right == parties[0]) {
-			return fmt.Errorf("%s names parties %s/%s, but the line's are %s/%s", name, st.Left, st.Right, parties[0], parties[1])
-		}
-		dedup := st.Coords[:0:0]
-		for i, p := range st.Coords {
-			if math.IsNaN(p[0]) || math.IsInf(p[0], 0) || p[0] < -180 || p[0] > 180 {
-				return fmt.Errorf("%s coordinate %d: longitude out of range: %v", name, i, p[0])
-			}
-			if math.IsNaN(p[1]) || math.IsInf(p[1], 0) || p[1] < -90 || p[1] > 90 {
-				return fmt.Errorf("%s coordinate %d: latitude out of range: %v", name, i, p[1])
-			}
-			if len(dedup) == 0 || dedup[len(dedup)-1] != p {
-				dedup = append(dedup, p)
-			}
-		}
-		if len(dedup) < 2 {
-			return fmt.Errorf("%s has fewer than 2 distinct points", name)
-		}
-		st.Coords = dedup
-	}
-	return checkCrossings(stretches)
-}
-
-func stretchName(k int, st *Stretch) string {
-	if st.Name != "" {
-		return fmt.Sprintf("stretch %d (%q)", k, st.Name)
-	}
-	return fmt.Sprintf("stretch %d", k)
-}
-
-type segRef struct{ k, i int }
-
-// checkCrossings rejects stretches that cross or overlap each other or
-// themselves; they may touch only end to end. The test is planar in
-// lon/lat, which is exact about topology for segments of a few km.
-func checkCrossings(stretches []Stretch) error {
-	type box struct {
-		min, max [2]float64
-		ref      segRef
-	}
-	var boxes []box
-	for k, st := range stretches {
-		for i := 0; i+1 < len(st.Coords); i++ {
-			a, b := st.Coords[i], st.Coords[i+1]
-			boxes = append(boxes, box{
-				min: [2]float64{math.Min(a[0], b[0]), math.Min(a[1], b[1])},
-				max: [2]float64{math.Max(a[0], b[0]), math.Max(a[1], b[1])},
-				ref: segRef{k, i},
-			})
-		}
-	}
-	var tr rtreeIndex
-	for j, b := range boxes {
-		tr.Insert(b.min, b.max, j)
-	}
-	strategy := lineintersector.RobustLineIntersector{}
-	coord := func(r segRef, v int) geom.Coord {
-		p := stretches[r.k].Coords[r.i+v]
-		return geom.Coord{p[0], p[1]}
-	}
-	isEnd := func(k int, p orb.Point) bool {
-		c := stretches[k].Coords
-		return p == c[0] || p == c[len(c)-1]
-	}
-	for j, b := range boxes {
-		var err error
-		tr.Search(b.min, b.max, func(_, _ [2]float64, o int) bool {
-			if o <= j {
-				return true
-			}
-			r1, r2 := b.ref, boxes[o].ref
-			res := lineintersector.LineIntersectsLine(strategy, coord(r1, 0), coord(r1, 1), coord(r2, 0), coord(r2, 1))
-			if !res.HasIntersection() {
-				return true
-			}
-			adjacent := r1.k == r2.k && r2.i == r1.i+1
-			if res.Type() == lineintersection.PointIntersection {
-				p := res.Intersection()[0]
-				pt := orb.Point{p[0], p[1]}
-				if adjacent && pt == stretches[r1.k].Coords[r2.i] {
-					return true // consecutive segments share their vertex
-				}
-				if r1.k != r2.k && isEnd(r1.k, pt) && isEnd(r2.k, pt) {
-					return true // stretches touching end to end
-				}
-				if r1.k == r2.k && len(stretches[r1.k].Coords) > 3 && r1.i == 0 && r2.i == len(stretches[r1.k].Coords)-2 &&
-					pt == stretches[r1.k].Coords[0] && pt == stretches[r1.k].Coords[len(stretches[r1.k].Coords)-1] {
-					return true // a closed stretch touches itself end to end
-				}
-				err = fmt.Errorf("%s segment %d–%d crosses %s segment %d–%d at %.6f, %.6f",
-					stretchName(r1.k, &stretches[r1.k]), r1.i, r1.i+1, stretchName(r2.k, &stretches[r2.k]), r2.i, r2.i+1, p[0], p[1])
-			} else {
-				p := res.Intersection()[0]
-				err = fmt.Errorf("%s segment %d–%d overlaps %s segment %d–%d near %.6f, %.6f",
-					stretchName(r1.k, &stretches[r1.k]), r1.i, r1.i+1, stretchName(r2.k, &stretches[r2.k]), r2.i, r2.i+1, p[0], p[1])
-			}
-			return false
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // Describe is a one-line account of the line, for logs and summaries.

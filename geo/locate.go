@@ -4,10 +4,7 @@ import (
 	"math"
 
 	"github.com/paulmach/orb"
-	"github.com/tidwall/rtree"
 )
-
-type rtreeIndex = rtree.RTreeG[int]
 
 // Location is where a point lies relative to the line.
 type Location struct {
@@ -113,23 +110,26 @@ func (l *Line) locateTree(lon, lat float64) Location {
 		// under 2 % this close (the bound keeps 5 % to spare).
 		pruning := false
 		var cTop float64
-		if whole {
-			min, max = [2]float64{-180, -90}, [2]float64{180, 90}
-		} else {
+		if !whole {
 			cTop = math.Cos(top * degToRad)
 			dLon := reach / (6378137 * cTop) * radToDeg * 1.05
 			min = [2]float64{lon - dLon, lat - dLat}
 			max = [2]float64{lon + dLon, lat + dLat}
 		}
-		l.tree.Search(min, max, func(bmin, bmax [2]float64, i int32) bool {
-			if pruning && boxLowerBound2(lon, lat, cTop, bmin, bmax) > h.rho2 {
+		visit := func(bmin, bmax [2]float64, i int32, shift float64) bool {
+			if pruning && boxLowerBound2(lon+shift, lat, cTop, bmin, bmax) > h.rho2 {
 				return true
 			}
 			if l.consider(&f, int(i), &h) && !whole && h.rho2 <= reach*reach {
 				pruning = true
 			}
 			return true
-		})
+		}
+		if whole {
+			l.tree.scan(func(bmin, bmax [2]float64, i int32) bool { return visit(bmin, bmax, i, 0) })
+		} else {
+			l.tree.search(min, max, visit)
+		}
 		if !h.found {
 			if whole {
 				panic("geo: a validated line has segments")
@@ -191,6 +191,14 @@ func (l *Line) finish(f *frame, h *hit) Location {
 		dirx, diry = unitSum(bx-ax, by-ay, h.dx, h.dy)
 	case h.t == 1 && sg.last && l.joinNext[k]:
 		dirx, diry = l.bisector(f, h, h.seg+1)
+	case h.t == 0 && sg.first && l.closed[k]:
+		// The ring goes on through its first point from its last segment.
+		p := &l.segs[l.firstSeg[k+1]-1]
+		ax, ay := f.plane(p.a)
+		bx, by := f.plane(p.b)
+		dirx, diry = unitSum(bx-ax, by-ay, h.dx, h.dy)
+	case h.t == 1 && sg.last && l.closed[k]:
+		dirx, diry = l.bisector(f, h, l.firstSeg[k])
 	}
 	cross := dirx*(-h.y) - diry*(-h.x)
 	loc.Left = cross > 0

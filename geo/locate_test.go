@@ -49,7 +49,7 @@ func TestLocateEquator(t *testing.T) {
 // The grid must give the very answer the R-tree gives, for points near and
 // far, on every fixture line.
 func TestGridAgreesWithTree(t *testing.T) {
-	for _, name := range []string{"front-2024", "north60", "hairpin", "two-stretches", "straight"} {
+	for _, name := range []string{"front-2024", "north60", "hairpin", "two-stretches", "straight", "antimeridian"} {
 		l, err := LoadFile("../fixtures/lines/"+name+".geojson", Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -57,7 +57,7 @@ func TestGridAgreesWithTree(t *testing.T) {
 		if l.grid == nil {
 			t.Fatalf("%s: no grid", name)
 		}
-		min, max := l.tree.Bounds()
+		min, max := l.tree.tr.Bounds()
 		r := rand.New(rand.NewPCG(7, uint64(len(name))))
 		for i := 0; i < 20000; i++ {
 			lon := min[0] - 1 + r.Float64()*(max[0]-min[0]+2)

@@ -44,6 +44,7 @@ import json
 import math
 import os
 import random
+import subprocess
 import sys
 
 from geographiclib.geodesic import Geodesic
@@ -70,6 +71,14 @@ def load(path):
                               "right": props.get("right"),
                               "coords": [(float(c[0]), float(c[1])) for c in coords]})
     return stretches
+
+
+def key(p):
+    """One spelling per place: longitude -180 is 180; a pole has longitude 0."""
+    lon, lat = p
+    if abs(lat) == 90:
+        return (0.0, lat)
+    return (180.0 if lon == -180 else lon, lat)
 
 
 def wrap(a):
@@ -101,26 +110,32 @@ class Line:
             st["m_to"] = km
         self.length = km
         # Vertices, each with its incoming and outgoing segment (global
-        # indices; None at a free end). A stretch end equal to the next
-        # stretch's start is one vertex: the junction.
+        # indices; None at a free end). A stretch end at the place where the
+        # next stretch starts is one vertex: the junction. A closed stretch
+        # (a ring) has its first and last point as one vertex too.
         self.verts = []
         for si, st in enumerate(stretches):
             c = st["coords"]
             first = sum(len(s["coords"]) - 1 for s in stretches[:si])
+            closed = key(c[0]) == key(c[-1])
             for i, p in enumerate(c):
-                if i == 0 and si > 0 and stretches[si - 1]["coords"][-1] == p:
+                if i == 0 and si > 0 and key(stretches[si - 1]["coords"][-1]) == key(p):
                     continue  # the junction, listed with the previous stretch
+                if i == len(c) - 1 and closed:
+                    continue  # the ring's first point
                 vin = first + i - 1 if i > 0 else None
                 vout = first + i if i < len(c) - 1 else None
-                if i == len(c) - 1 and si + 1 < len(stretches) and stretches[si + 1]["coords"][0] == p:
+                if i == 0 and closed:
+                    vin = first + len(c) - 2  # the ring's last segment
+                if i == len(c) - 1 and si + 1 < len(stretches) and key(stretches[si + 1]["coords"][0]) == key(p):
                     vout = first + i  # first segment of the next stretch
                 self.verts.append({"p": p, "in": vin, "out": vout})
         self.free_ends = [v for v in self.verts if v["in"] is None or v["out"] is None]
         # Other shared ends (end to end, but reversed) would need a rule; the
         # fixtures have none.
-        ends = [s["coords"][0] for s in stretches] + [s["coords"][-1] for s in stretches]
+        ends = [key(s["coords"][0]) for s in stretches] + [key(s["coords"][-1]) for s in stretches]
         for v in self.free_ends:
-            if ends.count(v["p"]) > 1:
+            if ends.count(key(v["p"])) > 1:
                 sys.exit("refvalues: stretch ends meet other than end to start")
 
     def vertex_dir(self, v):
@@ -151,9 +166,11 @@ def dist(lon1, lat1, lon2, lat2):
 
 
 def approx_m(lon1, lat1, lon2, lat2):
-    """Cheap distance (spherical, equirectangular): prefilter only."""
-    k = math.cos(math.radians((lat1 + lat2) / 2))
-    return 6371008.8 * math.radians(math.hypot((lon2 - lon1) * k, lat2 - lat1))
+    """Cheap distance (great circle on the mean sphere, within 0.6 % of the
+    geodesic, across the antimeridian and the poles too): prefilter only."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    return 6371008.8 * 2 * math.asin(min(1.0, math.sqrt(h)))
 
 
 INVPHI = (math.sqrt(5) - 1) / 2
@@ -213,7 +230,7 @@ def locate(line, lon, lat):
     for k, v in enumerate(line.verts):
         if approx[k] <= cutoff:
             inv = G.Inverse(v["p"][1], v["p"][0], lat, lon)
-            vd[v["p"]] = (inv["s12"], inv["azi1"])
+            vd[key(v["p"])] = (inv["s12"], inv["azi1"])
     ub = min(d for d, _ in vd.values())
 
     def margin(d):
@@ -222,9 +239,9 @@ def locate(line, lon, lat):
     # Local minima: (d, order, km_m, side, stretch, seg, nearest, vertex or None)
     minima = []
     for v in line.verts:
-        if v["p"] not in vd:
+        if key(v["p"]) not in vd:
             continue
-        d, beta = vd[v["p"]]
+        d, beta = vd[key(v["p"])]
         if d > ub + margin(ub):
             continue
         ok = True
@@ -234,14 +251,16 @@ def locate(line, lon, lat):
             ok = False  # the incoming segment comes closer
         if not ok:
             continue
-        owner = v["in"] if v["in"] is not None else v["out"]
+        # The earlier of the segments meeting there owns the vertex: the one
+        # that ends there, except at a ring's first point.
+        owner = min(x for x in (v["in"], v["out"]) if x is not None)
         sg = segs[owner]
-        km = sg["m0"] + (sg["len"] if v["in"] is not None else 0.0)
+        km = sg["m0"] + (sg["len"] if owner == v["in"] else 0.0)
         minima.append((d, owner, km, side_of(line.vertex_dir(v), beta),
                        sg["stretch"], sg["seg"], v["p"], v))
     for gi, sg in enumerate(segs):
-        da = vd.get(sg["a"], (None,))[0]
-        db = vd.get(sg["b"], (None,))[0]
+        da = vd.get(key(sg["a"]), (None,))[0]
+        db = vd.get(key(sg["b"]), (None,))[0]
         if da is None or db is None:
             continue
         lb = max(0.0, (da + db - sg["len"]) / 2)
@@ -254,6 +273,11 @@ def locate(line, lon, lat):
         beta = G.Inverse(y, x, lat, lon)["azi1"]
         minima.append((d, gi, sg["m0"] + s, side_of(azi, beta), sg["stretch"], sg["seg"], (x, y), None))
         ub = min(ub, d)
+    if not minima:
+        # A point square to a segment's direction within a millimetre of
+        # its end: the vertex test and the segment's minimum each leave it
+        # to the other.
+        return None
     minima.sort(key=lambda m: (m[0], m[1]))
     best = minima[0]
     d = best[0]
@@ -265,7 +289,7 @@ def locate(line, lon, lat):
     beyond = False
     for v in line.free_ends:
         e = v["p"]
-        de, beta = vd.get(e, (None, None))
+        de, beta = vd.get(key(e), (None, None))
         if de is None:
             continue
         seg = segs[v["out"]] if v["in"] is None else segs[v["in"]]
@@ -402,17 +426,207 @@ def geographiclib_version():
     return geographiclib.__version__
 
 
+# --- crossings: where a pair's geodesic first meets the line ---
+
+A_WGS = 6378137.0
+F_WGS = 1 / 298.257223563
+E2_WGS = F_WGS * (2 - F_WGS)
+
+
+def unit_ecef(lon, lat):
+    """Direction from the Earth's centre to a point of the surface."""
+    p, l = math.radians(lat), math.radians(lon)
+    n = 1 / math.sqrt(1 - E2_WGS * math.sin(p) ** 2)
+    v = (n * math.cos(p) * math.cos(l), n * math.cos(p) * math.sin(l), n * (1 - E2_WGS) * math.sin(p))
+    r = math.sqrt(sum(c * c for c in v))
+    return tuple(c / r for c in v)
+
+
+def vcross(a, b):
+    return (a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0])
+
+
+def vdot(a, b):
+    return sum(x * y for x, y in zip(a, b))
+
+
+def may_meet(a, b, p, q, len1, len2):
+    """A prefilter: each arc's ends lie on either side of the other's great
+    ellipse (the plane through the Earth's centre), or near it: within what
+    a geodesic strays from its great ellipse (~7e-11 s^2 m), ten times over."""
+    ua, ub, up, uq = (unit_ecef(*x) for x in (a, b, p, q))
+    margin = 10 * (1 + 7e-11 * (len1 ** 2 + len2 ** 2)) / A_WGS
+
+    def apart(n, x, y):
+        r = math.sqrt(vdot(n, n))
+        sx, sy = vdot(n, x) / r, vdot(n, y) / r
+        return sx > margin and sy > margin or sx < -margin and sy < -margin
+    if apart(vcross(ua, ub), up, uq) or apart(vcross(up, uq), ua, ub):
+        return False
+    # Not the meeting on the far side of the Earth.
+    mid1, mid2 = [u + v for u, v in zip(ua, ub)], [u + v for u, v in zip(up, uq)]
+    return vdot(mid1, mid2) > 0
+
+
+def geodesicproj(args, lines):
+    """Run GeographicLib's GeodesicProj (from geographiclib-tools) on lines."""
+    out = subprocess.run(["GeodesicProj", *args, "-p", "9"], input="\n".join(lines) + "\n",
+                         capture_output=True, text=True, check=True).stdout.split("\n")
+    return [[float(x) for x in row.split()] for row in out if row.strip()]
+
+
+def gnomonic(c, pts):
+    """Ellipsoidal gnomonic projection centred on c: x, y in metres."""
+    rows = geodesicproj(["-g", repr(c[1]), repr(c[0])], ["%r %r" % (p[1], p[0]) for p in pts])
+    return [(r[0], r[1]) for r in rows]
+
+
+def gnomonic_reverse(c, x, y):
+    r = geodesicproj(["-g", repr(c[1]), repr(c[0]), "-r"], ["%r %r" % (x, y)])[0]
+    return (r[1], r[0])
+
+
+def meet(a, b, p, q):
+    """Where the geodesics ab and pq meet, by Karney's method (Algorithms for
+    geodesics, 2013, section 8): centre the gnomonic projection on a guess,
+    intersect the straight lines the ends project to, take the point back as
+    the next guess. Returns the point and whether it lies on both segments,
+    or None if the iteration finds no meeting."""
+    # A first guess: where the great circles through the ends meet.
+    n = vcross(vcross(unit_ecef(*a), unit_ecef(*b)), vcross(unit_ecef(*p), unit_ecef(*q)))
+    mid = [sum(c) for c in zip(*(unit_ecef(*x) for x in (a, b, p, q)))]
+    if vdot(n, mid) < 0:
+        n = tuple(-c for c in n)
+    c = (math.degrees(math.atan2(n[1], n[0])), math.degrees(math.atan2(n[2], math.hypot(n[0], n[1]))))
+    for _ in range(40):
+        (ax, ay), (bx, by), (px, py), (qx, qy) = gnomonic(c, [a, b, p, q])
+        den = (bx - ax) * (qy - py) - (by - ay) * (qx - px)
+        if den == 0:
+            return None
+        u = ((px - ax) * (qy - py) - (py - ay) * (qx - px)) / den
+        x, y = ax + u * (bx - ax), ay + u * (by - ay)
+        if math.hypot(x, y) < 1e-7:
+            def within(x1, y1, x2, y2):
+                return x1 * x2 + y1 * y2 <= 0 or math.hypot(x1, y1) < 1e-6 or math.hypot(x2, y2) < 1e-6
+            return c, within(ax, ay, bx, by) and within(px, py, qx, qy)
+        c = gnomonic_reverse(c, x, y)
+    return None
+
+
+def off_geodesic(a, b, x):
+    """How far x lies from the geodesic through a and b, metres: the reduced
+    length from a to x times the sine of the angle at a between them."""
+    to_b = G.Inverse(a[1], a[0], b[1], b[0])
+    to_x = G.Inverse(a[1], a[0], x[1], x[0], Geodesic.STANDARD | Geodesic.REDUCEDLENGTH)
+    return abs(to_x["m12"] * math.sin(math.radians(to_x["azi1"] - to_b["azi1"])))
+
+
+def first_meeting(line, a, b):
+    """The meeting of the pair's geodesic with the line nearest a, and how many
+    times they meet, checked: the point lies on both geodesics to 10 µm."""
+    pair_len = G.Inverse(a[1], a[0], b[1], b[0])["s12"]
+    found = []
+    for gi, sg in enumerate(line.segs):
+        if min(approx_m(*a, *sg["a"]), approx_m(*b, *sg["a"])) > pair_len + sg["len"] + 1000:
+            continue
+        if not may_meet(a, b, sg["a"], sg["b"], pair_len, sg["len"]):
+            continue
+        m = meet(a, b, sg["a"], sg["b"])
+        if m is None or not m[1]:
+            continue
+        x = m[0]
+        for ends in ((a, b), (sg["a"], sg["b"])):
+            if off_geodesic(*ends, x) > 1e-5:
+                sys.exit(f"refvalues: crossing {x} is {off_geodesic(*ends, x)} m off the geodesic {ends}")
+        along = G.Inverse(a[1], a[0], x[1], x[0])["s12"]
+        found.append((along, gi, x))
+    if not found:
+        return None, 0
+    found.sort()
+    along, gi, x = found[0]
+    sg = line.segs[gi]
+    km = (sg["m0"] + G.Inverse(sg["a"][1], sg["a"][0], x[1], x[0])["s12"]) / 1000
+    return {"lon": x[0], "lat": x[1], "km": km, "stretch": sg["stretch"], "segment": sg["seg"],
+            "from_a_m": along}, len(found)
+
+
+def crossing_pairs(line, rng, n, ends):
+    """Pairs through a point of the line at angles from grazing (1 degree) to
+    square, 200 m to 1000 km long, and pairs passing a free end."""
+    for k in range(n):
+        if k < ends and line.free_ends:
+            v = rng.choice(line.free_ends)
+            seg = line.segs[v["out"]] if v["in"] is None else line.segs[v["in"]]
+            ext = seg["azi1"] + 180 if v["in"] is None else seg["azi2"]
+            x, y = offset(v["p"][0], v["p"][1], ext, rng.uniform(100, 5000))
+            azi = ext + rng.choice((90, -90)) + rng.uniform(-20, 20)
+            length = loguniform(rng, 200, 20000)
+        else:
+            sg = rng.choice(line.segs)
+            x, y, azi = seg_point(sg, sg["len"] * rng.uniform(0.02, 0.98))
+            r = rng.random()
+            theta = rng.uniform(1, 5) if r < 0.3 else rng.uniform(5, 30) if r < 0.6 else rng.uniform(30, 90)
+            azi += rng.choice((1, -1)) * theta + rng.choice((0, 180))
+            length = loguniform(rng, 200, 1000e3)
+        f = rng.uniform(0.1, 0.9)
+        a = offset(x, y, azi + 180, length * f)
+        b = offset(x, y, azi, length * (1 - f))
+        yield a, b
+
+
+def crossings_table(path, lines_dir, plans):
+    out = io.StringIO()
+    out.write("# scripts/refvalues: GeographicLib %s (Python) and GeodesicProj %s, WGS 84; columns: see "
+              "scripts/refvalues.py\n" % (geographiclib_version(), geodesicproj_version()))
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(["line", "a_lon", "a_lat", "b_lon", "b_lat", "pair_km", "meets", "lon", "lat", "km", "stretch",
+                "segment", "from_a_m"])
+    for name, (seed, n, ends) in plans.items():
+        line = Line(load(os.path.join(lines_dir, name + ".geojson")))
+        rng = random.Random(seed)
+        counts = [0, 0]
+        for a, b in crossing_pairs(line, rng, n, ends):
+            pair_km = G.Inverse(a[1], a[0], b[1], b[0])["s12"] / 1000
+            r, meets = first_meeting(line, a, b)
+            counts[meets > 1] += 1
+            if r is None:
+                w.writerow([name, "%.10f" % a[0], "%.10f" % a[1], "%.10f" % b[0], "%.10f" % b[1], "%.4f" % pair_km,
+                            0, "", "", "", "", "", ""])
+                continue
+            w.writerow([name, "%.10f" % a[0], "%.10f" % a[1], "%.10f" % b[0], "%.10f" % b[1], "%.4f" % pair_km,
+                        meets, "%.10f" % r["lon"], "%.10f" % r["lat"], "%.7f" % r["km"], r["stretch"],
+                        r["segment"], "%.4f" % r["from_a_m"]])
+        print(f"crossings {name}: {n} pairs, {counts[1]} meeting the line more than once")
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write(out.getvalue())
+
+
+def geodesicproj_version():
+    return subprocess.run(["GeodesicProj", "--version"], capture_output=True, text=True).stdout.split()[-1]
+
+
 def main():
     lines_dir = os.path.join(ROOT, "fixtures", "lines")
     ref_dir = os.path.join(ROOT, "fixtures", "reference")
     os.makedirs(ref_dir, exist_ok=True)
+    which = set(sys.argv[1:]) or {"points", "lengths", "crossings"}
     plans = {
         "front-2024": (2024, {"on-line": 50, "near-vertex": 60, "bend": 60, "bends": 25,
                               "beyond-end": 40, "junction": 20, "far": 40, "random": 60}),
         "north60": (60, {"on-line": 40, "near-vertex": 45, "bend": 45, "bends": 6,
                          "beyond-end": 40, "far": 40, "random": 50}),
+        "antimeridian": (180, {"on-line": 40, "near-vertex": 45, "bend": 45, "bends": 8,
+                               "beyond-end": 30, "junction": 20, "far": 40, "random": 50}),
+        "polar": (90, {"on-line": 40, "near-vertex": 45, "bend": 40, "bends": 8,
+                       "far": 40, "random": 50}),
     }
+    if "crossings" in which:
+        crossings_table(os.path.join(ref_dir, "crossings.csv"), lines_dir, {
+            "front-2024": (2024, 70, 8), "north60": (60, 30, 4), "antimeridian": (180, 30, 4), "polar": (90, 20, 0)})
+        print("crossings.csv")
     for name, (seed, counts) in plans.items():
+        if "points" not in which:
+            break
         line = Line(load(os.path.join(lines_dir, name + ".geojson")))
         rows = table(line, seed, counts)
         write_table(os.path.join(ref_dir, name + ".csv"), rows)
@@ -420,12 +634,14 @@ def main():
         print(f"{name}.csv: {len(rows)} points ({sides} left, {len(rows) - sides} right, "
               f"{sum(r['beyond_end'] for r in rows)} beyond an end), line {line.length / 1000:.3f} km")
 
+    if "lengths" not in which:
+        return
     out = io.StringIO()
     out.write("# scripts/refvalues: GeographicLib %s (Python), WGS 84 geodesic lengths\n"
               % geographiclib_version())
     w = csv.writer(out, lineterminator="\n")
     w.writerow(["line", "stretch", "name", "km_from", "km_to", "length_km"])
-    for name in ("front-2024", "north60", "straight", "two-stretches", "hairpin"):
+    for name in ("front-2024", "north60", "straight", "two-stretches", "hairpin", "antimeridian", "polar"):
         line = Line(load(os.path.join(lines_dir, name + ".geojson")))
         w.writerow([name, "all", "", "%.7f" % 0, "%.7f" % (line.length / 1000), "%.7f" % (line.length / 1000)])
         for si, st in enumerate(line.stretches):

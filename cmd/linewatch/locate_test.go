@@ -12,98 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/linewatch/linewatch/geo"
-	"github.com/linewatch/linewatch/internal/num"
 )
-
-// lw is the text locate splices in for the position lon, lat.
-func lw(l *geo.Line, lon, lat float64) string {
-	loc := l.Locate(lon, lat)
-	side := strconv.Quote(loc.Side)
-	if loc.DistanceM == 0 {
-		side = "null"
-	}
-	return fmt.Sprintf(`"lw_side":%s,"lw_distance_m":%s,"lw_km":%s,"lw_sector":%q,"lw_beyond_end":%t`,
-		side, num.Format(loc.DistanceM, 3), num.Format(loc.Km, 3), l.SectorID(loc.Sector), loc.BeyondEnd)
-}
-
-func TestAnnotateSplice(t *testing.T) {
-	l := mustLine(t, straightLine)
-	a := newAnnotator(l)
-	pt := `"geometry":{"type":"Point","coordinates":[30.55,48.02]}`
-	at := lw(l, 30.55, 48.02)
-	cases := []struct{ in, want string }{
-		// properties absent, null, empty, with members; key order and number text kept
-		{`{"type":"Feature",` + pt + `}`, `{"type":"Feature",` + pt + `,"properties":{` + at + `}}`},
-		{`{"type":"Feature",` + pt + `,"properties":null}`, `{"type":"Feature",` + pt + `,"properties":{` + at + `}}`},
-		{`{"type":"Feature","properties":{},` + pt + `}`, `{"type":"Feature","properties":{` + at + `},` + pt + `}`},
-		{`{"type":"Feature","properties":{"z":1.50,"a":[1,{"b":"}"}]},` + pt + `,"id":7}`,
-			`{"type":"Feature","properties":{"z":1.50,"a":[1,{"b":"}"}],` + at + `},` + pt + `,"id":7}`},
-		{`{ "type" : "Feature" , ` + pt + ` , "properties" : { "k" : "v" } }`,
-			`{ "type" : "Feature" , ` + pt + ` , "properties" : { "k" : "v",` + at + ` } }`},
-		// an earlier run's keys are replaced, the others kept
-		{`{"type":"Feature",` + pt + `,"properties":{"lw_side":"X","k":1,"lw_km":2}}`,
-			`{"type":"Feature",` + pt + `,"properties":{"k":1,` + at + `}}`},
-		// a record over several lines becomes one line
-		{"{\"type\": \"Feature\",\n  \"geometry\": {\"type\": \"Point\", \"coordinates\": [30.55, 48.02]},\n  \"properties\": {\"s\": \"a b\"}\n}",
-			`{"type":"Feature","geometry":{"type":"Point","coordinates":[30.55,48.02]},"properties":{"s":"a b",` + at + `}}`},
-		// the position: last of a LineString, first of a MultiPoint
-		{`{"type":"Feature","geometry":{"type":"LineString","coordinates":[[30.1,47.9],[30.55,48.02,120]]}}`,
-			`{"type":"Feature","geometry":{"type":"LineString","coordinates":[[30.1,47.9],[30.55,48.02,120]]},"properties":{` + at + `}}`},
-		{`{"type":"Feature","geometry":{"type":"MultiPoint","coordinates":[[30.55,48.02],[31,47.5]]}}`,
-			`{"type":"Feature","geometry":{"type":"MultiPoint","coordinates":[[30.55,48.02],[31,47.5]]},"properties":{` + at + `}}`},
-	}
-	for _, c := range cases {
-		out, reason := a.annotate(nil, []byte(c.in))
-		if reason != "" {
-			t.Errorf("%s: rejected: %s", c.in, reason)
-			continue
-		}
-		if string(out) != c.want+"\n" {
-			t.Errorf("%s:\n got %s want %s", c.in, out, c.want)
-		}
-		if !json.Valid(out) {
-			t.Errorf("%s: invalid JSON out: %s", c.in, out)
-		}
-	}
-}
-
-func TestAnnotateRejects(t *testing.T) {
-	a := newAnnotator(mustLine(t, straightLine))
-	cases := []struct{ in, reason string }{
-		{`not json`, "invalid JSON"},
-		{`{"type":"Feature","geometry":{"type":"Point","coordinates":[NaN,1]}}`, "invalid JSON"},
-		{"{\"type\":\"Feature\",\"properties\":{\"a\":\"\xff\"},\"geometry\":{\"type\":\"Point\",\"coordinates\":[1,1]}}", "invalid JSON: invalid UTF-8"},
-		{`[1,2]`, "not a Feature"},
-		{`{"type":"FeatureCollection","features":[]}`, "not a Feature"},
-		{`{"type":"Feature","properties":[],"geometry":{"type":"Point","coordinates":[1,1]}}`, "properties must be an object or null, got []"},
-		{`{"type":"Feature","properties":{}}`, "geometry is missing"},
-		{`{"type":"Feature","geometry":null}`, "geometry is missing"},
-		{`{"type":"Feature","geometry":"POINT(1 2)"}`, `geometry must be an object, got "POINT(1 2)"`},
-		{`{"type":"Feature","geometry":{"coordinates":[1,2]}}`, "geometry type is missing"},
-		{`{"type":"Feature","geometry":{"type":"Polygon","coordinates":[]}}`, `geometry type must be Point, LineString or MultiPoint, got "Polygon"`},
-		{`{"type":"Feature","geometry":{"type":"Point"}}`, "geometry coordinates are missing"},
-		{`{"type":"Feature","geometry":{"type":"Point","coordinates":"1,2"}}`, "Point coordinates must be a position"},
-		{`{"type":"Feature","geometry":{"type":"LineString","coordinates":[1,2]}}`, "LineString coordinates must be an array of positions"},
-		{`{"type":"Feature","geometry":{"type":"LineString","coordinates":[[1,2]]}}`, "LineString must have at least 2 positions, got 1"},
-		{`{"type":"Feature","geometry":{"type":"MultiPoint","coordinates":[]}}`, "MultiPoint must have at least 1 position, got 0"},
-		{`{"type":"Feature","geometry":{"type":"Point","coordinates":[1]}}`, "position 1 has 1 numbers, want 2 or 3"},
-		{`{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2,3,4]}}`, "position 1 has 4 numbers, want 2 or 3"},
-		{`{"type":"Feature","geometry":{"type":"Point","coordinates":[1,"2"]}}`, `coordinate 2 of position 1 is not a number: "2"`},
-		{`{"type":"Feature","geometry":{"type":"MultiPoint","coordinates":[[1,2],[191.2,5]]}}`, "coordinate 1 of position 2 is out of range: 191.2"},
-		{`{"type":"Feature","geometry":{"type":"Point","coordinates":[1,1e400]}}`, "coordinate 2 of position 1 is out of range"},
-	}
-	for _, c := range cases {
-		out, reason := a.annotate(nil, []byte(c.in))
-		if !strings.Contains(reason, c.reason) {
-			t.Errorf("%s: reason %q, want %q", c.in, reason, c.reason)
-		}
-		if len(out) != 0 {
-			t.Errorf("%s: wrote %s", c.in, out)
-		}
-	}
-}
 
 // locatedFeature is an output line of locate.
 type locatedFeature struct {
@@ -197,80 +106,10 @@ func writeSeq(t *testing.T, n int, bad func(i int) bool) []byte {
 			fmt.Fprintf(&b, `{"type":"Feature","id":"%d","geometry":{"type":"Point","coordinates":[30.5]}}`+"\n", i)
 			continue
 		}
-		fmt.Fprintf(&b, `{"type":"Feature","id":"%d","geometry":{"type":"Point","coordinates":[%.6f,%.6f]},"properties":{"n":%d}}`+"\n",
-			i, 30+r.Float64()*1.3, 47.8+r.Float64()*0.4, i)
+		fmt.Fprintf(&b, `{"type":"Feature","id":"%d","geometry":{"type":"Point","coordinates":[%.6f,%.6f]},"properties":{"n":%d,"time":%d}}`+"\n",
+			i, 30+r.Float64()*1.3, 47.8+r.Float64()*0.4, i, 1714521600+i)
 	}
 	return b.Bytes()
-}
-
-func TestLocateOrderAndRejects(t *testing.T) {
-	// Many batches, many workers, some rejects: output in input order.
-	dir := t.TempDir()
-	const n = 5000
-	bad := func(i int) bool { return i%997 == 3 }
-	in := filepath.Join(dir, "in.geojsonseq")
-	if err := os.WriteFile(in, writeSeq(t, n, bad), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	rej := filepath.Join(dir, "rejects.jsonl")
-	l := mustLine(t, straightLine)
-	for _, workers := range []int{1, 3, 8} {
-		var out bytes.Buffer
-		rf, err := createRejects(rej)
-		if err != nil {
-			t.Fatal(err)
-		}
-		st, err := locateRun(l, []string{in, in}, &out, rf, workers)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := rf.Close(); err != nil {
-			t.Fatal(err)
-		}
-		nbad := 0
-		for i := 0; i < n; i++ {
-			if bad(i) {
-				nbad++
-			}
-		}
-		if st.read != 2*n || st.rejected != 2*nbad || st.annotated != 2*(n-nbad) {
-			t.Errorf("workers %d: stats %+v", workers, st)
-		}
-		fs := parseLines(t, out.String())
-		k := 0
-		for pass := 0; pass < 2; pass++ {
-			for i := 0; i < n; i++ {
-				if bad(i) {
-					continue
-				}
-				if fs[k].ID != strconv.Itoa(i) {
-					t.Fatalf("workers %d: output %d is %s, want %d", workers, k, fs[k].ID, i)
-				}
-				k++
-			}
-		}
-		data, err := os.ReadFile(rej)
-		if err != nil {
-			t.Fatal(err)
-		}
-		lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-		if len(lines) != 2*nbad {
-			t.Fatalf("workers %d: %d rejects, want %d", workers, len(lines), 2*nbad)
-		}
-		var first struct {
-			File   string `json:"file"`
-			Line   int    `json:"line"`
-			Reason string `json:"reason"`
-			Record string `json:"record"`
-		}
-		if err := json.Unmarshal([]byte(lines[0]), &first); err != nil {
-			t.Fatal(err)
-		}
-		if first.File != in || first.Line != 4 || first.Reason != "position 1 has 1 numbers, want 2 or 3" ||
-			first.Record != `{"type":"Feature","id":"3","geometry":{"type":"Point","coordinates":[30.5]}}` {
-			t.Errorf("first reject %+v", first)
-		}
-	}
 }
 
 func TestLocateFeatureCollectionGzipStdin(t *testing.T) {
@@ -340,40 +179,43 @@ func writeFile(t *testing.T, dir, name string, data []byte) string {
 	return path
 }
 
-// BenchmarkAnnotate is the per-record work of locate: validate, parse,
-// locate, splice. Points lie along the bundled line (or the straight
-// fixture), exponentially distributed across it (mean 3 km).
-func BenchmarkAnnotate(b *testing.B) {
-	path := "../../fixtures/lines/front-2024.geojson"
-	if _, err := os.Stat(path); err != nil {
-		path = straightLine
+// TestLocateRejectsAsDetect: locate rejects what detect rejects, with the
+// same rejects file, on the decoder's bad-input corpus (feed/testdata)
+// and on a line of 100,000 unclosed brackets.
+func TestLocateRejectsAsDetect(t *testing.T) {
+	dir := t.TempDir()
+	files, _ := filepath.Glob("../../feed/testdata/fuzz/FuzzDecode/*")
+	if len(files) == 0 {
+		t.Fatal("no corpus")
 	}
-	l, err := geo.LoadFile(path, geo.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	r := rand.New(rand.NewPCG(1, 2))
-	recs := make([][]byte, 4096)
-	for i := range recs {
-		p, azi := l.PointAt(r.Float64() * l.LengthKm())
-		d := math.Min(r.ExpFloat64()*3000, 50000)
-		if r.IntN(2) == 0 {
-			d = -d
+	// One record per RS, so that records may hold line breaks.
+	var in bytes.Buffer
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
 		}
-		q := geo.Destination(p, azi+90, d)
-		recs[i] = fmt.Appendf(nil, `{"type":"Feature","id":"p%d","geometry":{"type":"Point","coordinates":[%.6f,%.6f]},"properties":{"time":%d,"side":"RU","kind":"ground","track":"t%d"}}`,
-			i, q[0], q[1], 1714521600+i*60, i%500)
-	}
-	a := newAnnotator(l)
-	var dst []byte
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		var reason string
-		dst, reason = a.annotate(dst[:0], recs[i%len(recs)])
-		if reason != "" {
-			b.Fatal(reason)
+		lines := strings.SplitN(string(data), "\n", 3)
+		rec, err := strconv.Unquote(strings.TrimSuffix(strings.TrimPrefix(lines[1], "[]byte("), ")"))
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if !strings.Contains(rec, "\x1e") {
+			in.WriteString("\x1e" + rec + "\n")
 		}
 	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	in.WriteString("\x1e" + strings.Repeat("[", 100000) + "\n")
+	path := writeFile(t, dir, "corpus.geojsons", in.Bytes())
+	lr, dr := filepath.Join(dir, "locate.rejects"), filepath.Join(dir, "detect.rejects")
+	if r := runIn(t, "locate", "--line", straightLine, "--rejects", lr, "-o", filepath.Join(dir, "out"), path); r.code != 0 {
+		t.Fatalf("locate: exit %d: %s", r.code, r.stderr)
+	}
+	if r := runIn(t, "detect", "--line", straightLine, "--rejects", dr, "-o", filepath.Join(dir, "alerts"), path); r.code != 0 {
+		t.Fatalf("detect: exit %d: %s", r.code, r.stderr)
+	}
+	l, _ := os.ReadFile(lr)
+	d, _ := os.ReadFile(dr)
+	if len(d) == 0 || string(l) != string(d) {
+		t.Errorf("rejects differ:\nlocate:\n%s\ndetect:\n%s", l, d)
+	}
 }

@@ -185,6 +185,70 @@ func TestSectors(t *testing.T) {
 	}
 }
 
+// TestSectorsAntimeridian: a sector across the antimeridian is a
+// MultiLineString cut there (RFC 7946 §3.1.9), so that map tools do not
+// draw it across the whole map; the others stay LineStrings.
+func TestSectorsAntimeridian(t *testing.T) {
+	path := "../../fixtures/lines/antimeridian.geojson"
+	r := runIn(t, "sectors", "--line", path)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var fc struct {
+		Features []struct {
+			Properties map[string]any `json:"properties"`
+			Geometry   struct {
+				Type        string          `json:"type"`
+				Coordinates json.RawMessage `json:"coordinates"`
+			} `json:"geometry"`
+		} `json:"features"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &fc); err != nil {
+		t.Fatal(err)
+	}
+	l := mustLine(t, path)
+	cut := 0
+	for i, f := range fc.Features {
+		var parts [][][2]float64
+		switch f.Geometry.Type {
+		case "LineString":
+			var ls [][2]float64
+			json.Unmarshal(f.Geometry.Coordinates, &ls)
+			parts = [][][2]float64{ls}
+		case "MultiLineString":
+			json.Unmarshal(f.Geometry.Coordinates, &parts)
+			cut++
+			if len(parts) < 2 {
+				t.Errorf("sector %d: a MultiLineString of %d part", i, len(parts))
+			}
+		default:
+			t.Fatalf("sector %d: geometry %s", i, f.Geometry.Type)
+		}
+		for k, part := range parts {
+			if len(part) < 2 {
+				t.Errorf("sector %d part %d: %v", i, k, part)
+			}
+			for j := 1; j < len(part); j++ {
+				if d := part[j][0] - part[j-1][0]; d > 180 || d < -180 {
+					t.Errorf("sector %d part %d jumps from %v to %v", i, k, part[j-1], part[j])
+				}
+			}
+			if k > 0 {
+				end, start := parts[k-1][len(parts[k-1])-1], part[0]
+				if math.Abs(end[0]) != 180 || end[0] != -start[0] || end[1] != start[1] {
+					t.Errorf("sector %d: part %d ends at %v, part %d starts at %v", i, k-1, end, k, start)
+				}
+				if loc := l.Locate(end[0], end[1]); loc.DistanceM > 0.2 {
+					t.Errorf("sector %d: cut at %v is %.3f m off the line", i, end, loc.DistanceM)
+				}
+			}
+		}
+	}
+	if cut != 1 {
+		t.Errorf("%d sectors cut at the antimeridian, want 1 (the line crosses it once within a stretch)", cut)
+	}
+}
+
 func TestSectorsPolicyAndOutput(t *testing.T) {
 	dir := t.TempDir()
 	pol := filepath.Join(dir, "p.yaml")

@@ -17,7 +17,8 @@ func sectorsCommand() *cli.Command {
 		Name:      "sectors",
 		Usage:     "write the line's sector layout as GeoJSON",
 		UsageText: "linewatch sectors --line L.geojson [--policy P.yaml] [-o OUT]",
-		Description: "Writes a FeatureCollection with one LineString Feature per sector of the line,\n" +
+		Description: "Writes a FeatureCollection with one LineString Feature per sector of the line\n" +
+			"(a MultiLineString cut at the antimeridian for a sector across it, as RFC 7946 asks),\n" +
 			"with properties id, index, km_from, km_to, length_km, stretch and stretch_name,\n" +
 			"and simplestyle stroke colours that alternate so the sectors stand apart on a map. Example:\n\n" +
 			"  linewatch sectors --line fixtures/lines/front-2024.geojson -o sectors.geojson",
@@ -79,11 +80,28 @@ func appendSectors(dst []byte, l *geo.Line) []byte {
 		dst = jsontext.AppendString(dst, s.ID)
 		dst = append(dst, `,"stroke":"`...)
 		dst = append(dst, sectorColours[s.Index%2]...)
-		dst = append(dst, `","stroke-width":3},"geometry":{"type":"LineString","coordinates":`...)
-		dst = appendLineString(dst, l.Substring(s.Stretch, s.KmFrom, s.KmTo))
-		dst = append(dst, "}}"...)
+		dst = append(dst, `","stroke-width":3},"geometry":`...)
+		dst = appendGeometry(dst, geo.SplitAntimeridian(l.Substring(s.Stretch, s.KmFrom, s.KmTo)))
+		dst = append(dst, "}"...)
 	}
 	return append(dst, "\n]}\n"...)
+}
+
+// appendGeometry appends a piece of the line as a LineString, or, cut at
+// the antimeridian, as a MultiLineString (RFC 7946 §3.1.9).
+func appendGeometry(dst []byte, parts orb.MultiLineString) []byte {
+	if len(parts) == 1 {
+		dst = append(dst, `{"type":"LineString","coordinates":`...)
+		return append(appendLineString(dst, parts[0]), '}')
+	}
+	dst = append(dst, `{"type":"MultiLineString","coordinates":[`...)
+	for i, ls := range parts {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendLineString(dst, ls)
+	}
+	return append(dst, "]}"...)
 }
 
 // appendLineString appends the coordinates of ls rounded to 6 decimals,
