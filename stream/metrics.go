@@ -30,15 +30,19 @@ type Counts struct {
 // Metrics is the process's live figures, set by the driver, the sources
 // and the HTTP ingest, and read by /metrics and /healthz.
 type Metrics struct {
-	records   [5]atomic.Int64 // read, accepted, rejected, duplicate, late
-	ingest    [4]atomic.Int64 // requests, accepted, rejected, duplicate
-	byType    [4]atomic.Int64
-	alerts    [5]atomic.Int64
-	watermark atomic.Int64 // µs; math.MinInt64 before the first record
-	open      atomic.Int64
-	ckpts     atomic.Int64
-	ckptAt    atomic.Int64 // unix ns of the last checkpoint
-	started   time.Time
+	records [5]atomic.Int64 // read, accepted, rejected, duplicate, late
+	ingest  [4]atomic.Int64 // requests, accepted, rejected, duplicate
+	// ingestBusy counts requests refused for want of memory budget.
+	ingestBusy atomic.Int64
+	// ingestInFlight is the memory the requests under way are charged.
+	ingestInFlight atomic.Int64
+	byType         [4]atomic.Int64
+	alerts         [5]atomic.Int64
+	watermark      atomic.Int64 // µs; math.MinInt64 before the first record
+	open           atomic.Int64
+	ckpts          atomic.Int64
+	ckptAt         atomic.Int64 // unix ns of the last checkpoint
+	started        time.Time
 
 	// mu guards the sequences, read together so that the stream's last
 	// sequence is never shown below the consumed one, and the problems.
@@ -163,7 +167,9 @@ var (
 var (
 	descRecords    = prometheus.NewDesc("linewatch_records_total", "Records the engine read, by outcome (read = accepted + rejected + duplicate + late).", []string{"outcome"}, nil)
 	descIngest     = prometheus.NewDesc("linewatch_ingest_records_total", "Records received by the HTTP ingest, by outcome.", []string{"outcome"}, nil)
-	descRequests   = prometheus.NewDesc("linewatch_ingest_requests_total", "POST /v1/sightings requests answered 202.", nil, nil)
+	descRequests   = prometheus.NewDesc("linewatch_ingest_requests_total", "POST /v1/sightings requests answered 202 (or 422: every record rejected).", nil, nil)
+	descInFlight   = prometheus.NewDesc("linewatch_ingest_inflight_bytes", "Memory charged to the POST /v1/sightings requests under way (bounded by --max-inflight).", nil, nil)
+	descBusy       = prometheus.NewDesc("linewatch_ingest_busy_total", "POST /v1/sightings requests answered 503 because the requests under way held the whole memory budget.", nil, nil)
 	descViolations = prometheus.NewDesc("linewatch_violations_total", "Violations found, by type.", []string{"type"}, nil)
 	descAlerts     = prometheus.NewDesc("linewatch_alerts_total", "Alerts emitted, by status.", []string{"status"}, nil)
 	descWatermark  = prometheus.NewDesc("linewatch_watermark_seconds", "The event-time watermark, in seconds since the Unix epoch.", nil, nil)
@@ -177,7 +183,7 @@ var (
 // Describe implements prometheus.Collector.
 func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	m.closedLatency.Describe(ch)
-	for _, d := range []*prometheus.Desc{descRecords, descIngest, descRequests, descViolations, descAlerts, descWatermark, descOpen, descLag, descConsumed, descCkpts, descProblems} {
+	for _, d := range []*prometheus.Desc{descRecords, descIngest, descRequests, descViolations, descAlerts, descWatermark, descOpen, descLag, descConsumed, descCkpts, descProblems, descBusy, descInFlight} {
 		ch <- d
 	}
 }
@@ -189,6 +195,8 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descRecords, prometheus.CounterValue, float64(m.records[i].Load()), name)
 	}
 	ch <- prometheus.MustNewConstMetric(descRequests, prometheus.CounterValue, float64(m.ingest[0].Load()))
+	ch <- prometheus.MustNewConstMetric(descBusy, prometheus.CounterValue, float64(m.ingestBusy.Load()))
+	ch <- prometheus.MustNewConstMetric(descInFlight, prometheus.GaugeValue, float64(m.ingestInFlight.Load()))
 	for i, name := range []string{"accepted", "rejected", "duplicate"} {
 		ch <- prometheus.MustNewConstMetric(descIngest, prometheus.CounterValue, float64(m.ingest[i+1].Load()), name)
 	}
