@@ -1,6 +1,7 @@
 package stream_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -190,4 +191,78 @@ func testDiskFull(t *testing.T, disk string, fill, free func(), what string) {
 		h := m.Health()
 		return h.Read == int64(len(got)) && *h.Lag == 0
 	})
+}
+
+// The disk of the engine's state (and output) fills up while it consumes:
+// it cannot write its alerts or its checkpoint. It says so in /healthz,
+// waits, and once there is space again resumes from its last checkpoint,
+// as a restart would: the alerts are those of an uninterrupted run.
+func TestDriverDiskFullResumes(t *testing.T) {
+	disk := smallDisk(t, "8m")
+	line := loadLine(t, "front-2024")
+	pol := detect.DefaultPolicy()
+	data := generate(t, line, scenario(t, 8_000, 12))
+	want, _ := runReader(t, line, pol, data, false, "")
+	recs := lines(data)
+	half := len(recs) / 2
+
+	b := startBroker(t, t.TempDir())
+	defer b.Close()
+	store, err := stream.OpenStore(filepath.Join(disk, "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	log, err := stream.OpenLog(filepath.Join(disk, "alerts.geojsonl"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := stream.NewFileSink(log, line, pol)
+	defer sink.Close()
+	m := stream.NewMetrics()
+	d := stream.New(stream.Config{Judge: detect.NewJudge(line, pol), Alerts: sink, Store: store, ConfigID: "test",
+		CheckpointRecords: 500, Metrics: m})
+	after, err := d.Restore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := stream.RunResuming(ctx, d, after, func(after uint64) stream.Source {
+			return &stream.NATSSource{Broker: b, Consumer: "linewatch", After: after, Metrics: m}
+		}, nil)
+		done <- err
+	}()
+	consumed := func(n int) func() bool {
+		return func() bool {
+			select {
+			case err := <-done:
+				t.Fatalf("the driver stopped: %v", err)
+			default:
+			}
+			h := m.Health()
+			return h.Consumed != nil && *h.Consumed == uint64(n)
+		}
+	}
+	n1 := publish(t, b.JS, []byte(joinLines(recs[:half])))
+	waitFor(t, "the first half to be consumed", 30*time.Second, consumed(n1))
+	filler := fillUp(t, disk)
+	n2 := publish(t, b.JS, []byte(joinLines(recs[half:])))
+	waitFor(t, "/healthz to report the full disk", 30*time.Second, func() bool {
+		return strings.Contains(strings.Join(m.Health().Problems, " "), "no space left")
+	})
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "everything to be consumed", 60*time.Second, consumed(n1+n2))
+	waitFor(t, "/healthz to be ok again", 30*time.Second, func() bool { return m.Health().Status == "ok" })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(filepath.Join(disk, "alerts.geojsonl"))
+	if !bytes.Equal(got, want) {
+		t.Fatalf("alerts after the disk was full differ from an uninterrupted run's: %d bytes, want %d", len(got), len(want))
+	}
 }

@@ -196,14 +196,15 @@ func (r *streamRun) run() error {
 	if err := r.startServers(); err != nil {
 		return err
 	}
-	var src stream.Source
+	var runErr error
 	if r.inKind == "-" {
-		src = &stream.ReaderSource{Name: "-", R: c.App.Reader}
+		runErr = d.Run(ctx, &stream.ReaderSource{Name: "-", R: c.App.Reader})
 	} else {
-		src = &stream.NATSSource{Broker: r.broker, Consumer: c.String("consumer"), After: after, Metrics: r.metrics, Log: r.log}
-		r.log.Info("consuming the JetStream stream", "stream", c.String("stream"), "after", after)
+		d, runErr = stream.RunResuming(ctx, d, after, func(after uint64) stream.Source {
+			r.log.Info("consuming the JetStream stream", "stream", c.String("stream"), "after", after)
+			return &stream.NATSSource{Broker: r.broker, Consumer: c.String("consumer"), After: after, Metrics: r.metrics, Log: r.log}
+		}, r.log)
 	}
-	runErr := d.Run(ctx, src)
 	// Let requests under way be answered (their records are in JetStream:
 	// the next run consumes them) before the broker goes.
 	for _, s := range r.servers {
