@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"sort"
 	"strings"
@@ -120,7 +121,8 @@ func onUsageError(c *cli.Context, err error, _ bool) error {
 // runApp runs the app on args (args[0] is the program name) and returns the
 // exit status, having written any error as one line to stderr.
 func runApp(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	err := newApp(stdin, stdout, stderr).Run(args)
+	app := newApp(stdin, stdout, stderr)
+	err := app.Run(args)
 	if err == nil {
 		return exitOK
 	}
@@ -137,6 +139,11 @@ func runApp(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		msg += " (see 'linewatch --help')"
 	}
 	msg = strings.ReplaceAll(strings.TrimSpace(msg), "\n", " ")
+	if l, ok := app.Metadata["logger"].(*slog.Logger); ok && app.Metadata["log-format"] == "json" {
+		// Logs read by a machine: the error is one more record.
+		l.Error(msg, "exit_status", code)
+		return code
+	}
 	fmt.Fprintf(stderr, "linewatch: %s\n", msg)
 	return code
 }

@@ -145,6 +145,16 @@ func TestStreamLogsJSON(t *testing.T) {
 	p.await(t, `"msg":"HTTP ingest on (http://\S+)"`)
 	p.stop(t)
 	wantJSONLines(t, p.log(), "stopped")
+
+	// The error that ends a run, too.
+	r = runBin(t, nil, "--log-format", "json", "stream", "--line", filepath.Join(dir, "absent.geojson"), "--in", "-")
+	if r.code != 2 {
+		t.Fatalf("a missing line: %d %s", r.code, r.stderr)
+	}
+	wantJSONLines(t, r.stderr, "absent.geojson")
+	if n := strings.Count(strings.TrimSpace(r.stderr), "\n"); n != 0 {
+		t.Fatalf("%d lines for one error:\n%s", n+1, r.stderr)
+	}
 }
 
 func wantJSONLines(t *testing.T, stderr, mention string) {
