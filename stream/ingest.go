@@ -184,6 +184,10 @@ func (h *Ingest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if he.busy {
 			h.cfg.Metrics.ingestBusy.Add(1)
+			// Read what the client is still sending (not keeping it), so
+			// that it hears the 503 rather than a connection reset.
+			ch.close()
+			io.Copy(io.Discard, io.LimitReader(r.Body, h.cfg.MaxBody))
 		}
 		writeError(w, he.code, he.msg)
 		return
@@ -221,6 +225,14 @@ func (h *Ingest) ingest(r *http.Request, ch *charge) (*IngestResponse, error) {
 	}
 	if err := h.storeError(); err != nil {
 		return nil, err
+	}
+	if n := r.ContentLength; n > 0 && n <= h.cfg.MaxBody {
+		// What a body of short records costs, taken before anything is
+		// read: a request the budget cannot take now is refused before
+		// its body is sent (the client waits for 100 Continue) or read.
+		if err := ch.reserve(min(6*n, h.cfg.MaxInFlight)); err != nil {
+			return nil, err
+		}
 	}
 	body, err := h.readBody(r, ch)
 	if err != nil {
@@ -527,15 +539,33 @@ type budget struct {
 
 // charge is what one request holds of the budget.
 type charge struct {
-	b    *budget
-	held int64
+	b       *budget
+	held    int64
+	prepaid int64 // held but not yet used
 }
 
 func (b *budget) open() *charge { return &charge{b: b} }
 
-// take charges n more bytes to the request: 413 if the request would need
-// more than the whole budget, 503 if the budget cannot take it now.
+// reserve takes n bytes of the budget for the request's use ahead.
+func (c *charge) reserve(n int64) error {
+	if err := c.take(n); err != nil {
+		return err
+	}
+	c.prepaid += n
+	return nil
+}
+
+// take charges n more bytes to the request (from what it reserved first):
+// 413 if the request would need more than the whole budget, 503 if the
+// budget cannot take it now.
 func (c *charge) take(n int64) error {
+	if c.prepaid > 0 {
+		k := min(n, c.prepaid)
+		c.prepaid -= k
+		if n -= k; n == 0 {
+			return nil
+		}
+	}
 	if c.held+n > c.b.max {
 		return fail(http.StatusRequestEntityTooLarge,
 			"the request needs more than the %d bytes of memory the ingest gives all requests together: send fewer or smaller records at a time", c.b.max)
@@ -552,7 +582,7 @@ func (c *charge) take(n int64) error {
 // close gives back what the request held.
 func (c *charge) close() {
 	c.b.used.Add(-c.held)
-	c.held = 0
+	c.held, c.prepaid = 0, 0
 }
 
 func bodyError(err error, max int64, what string) error {
