@@ -92,7 +92,28 @@ func StartBroker(ctx context.Context, cfg BrokerConfig) (*Broker, error) {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	b := &Broker{cfg: cfg}
-	opts := []nats.Option{nats.Name("linewatch"), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond)}
+	opts := []nats.Option{nats.Name("linewatch"), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond),
+		// A lost connection is a problem while it lasts.
+		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
+			if nc.IsClosed() || nc.IsDraining() {
+				return // closed on purpose
+			}
+			msg := "disconnected from the NATS server"
+			if err != nil {
+				msg += ": " + err.Error()
+			}
+			cfg.Log.Warn(msg + "; reconnecting")
+			if cfg.Metrics != nil {
+				cfg.Metrics.SetProblem("connection", msg)
+			}
+		}),
+		nats.ReconnectHandler(func(*nats.Conn) {
+			cfg.Log.Info("reconnected to the NATS server")
+			if cfg.Metrics != nil {
+				cfg.Metrics.SetProblem("connection", "")
+			}
+		}),
+	}
 	url := cfg.URL
 	if Embedded(cfg.URL) {
 		auth, err := b.startEmbedded()

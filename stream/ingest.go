@@ -323,19 +323,22 @@ func (h *Ingest) storeError() error {
 }
 
 // stored records whether the last attempt to store records worked (err
-// nil) and, when that changes, says so in the log and in /healthz.
+// nil), counts the failures, and logs when that changes. It is not a
+// problem for /healthz: one failure says nothing of the next request, and
+// a load balancer that stopped sending requests on a 503 would never let
+// a success clear it. (What lasts — a full disk, a lost connection — is
+// reported by the broker.)
 func (h *Ingest) stored(err error) {
 	if err == nil {
 		if h.failing.CompareAndSwap(true, false) {
 			h.cfg.Log.Info("JetStream stores the HTTP ingest's records again")
-			h.cfg.Metrics.SetProblem("ingest", "")
 		}
 		return
 	}
+	h.cfg.Metrics.ingestFailed.Add(1)
 	if h.failing.CompareAndSwap(false, true) {
-		h.cfg.Log.Warn("JetStream did not store records of an HTTP request: it was answered 503", "error", err.Error())
+		h.cfg.Log.Warn("JetStream did not store the records of an HTTP request: it was answered 503", "error", err.Error())
 	}
-	h.cfg.Metrics.SetProblem("ingest", "JetStream did not store the last records sent: "+err.Error())
 }
 
 // chunk is the text of one JetStream message: accepted records, one a

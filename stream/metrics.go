@@ -36,13 +36,15 @@ type Metrics struct {
 	ingestBusy atomic.Int64
 	// ingestInFlight is the memory the requests under way are charged.
 	ingestInFlight atomic.Int64
-	byType         [4]atomic.Int64
-	alerts         [5]atomic.Int64
-	watermark      atomic.Int64 // µs; math.MinInt64 before the first record
-	open           atomic.Int64
-	ckpts          atomic.Int64
-	ckptAt         atomic.Int64 // unix ns of the last checkpoint
-	started        time.Time
+	// ingestFailed counts requests JetStream did not store.
+	ingestFailed atomic.Int64
+	byType       [4]atomic.Int64
+	alerts       [5]atomic.Int64
+	watermark    atomic.Int64 // µs; math.MinInt64 before the first record
+	open         atomic.Int64
+	ckpts        atomic.Int64
+	ckptAt       atomic.Int64 // unix ns of the last checkpoint
+	started      time.Time
 
 	// mu guards the sequences, read together so that the stream's last
 	// sequence is never shown below the consumed one, and the problems.
@@ -168,6 +170,7 @@ var (
 	descRecords    = prometheus.NewDesc("linewatch_records_total", "Records the engine read, by outcome (read = accepted + rejected + duplicate + late).", []string{"outcome"}, nil)
 	descIngest     = prometheus.NewDesc("linewatch_ingest_records_total", "Records received by the HTTP ingest, by outcome.", []string{"outcome"}, nil)
 	descRequests   = prometheus.NewDesc("linewatch_ingest_requests_total", "POST /v1/sightings requests answered 202 (or 422: every record rejected).", nil, nil)
+	descFailed     = prometheus.NewDesc("linewatch_ingest_store_failures_total", "POST /v1/sightings requests answered 503 because JetStream did not store their records.", nil, nil)
 	descInFlight   = prometheus.NewDesc("linewatch_ingest_inflight_bytes", "Memory charged to the POST /v1/sightings requests under way (bounded by --max-inflight).", nil, nil)
 	descBusy       = prometheus.NewDesc("linewatch_ingest_busy_total", "POST /v1/sightings requests answered 503 because the requests under way held the whole memory budget.", nil, nil)
 	descViolations = prometheus.NewDesc("linewatch_violations_total", "Violations found, by type.", []string{"type"}, nil)
@@ -183,7 +186,7 @@ var (
 // Describe implements prometheus.Collector.
 func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	m.closedLatency.Describe(ch)
-	for _, d := range []*prometheus.Desc{descRecords, descIngest, descRequests, descViolations, descAlerts, descWatermark, descOpen, descLag, descConsumed, descCkpts, descProblems, descBusy, descInFlight} {
+	for _, d := range []*prometheus.Desc{descRecords, descIngest, descRequests, descViolations, descAlerts, descWatermark, descOpen, descLag, descConsumed, descCkpts, descProblems, descBusy, descInFlight, descFailed} {
 		ch <- d
 	}
 }
@@ -197,6 +200,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descRequests, prometheus.CounterValue, float64(m.ingest[0].Load()))
 	ch <- prometheus.MustNewConstMetric(descBusy, prometheus.CounterValue, float64(m.ingestBusy.Load()))
 	ch <- prometheus.MustNewConstMetric(descInFlight, prometheus.GaugeValue, float64(m.ingestInFlight.Load()))
+	ch <- prometheus.MustNewConstMetric(descFailed, prometheus.CounterValue, float64(m.ingestFailed.Load()))
 	for i, name := range []string{"accepted", "rejected", "duplicate"} {
 		ch <- prometheus.MustNewConstMetric(descIngest, prometheus.CounterValue, float64(m.ingest[i+1].Load()), name)
 	}
