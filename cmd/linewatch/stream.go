@@ -225,7 +225,10 @@ func (r *streamRun) checkNATSFlags() error {
 	c := r.c
 	embedded := r.natsURL() == ""
 	listen := r.natsListen()
+	noBroker := r.inKind == "-" && !strings.HasPrefix(r.out, "nats://")
 	switch {
+	case noBroker && (c.IsSet("nats-listen") || c.IsSet("nats") || c.String("nats-nkey") != "" || c.String("nats-creds") != "" || c.String("nats-tls-cert") != ""):
+		return usageError(c, "--in - with a file output uses no NATS server: the --nats flags have nothing to do")
 	case !embedded && c.IsSet("nats-listen"):
 		return usageError(c, "--nats-listen is for the embedded server, not %s", r.natsURL())
 	case !embedded && (c.String("nats-tls-cert") != "" || c.String("nats-tls-key") != ""):

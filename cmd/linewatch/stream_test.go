@@ -104,6 +104,12 @@ func TestStreamUsage(t *testing.T) {
 		{[]string{"stream", "--line", frontLine, "--in", "-", "--max-body", "lots"}, "--max-body"},
 		{[]string{"stream", "--in", "-"}, "--line"},
 		{[]string{"stream", "--line", frontLine, "--in", "-", "-o", "nats://"}, "subject"},
+		{[]string{"stream", "--line", frontLine, "--in", "-", "--nats-listen", "127.0.0.1:0"}, "nothing to do"},
+		{[]string{"stream", "--line", frontLine, "--in", "http://127.0.0.1:0", "--nats-nkey", "k.nk"}, "add --nats-listen"},
+		{[]string{"stream", "--line", frontLine, "--in", "http://127.0.0.1:0", "--nats-listen", ":0", "--nats-tls-cert", "c.pem"}, "go together"},
+		{[]string{"stream", "--line", frontLine, "--in", "nats://10.0.0.1:4222", "--nats-listen", ":0"}, "embedded server"},
+		{[]string{"stream", "--line", frontLine, "--in", "nats://embedded", "--nats-creds", "u.creds"}, "not the embedded one"},
+		{[]string{"stream", "--line", frontLine, "--in", "-", "--max-inflight", "lots"}, "--max-inflight"},
 	} {
 		wantOneLineError(t, runIn(t, c.args...), c.want)
 	}
