@@ -278,8 +278,10 @@ func (w *storeWatch) run(b *Broker) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	log := b.cfg.Log
+	// A test write every 2 s while the store fails costs little, and
+	// finds the space again soon after it is freed.
+	const probeEvery = 2 * time.Second
 	var nextProbe time.Time
-	backoff := time.Second
 	for {
 		select {
 		case <-w.quit:
@@ -292,7 +294,6 @@ func (w *storeWatch) run(b *Broker) {
 				log.Info("JetStream stores records again")
 				b.setProblem("")
 			}
-			backoff = time.Second
 			continue
 		}
 		if w.set(err) == nil {
@@ -306,14 +307,13 @@ func (w *storeWatch) run(b *Broker) {
 		}
 		if perr := probeSpace(b.embedded.opts.StoreDir); perr != nil {
 			log.Debug("no space yet", "error", perr.Error())
-			nextProbe = time.Now().Add(backoff)
-			backoff = min(2*backoff, 30*time.Second)
+			nextProbe = time.Now().Add(probeEvery)
 			continue
 		}
 		log.Warn("there is space again: restarting the embedded NATS server to load its streams anew", "dir", b.embedded.opts.StoreDir)
 		if rerr := w.restart(b.embedded); rerr != nil {
 			log.Error("restarting the embedded NATS server", "error", rerr.Error())
-			nextProbe = time.Now().Add(backoff)
+			nextProbe = time.Now().Add(probeEvery)
 		}
 	}
 }
