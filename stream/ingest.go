@@ -59,10 +59,11 @@ type IngestConfig struct {
 	// way together (DefaultMaxInFlight if 0). A request is charged as it is
 	// read and split: its body once (gzipped: inflated), each record three
 	// times (its copy, the message it goes into, its source rewritten) and
-	// perRecord more. A request that would take the budget past its limit
-	// is answered 503 with Retry-After (413 if it needs more than the whole
-	// budget alone), so that what clients send cannot take the process's
-	// memory past this bound.
+	// perRecord more; a request with a Content-Length takes six times it
+	// ahead, before its body is read. A request that would take the budget
+	// past its limit is answered 503 with Retry-After (413 if it needs more
+	// than the whole budget alone), so that what clients send cannot take
+	// the process's memory past this bound.
 	MaxInFlight int64
 	// StoreError, if set, tells why JetStream cannot store records now
 	// (Broker.StoreError); requests are then refused at once, 503 with
