@@ -1,21 +1,16 @@
 package stream
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/linewatch/linewatch/feed"
 )
 
 // BrokerConfig says which NATS server to use and how its sightings stream
@@ -24,12 +19,26 @@ type BrokerConfig struct {
 	// URL is a NATS server URL (nats://HOST:PORT); "" or "embedded" starts
 	// an embedded server with JetStream.
 	URL string
-	// StoreDir is where the embedded server keeps its JetStream files.
+	// StoreDir is where the embedded server keeps its JetStream files (and
+	// its listener's generated key).
 	StoreDir string
-	// Host and Port the embedded server listens on for other clients
-	// (default 127.0.0.1; Port 0 takes a free port, -1 does not listen).
-	Host string
-	Port int
+	// Listen is the HOST:PORT the embedded server listens on for other
+	// clients (port 0: any free one). "" listens nowhere: the server is
+	// reached from this process only, which is all the HTTP ingest needs.
+	// A listener always requires a client to prove it holds NKeyFile's key,
+	// and speaks TLS when TLSCert and TLSKey are given.
+	Listen string
+	// NKeyFile is a NATS user nkey seed file (as "nk -gen user" writes
+	// it). For the embedded server's listener, only clients holding it are
+	// let in; if empty, StoreDir/nats.nk is used, generated (mode 0600) if
+	// absent. For an external server, it is the key to connect with.
+	NKeyFile string
+	// CredsFile is a NATS credentials file (JWT and seed) to connect to an
+	// external server with.
+	CredsFile string
+	// TLSCert and TLSKey are the certificate and key (PEM files) of the
+	// embedded server's listener.
+	TLSCert, TLSKey string
 	// Stream is the JetStream stream of sightings, created if absent and
 	// capturing Subject; Duplicates is its window for Nats-Msg-Id dedupe.
 	Stream     string
@@ -43,25 +52,33 @@ type BrokerConfig struct {
 	// write, so that what was acknowledged survives a power loss too, not
 	// only a crash of the process (by default it syncs every 2 minutes).
 	SyncAlways bool
+	// Log receives what an operator should know (nil: nothing is logged).
+	Log *slog.Logger
+	// Metrics, if set, shows in /healthz that the embedded server cannot
+	// store records.
+	Metrics *Metrics
 }
 
 // Broker is a connection to a NATS server with JetStream (and the server
 // itself when it is embedded).
 type Broker struct {
-	cfg    BrokerConfig
-	srv    *server.Server // nil for an external server
-	nc     *nats.Conn
-	JS     jetstream.JetStream
-	Stream jetstream.Stream
+	cfg      BrokerConfig
+	embedded *embedded // nil for an external server
+	nkey     string    // the key file the embedded server's listener asks for
+	nc       *nats.Conn
+	JS       jetstream.JetStream
+	Stream   jetstream.Stream
+
+	store storeWatch
 }
 
 // SyncsAlways tells whether the embedded server syncs its files on every
 // write (false for an external server, whose own configuration decides).
 func (b *Broker) SyncsAlways() bool {
-	if b.srv == nil {
+	if b.embedded == nil {
 		return false
 	}
-	c := b.srv.JetStreamConfig()
+	c := b.embedded.server().JetStreamConfig()
 	return c != nil && c.SyncAlways
 }
 
@@ -71,50 +88,58 @@ func Embedded(url string) bool { return url == "" || url == "embedded" || url ==
 // StartBroker starts the embedded server or connects to the external one,
 // and makes sure the sightings stream exists.
 func StartBroker(ctx context.Context, cfg BrokerConfig) (*Broker, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
 	b := &Broker{cfg: cfg}
-	var opts []nats.Option
-	opts = append(opts, nats.Name("linewatch"), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond))
+	opts := []nats.Option{nats.Name("linewatch"), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond),
+		// A lost connection is a problem while it lasts.
+		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
+			if nc.IsClosed() || nc.IsDraining() {
+				return // closed on purpose
+			}
+			msg := "disconnected from the NATS server"
+			if err != nil {
+				msg += ": " + err.Error()
+			}
+			cfg.Log.Warn(msg + "; reconnecting")
+			if cfg.Metrics != nil {
+				cfg.Metrics.SetProblem("connection", msg)
+			}
+		}),
+		nats.ReconnectHandler(func(*nats.Conn) {
+			cfg.Log.Info("reconnected to the NATS server")
+			if cfg.Metrics != nil {
+				cfg.Metrics.SetProblem("connection", "")
+			}
+		}),
+	}
 	url := cfg.URL
 	if Embedded(cfg.URL) {
-		host := cfg.Host
-		if host == "" {
-			host = "127.0.0.1"
-		}
-		sopts := &server.Options{
-			ServerName: "linewatch",
-			Host:       host,
-			Port:       cfg.Port,
-			JetStream:  true,
-			StoreDir:   filepath.Join(cfg.StoreDir, "jetstream"),
-			NoSigs:     true,
-			NoLog:      true,
-			SyncAlways: cfg.SyncAlways,
-		}
-		switch cfg.Port {
-		case 0:
-			sopts.Port = server.RANDOM_PORT
-		case -1:
-			sopts.DontListen = true
-		}
-		srv, err := server.NewServer(sopts)
+		auth, err := b.startEmbedded()
 		if err != nil {
-			return nil, fmt.Errorf("embedded NATS server: %w", err)
+			return nil, err
 		}
-		go srv.Start()
-		if !srv.ReadyForConnections(30 * time.Second) {
-			srv.Shutdown()
-			if cfg.Port > 0 {
-				return nil, fmt.Errorf("embedded NATS server: not ready (is port %d in use?)", cfg.Port)
-			}
-			return nil, errors.New("embedded NATS server: not ready")
-		}
-		b.srv = srv
-		opts = append(opts, nats.InProcessServer(srv))
+		opts = append(opts, auth...)
 		url = ""
+	} else {
+		if cfg.NKeyFile != "" {
+			opt, err := nats.NkeyOptionFromSeed(cfg.NKeyFile)
+			if err != nil {
+				return nil, fmt.Errorf("NATS key %s: %w", cfg.NKeyFile, err)
+			}
+			opts = append(opts, opt)
+		}
+		if cfg.CredsFile != "" {
+			opts = append(opts, nats.UserCredentials(cfg.CredsFile))
+		}
 	}
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
 		b.Close()
+		if Embedded(cfg.URL) {
+			return nil, fmt.Errorf("embedded NATS server: %w", err)
+		}
 		return nil, fmt.Errorf("NATS %s: %w", cfg.URL, err)
 	}
 	b.nc = nc
@@ -127,6 +152,9 @@ func StartBroker(ctx context.Context, cfg BrokerConfig) (*Broker, error) {
 	if b.Stream, err = EnsureStream(ctx, js, cfg.Stream, cfg.Subject, cfg.Duplicates, cfg.MaxAge); err != nil {
 		b.Close()
 		return nil, err
+	}
+	if b.embedded != nil {
+		b.store.start(b)
 	}
 	return b, nil
 }
@@ -161,21 +189,25 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, name, subject str
 // ClientURL is the URL other clients reach the server at ("" for an
 // embedded server that does not listen).
 func (b *Broker) ClientURL() string {
-	if b.srv == nil {
+	if b.embedded == nil {
 		return b.nc.ConnectedUrl()
 	}
-	if b.cfg.Port == -1 {
+	if b.cfg.Listen == "" {
 		return ""
 	}
-	return b.srv.ClientURL()
+	return b.embedded.server().ClientURL()
 }
+
+// KeyFile is the nkey seed file clients of the embedded server's listener
+// authenticate with ("" when it does not listen).
+func (b *Broker) KeyFile() string { return b.nkey }
 
 // Addr is the embedded server's listening address (nil if none).
 func (b *Broker) Addr() net.Addr {
-	if b.srv == nil {
+	if b.embedded == nil || b.cfg.Listen == "" {
 		return nil
 	}
-	return b.srv.Addr()
+	return b.embedded.server().Addr()
 }
 
 // Conn is the NATS connection.
@@ -183,6 +215,7 @@ func (b *Broker) Conn() *nats.Conn { return b.nc }
 
 // Close drains the connection and shuts the embedded server down.
 func (b *Broker) Close() {
+	b.store.stop()
 	if b.nc != nil {
 		b.nc.Drain()
 		for i := 0; i < 100 && !b.nc.IsClosed(); i++ {
@@ -190,9 +223,8 @@ func (b *Broker) Close() {
 		}
 		b.nc.Close()
 	}
-	if b.srv != nil {
-		b.srv.Shutdown()
-		b.srv.WaitForShutdown()
+	if b.embedded != nil {
+		b.embedded.shutdown()
 	}
 }
 
@@ -227,150 +259,4 @@ func sanitizeToken(s string) string {
 		}
 	}
 	return string(b)
-}
-
-// NATSSource consumes records from the sightings stream with a durable pull
-// consumer. On every start the consumer is recreated to deliver from the
-// sequence after the checkpoint's (After), so the position is exact
-// whatever was acknowledged; acknowledgements (AckAll) follow checkpoints
-// and only tell the server how far the consumer safely got.
-type NATSSource struct {
-	Broker   *Broker
-	Consumer string // durable consumer name
-	After    uint64 // the last sequence already processed
-	Metrics  *Metrics
-	// Logf, if set, reports what an operator should know (records the
-	// stream dropped before they were processed).
-	Logf func(format string, args ...any)
-}
-
-// Run consumes until ctx is done.
-func (s *NATSSource) Run(ctx context.Context, bt *Batcher) error {
-	js, stream := s.Broker.JS, s.Broker.cfg.Stream
-	info, err := s.Broker.Stream.Info(ctx)
-	if err != nil {
-		return fmt.Errorf("JetStream stream %s: %w", stream, err)
-	}
-	if info.State.LastSeq < s.After {
-		return fmt.Errorf("JetStream stream %s ends at sequence %d, before the %d the checkpoint covers: it was replaced; start with a new --state",
-			stream, info.State.LastSeq, s.After)
-	}
-	if info.State.Msgs > 0 && info.State.FirstSeq > s.After+1 && s.Logf != nil {
-		s.Logf("JetStream stream %s starts at sequence %d: records %d to %d were removed (limits, purge) before they were processed",
-			stream, info.State.FirstSeq, s.After+1, info.State.FirstSeq-1)
-	}
-	err = js.DeleteConsumer(ctx, stream, s.Consumer)
-	if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
-		return fmt.Errorf("JetStream consumer %s: %w", s.Consumer, err)
-	}
-	cons, err := js.CreateConsumer(ctx, stream, jetstream.ConsumerConfig{
-		Durable:       s.Consumer,
-		Description:   "linewatch stream: resumes after its checkpoint",
-		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
-		OptStartSeq:   s.After + 1,
-		AckPolicy:     jetstream.AckAllPolicy,
-		AckWait:       5 * time.Minute,
-		MaxAckPending: -1,
-	})
-	if err != nil {
-		return fmt.Errorf("JetStream consumer %s: %w", s.Consumer, err)
-	}
-	msgs := make(chan jetstream.Msg, 4*MaxBatch)
-	cc, err := cons.Consume(func(m jetstream.Msg) {
-		select {
-		case msgs <- m:
-		case <-ctx.Done():
-		}
-	}, jetstream.PullMaxMessages(4*MaxBatch), jetstream.ConsumeErrHandler(func(jetstream.ConsumeContext, error) {}))
-	if err != nil {
-		return fmt.Errorf("JetStream consumer %s: %w", s.Consumer, err)
-	}
-	defer cc.Stop()
-	go s.watchLast(ctx)
-
-	last := s.After
-	add := func(m jetstream.Msg) {
-		md, err := m.Metadata()
-		if err != nil {
-			return // not a JetStream message
-		}
-		seq := md.Sequence.Stream
-		if seq <= last {
-			return // delivered again (an ack that came late): done already
-		}
-		last = seq
-		b := bt.Current()
-		addMessage(b, stream, seq, md.Timestamp.UnixMicro(), m.Data())
-		b.Last = seq
-		b.Ack = ackFunc(m)
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case m := <-msgs:
-			add(m)
-		}
-		// Take what has arrived, up to a full batch, then hand it on.
-	drain:
-		for bt.Pending() < MaxBatch {
-			select {
-			case m := <-msgs:
-				add(m)
-			default:
-				break drain
-			}
-		}
-		if err := bt.Flush(ctx); err != nil {
-			return err
-		}
-	}
-}
-
-// addMessage adds the records of a message to a batch. A message holds
-// one record or many (GeoJSONSeq, NDJSON, a FeatureCollection), as a file
-// does; a record's file is "nats:STREAM/SEQ" and its line is its line in the
-// message.
-func addMessage(b *Batch, stream string, seq uint64, ref int64, data []byte) {
-	name := "nats:" + stream + "/" + strconv.FormatUint(seq, 10)
-	if oneRecord(data) {
-		b.Add(feed.Record{File: name, Line: 1, Index: -1, Raw: bytes.TrimSpace(data)}, ref)
-		return
-	}
-	src := feed.NewSource(name, bytes.NewReader(data))
-	for {
-		rec, err := src.Next()
-		if err != nil { // io.EOF; a bytes.Reader has no other error
-			return
-		}
-		b.Add(rec, ref)
-	}
-}
-
-// oneRecord tells whether a message is one record on one line, which needs
-// no splitting.
-func oneRecord(data []byte) bool {
-	d := bytes.TrimSpace(data)
-	return len(d) > 0 && d[0] == '{' && bytes.IndexByte(d, '\n') < 0 && !bytes.Contains(d, []byte("FeatureCollection"))
-}
-
-func ackFunc(m jetstream.Msg) func() {
-	return func() { m.Ack() }
-}
-
-// watchLast keeps the metrics' view of the stream's last sequence, for the
-// consumer lag.
-func (s *NATSSource) watchLast(ctx context.Context) {
-	t := time.NewTicker(500 * time.Millisecond)
-	defer t.Stop()
-	for {
-		if info, err := s.Broker.Stream.Info(ctx); err == nil && s.Metrics != nil {
-			s.Metrics.setStreamLast(info.State.LastSeq)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }

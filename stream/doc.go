@@ -32,6 +32,23 @@
 // JetStream (AckAll). The durable consumer is recreated on every start at
 // the checkpoint's sequence + 1, so the position never depends on acks.
 //
+// # Doors and limits
+//
+// The embedded NATS server (StartBroker) is reached in the process only
+// unless BrokerConfig.Listen asks for a listener, which then lets in only
+// the clients holding its user nkey (generated into the state directory
+// with mode 0600 if none is given) and speaks TLS when given a
+// certificate. A NATSSource stops with an error when its stream or
+// consumer is deleted, replaced, paused or changed under it, or records
+// it had not consumed are removed. The HTTP ingest charges every request
+// to a memory budget (IngestConfig.MaxInFlight; 503 beyond it) and Serve
+// keeps at most MaxConns connections. When the embedded JetStream cannot
+// write (the disk is full) the ingest refuses at once and the server is
+// restarted once there is space; when the driver cannot write,
+// RunResuming resumes from the last checkpoint once there is space.
+// Metrics.SetProblem records each of these for /healthz, which answers
+// 503 while any lasts.
+//
 // # Future records
 //
 // A record more than the policy's max_future ahead of "now" is rejected

@@ -394,6 +394,8 @@ func (d *Driver) checkpoint() error {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	d.cfg.Metrics.checkpointed()
+	// Written: whatever kept the engine from writing is over.
+	d.cfg.Metrics.SetProblem("engine", "")
 	if d.pendAck != nil {
 		d.pendAck()
 		d.pendAck = nil

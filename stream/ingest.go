@@ -11,10 +11,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -26,6 +28,14 @@ import (
 
 // DefaultMaxBody is the default limit of a POST body, in bytes.
 const DefaultMaxBody = 16 << 20
+
+// DefaultMaxInFlight is the default memory budget of the requests under
+// way, in bytes (IngestConfig.MaxInFlight).
+const DefaultMaxInFlight = 256 << 20
+
+// perRecord is what a record costs the memory budget on top of its text:
+// its place in the request's records and results, and in the answer.
+const perRecord = 256
 
 // IngestConfig configures the HTTP ingest.
 type IngestConfig struct {
@@ -45,7 +55,22 @@ type IngestConfig struct {
 	// AckTimeout bounds the wait for JetStream's acknowledgements (503
 	// past it; the client retries, and duplicates are recognised).
 	AckTimeout time.Duration
+	// MaxInFlight is the memory budget, in bytes, of all the requests under
+	// way together (DefaultMaxInFlight if 0). A request is charged as it is
+	// read and split: its body once (gzipped: inflated), each record three
+	// times (its copy, the message it goes into, its source rewritten) and
+	// perRecord more; a request with a Content-Length takes six times it
+	// ahead, before its body is read. A request that would take the budget
+	// past its limit is answered 503 with Retry-After (413 if it needs more
+	// than the whole budget alone), so that what clients send cannot take
+	// the process's memory past this bound.
+	MaxInFlight int64
+	// StoreError, if set, tells why JetStream cannot store records now
+	// (Broker.StoreError); requests are then refused at once, 503 with
+	// the reason, rather than after AckTimeout.
+	StoreError func() error
 	Metrics    *Metrics
+	Log        *slog.Logger // nil: nothing is logged
 }
 
 // Ingest serves POST /v1/sightings: it validates each record, publishes
@@ -55,9 +80,15 @@ type IngestConfig struct {
 // came earlier in the request (SPEC §2: another source's record is never
 // one), or when its message was stored already (the client sent
 // the request again); a record sent again in another request is stored
-// again, and the engine counts it as a duplicate.
+// again, and the engine counts it as a duplicate. A request none of whose
+// records is accepted or a duplicate is answered 422, with the same body.
+//
+// The memory its requests hold together is bounded by
+// IngestConfig.MaxInFlight.
 type Ingest struct {
-	cfg IngestConfig
+	cfg     IngestConfig
+	budget  budget
+	failing atomic.Bool // the last attempt to store records failed
 }
 
 // NewIngest returns the handler.
@@ -74,8 +105,17 @@ func NewIngest(cfg IngestConfig) *Ingest {
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewMetrics()
 	}
-	return &Ingest{cfg: cfg}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = DefaultMaxInFlight
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Ingest{cfg: cfg, budget: budget{max: cfg.MaxInFlight, used: &cfg.Metrics.ingestInFlight}}
 }
+
+// InFlight is the memory, in bytes, the requests under way are charged.
+func (h *Ingest) InFlight() int64 { return h.budget.used.Load() }
 
 // IngestResult is the outcome of one record of a request.
 type IngestResult struct {
@@ -85,7 +125,7 @@ type IngestResult struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-// IngestResponse is the body of a 202 answer.
+// IngestResponse is the body of a 202 (or 422: nothing accepted) answer.
 type IngestResponse struct {
 	Accepted  int            `json:"accepted"`
 	Rejected  int            `json:"rejected"`
@@ -103,14 +143,16 @@ var contentTypes = map[string]bool{
 }
 
 type httpError struct {
-	code int
-	msg  string
+	code       int
+	msg        string
+	retryAfter string // seconds, for a 503
+	busy       bool   // refused for want of memory budget
 }
 
 func (e *httpError) Error() string { return e.msg }
 
 func fail(code int, format string, args ...any) error {
-	return &httpError{code, fmt.Sprintf(format, args...)}
+	return &httpError{code: code, msg: fmt.Sprintf(format, args...), retryAfter: "1"}
 }
 
 func writeError(w http.ResponseWriter, code int, msg string) {
@@ -128,29 +170,43 @@ func (h *Ingest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "POST sightings here")
 		return
 	}
-	resp, err := h.ingest(r)
+	ch := h.budget.open()
+	defer ch.close()
+	resp, err := h.ingest(r, ch)
 	if err != nil {
 		var he *httpError
 		if !errors.As(err, &he) {
-			he = &httpError{http.StatusInternalServerError, err.Error()}
+			he = &httpError{code: http.StatusInternalServerError, msg: err.Error()}
 		}
 		if he.code == http.StatusUnauthorized {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="linewatch"`)
 		}
 		if he.code == http.StatusServiceUnavailable {
-			w.Header().Set("Retry-After", "1")
+			w.Header().Set("Retry-After", he.retryAfter)
+		}
+		if he.busy {
+			h.cfg.Metrics.ingestBusy.Add(1)
+			// Read what the client is still sending (not keeping it), so
+			// that it hears the 503 rather than a connection reset.
+			ch.close()
+			io.Copy(io.Discard, io.LimitReader(r.Body, h.cfg.MaxBody))
 		}
 		writeError(w, he.code, he.msg)
 		return
 	}
 	h.cfg.Metrics.addIngest(int64(resp.Accepted), int64(resp.Rejected), int64(resp.Duplicate))
+	code := http.StatusAccepted
+	if resp.Accepted == 0 && resp.Duplicate == 0 {
+		// Nothing was taken: the client must not believe otherwise.
+		code = http.StatusUnprocessableEntity
+	}
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusAccepted)
+	w.WriteHeader(code)
 	b, _ := json.Marshal(resp)
 	w.Write(append(b, '\n'))
 }
 
-func (h *Ingest) ingest(r *http.Request) (*IngestResponse, error) {
+func (h *Ingest) ingest(r *http.Request, ch *charge) (*IngestResponse, error) {
 	source := ""
 	if len(h.cfg.Tokens) > 0 {
 		scheme, tok, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
@@ -169,14 +225,26 @@ func (h *Ingest) ingest(r *http.Request) (*IngestResponse, error) {
 		return nil, fail(http.StatusUnsupportedMediaType,
 			"Content-Type %q: send application/geo+json-seq or application/x-ndjson (one Feature a line), or application/geo+json or application/json (a FeatureCollection or a Feature)", ct)
 	}
-	body, err := h.readBody(r)
+	if err := h.storeError(); err != nil {
+		return nil, err
+	}
+	if n := r.ContentLength; n > 0 && n <= h.cfg.MaxBody {
+		// What a body of short records costs, taken before anything is
+		// read: a request the budget cannot take now is refused before
+		// its body is sent (the client waits for 100 Continue) or read.
+		if err := ch.reserve(min(6*n, h.cfg.MaxInFlight)); err != nil {
+			return nil, err
+		}
+	}
+	body, err := h.readBody(r, ch)
 	if err != nil {
 		return nil, err
 	}
-	recs, err := splitBody(body, seq)
+	recs, err := splitBody(body, seq, ch)
 	if err != nil {
 		return nil, err
 	}
+	body = nil // the records hold copies
 	resp := &IngestResponse{Results: make([]IngestResult, len(recs))}
 	dec := feed.NewDecoder()
 	var s detect.Sighting
@@ -231,6 +299,7 @@ func (h *Ingest) ingest(r *http.Request) (*IngestResponse, error) {
 		m.Header.Set(jetstream.MsgIDHeader, chunkID(subject, c.data))
 		f, err := h.cfg.JS.PublishMsgAsync(m)
 		if err != nil {
+			h.stored(err)
 			return nil, fail(http.StatusServiceUnavailable, "JetStream: %v; send the request again", err)
 		}
 		futures[k] = f
@@ -238,7 +307,41 @@ func (h *Ingest) ingest(r *http.Request) (*IngestResponse, error) {
 	if err := h.await(r.Context(), chunks, futures, resp); err != nil {
 		return nil, err
 	}
+	if len(futures) > 0 {
+		h.stored(nil)
+	}
 	return resp, nil
+}
+
+// storeError refuses a request at once while JetStream cannot store.
+func (h *Ingest) storeError() error {
+	if h.cfg.StoreError == nil {
+		return nil
+	}
+	if err := h.cfg.StoreError(); err != nil {
+		return &httpError{code: http.StatusServiceUnavailable, retryAfter: "5",
+			msg: fmt.Sprintf("JetStream cannot store records now (%v); send the request again later", err)}
+	}
+	return nil
+}
+
+// stored records whether the last attempt to store records worked (err
+// nil), counts the failures, and logs when that changes. It is not a
+// problem for /healthz: one failure says nothing of the next request, and
+// a load balancer that stopped sending requests on a 503 would never let
+// a success clear it. (What lasts — a full disk, a lost connection — is
+// reported by the broker.)
+func (h *Ingest) stored(err error) {
+	if err == nil {
+		if h.failing.CompareAndSwap(true, false) {
+			h.cfg.Log.Info("JetStream stores the HTTP ingest's records again")
+		}
+		return
+	}
+	h.cfg.Metrics.ingestFailed.Add(1)
+	if h.failing.CompareAndSwap(false, true) {
+		h.cfg.Log.Warn("JetStream did not store the records of an HTTP request: it was answered 503", "error", err.Error())
+	}
 }
 
 // chunk is the text of one JetStream message: accepted records, one a
@@ -315,19 +418,37 @@ func (h *Ingest) await(ctx context.Context, chunks []chunk, futures []jetstream.
 	}
 	timer := time.NewTimer(h.cfg.AckTimeout)
 	defer timer.Stop()
+	// JetStream does not answer a write its store failed; when the broker
+	// reports such a failure, stop waiting.
+	var look <-chan time.Time
+	if h.cfg.StoreError != nil {
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		look = t.C
+	}
 	for k, f := range futures {
 		status := "accepted"
-		select {
-		case ack := <-f.Ok():
-			if ack.Duplicate {
-				status = "duplicate"
+	wait:
+		for {
+			select {
+			case ack := <-f.Ok():
+				if ack.Duplicate {
+					status = "duplicate"
+				}
+				break wait
+			case err := <-f.Err():
+				h.stored(err)
+				return fail(http.StatusServiceUnavailable, "JetStream did not store the records: %v; send the request again", err)
+			case <-timer.C:
+				h.stored(fmt.Errorf("no acknowledgement in %s", h.cfg.AckTimeout))
+				return fail(http.StatusServiceUnavailable, "JetStream did not acknowledge the records in %s; send the request again", h.cfg.AckTimeout)
+			case <-look:
+				if err := h.storeError(); err != nil {
+					return err
+				}
+			case <-ctx.Done():
+				return fail(http.StatusServiceUnavailable, "request cancelled")
 			}
-		case err := <-f.Err():
-			return fail(http.StatusServiceUnavailable, "JetStream did not store the records: %v; send the request again", err)
-		case <-timer.C:
-			return fail(http.StatusServiceUnavailable, "JetStream did not acknowledge the records in %s; send the request again", h.cfg.AckTimeout)
-		case <-ctx.Done():
-			return fail(http.StatusServiceUnavailable, "request cancelled")
 		}
 		for _, i := range chunks[k].index {
 			resp.Results[i].Status = status
@@ -341,34 +462,133 @@ func (h *Ingest) await(ctx context.Context, chunks []chunk, futures []jetstream.
 	return nil
 }
 
-// readBody reads the body, inflating it if gzipped, within the limits.
-func (h *Ingest) readBody(r *http.Request) ([]byte, error) {
+// readBody reads the body, inflating it if gzipped, within the limits and
+// the memory budget. A gzipped body is recognised by its magic number
+// whether or not Content-Encoding says gzip, as a gzipped file is.
+func (h *Ingest) readBody(r *http.Request, ch *charge) ([]byte, error) {
 	if r.ContentLength > h.cfg.MaxBody {
 		return nil, fail(http.StatusRequestEntityTooLarge, "body of %d bytes is over the limit of %d", r.ContentLength, h.cfg.MaxBody)
 	}
-	var body io.Reader = http.MaxBytesReader(nil, r.Body, h.cfg.MaxBody)
-	limit := h.cfg.MaxBody
+	br := bufio.NewReader(http.MaxBytesReader(nil, r.Body, h.cfg.MaxBody))
+	gz := false
 	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
 	case "", "identity":
+		magic, _ := br.Peek(2)
+		gz = len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b
 	case "gzip", "x-gzip":
-		zr, err := gzip.NewReader(bufio.NewReader(body))
+		gz = true
+	default:
+		return nil, fail(http.StatusUnsupportedMediaType, "Content-Encoding %q: send gzip or no encoding", enc)
+	}
+	var body io.Reader = br
+	limit, size := h.cfg.MaxBody, r.ContentLength
+	if gz {
+		zr, err := gzip.NewReader(br)
 		if err != nil {
 			return nil, bodyError(err, h.cfg.MaxBody, "gzip")
 		}
 		defer zr.Close()
-		body = zr
-		limit = 8 * h.cfg.MaxBody
-	default:
-		return nil, fail(http.StatusUnsupportedMediaType, "Content-Encoding %q: send gzip or no encoding", enc)
+		body, limit, size = zr, 8*h.cfg.MaxBody, -1
 	}
-	data, err := io.ReadAll(io.LimitReader(body, limit+1))
+	data, err := readAll(body, size, limit, ch)
 	if err != nil {
+		var he *httpError
+		if errors.As(err, &he) {
+			return nil, err
+		}
 		return nil, bodyError(err, h.cfg.MaxBody, "body")
 	}
-	if int64(len(data)) > limit {
-		return nil, fail(http.StatusRequestEntityTooLarge, "inflated body is over the limit of %d bytes", limit)
-	}
 	return data, nil
+}
+
+// readAll reads r to its end, up to limit bytes (413 past it), charging
+// every buffer it allocates. size, if not negative, is the length to
+// expect.
+func readAll(r io.Reader, size, limit int64, ch *charge) ([]byte, error) {
+	n := int64(64 << 10)
+	if size >= 0 {
+		n = size + 1 // one more, to see the end without growing
+	}
+	if err := ch.take(n); err != nil {
+		return nil, err
+	}
+	buf := make([]byte, 0, n)
+	for {
+		if len(buf) == cap(buf) {
+			// The old buffer stays charged: it is garbage, but memory
+			// until it is collected.
+			grown := 2 * int64(cap(buf))
+			if err := ch.take(grown); err != nil {
+				return nil, err
+			}
+			buf = append(make([]byte, 0, grown), buf...)
+		}
+		k, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+k]
+		if int64(len(buf)) > limit {
+			return nil, fail(http.StatusRequestEntityTooLarge, "inflated body is over the limit of %d bytes", limit)
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// budget is the memory the requests under way may hold together.
+type budget struct {
+	max  int64
+	used *atomic.Int64
+}
+
+// charge is what one request holds of the budget.
+type charge struct {
+	b       *budget
+	held    int64
+	prepaid int64 // held but not yet used
+}
+
+func (b *budget) open() *charge { return &charge{b: b} }
+
+// reserve takes n bytes of the budget for the request's use ahead.
+func (c *charge) reserve(n int64) error {
+	if err := c.take(n); err != nil {
+		return err
+	}
+	c.prepaid += n
+	return nil
+}
+
+// take charges n more bytes to the request (from what it reserved first):
+// 413 if the request would need more than the whole budget, 503 if the
+// budget cannot take it now.
+func (c *charge) take(n int64) error {
+	if c.prepaid > 0 {
+		k := min(n, c.prepaid)
+		c.prepaid -= k
+		if n -= k; n == 0 {
+			return nil
+		}
+	}
+	if c.held+n > c.b.max {
+		return fail(http.StatusRequestEntityTooLarge,
+			"the request needs more than the %d bytes of memory the ingest gives all requests together: send fewer or smaller records at a time", c.b.max)
+	}
+	if c.b.used.Add(n) > c.b.max {
+		c.b.used.Add(-n)
+		return &httpError{code: http.StatusServiceUnavailable, retryAfter: "1", busy: true,
+			msg: "the ingest holds as many requests as its memory budget allows: send this one again in a moment"}
+	}
+	c.held += n
+	return nil
+}
+
+// close gives back what the request held.
+func (c *charge) close() {
+	c.b.used.Add(-c.held)
+	c.held, c.prepaid = 0, 0
 }
 
 func bodyError(err error, max int64, what string) error {
@@ -390,7 +610,7 @@ func bodyError(err error, max int64, what string) error {
 // FeatureCollection (read feature by feature) or one Feature, and a body
 // that is not JSON at all is an error (400), as is a FeatureCollection that
 // breaks off.
-func splitBody(body []byte, seq bool) ([]feed.Record, error) {
+func splitBody(body []byte, seq bool, ch *charge) ([]feed.Record, error) {
 	src := feed.NewSource("http", bytes.NewReader(body))
 	format, _ := src.Format()
 	if !seq && format != feed.FeatureCollection {
@@ -403,6 +623,9 @@ func splitBody(body []byte, seq bool) ([]feed.Record, error) {
 			var x any
 			err := json.Unmarshal(text, &x)
 			return nil, fail(http.StatusBadRequest, "body is not JSON: %v", err)
+		}
+		if err := ch.take(3*int64(len(text)) + perRecord); err != nil {
+			return nil, err
 		}
 		return []feed.Record{{File: "http", Index: 0, Raw: text}}, nil
 	}
@@ -417,6 +640,9 @@ func splitBody(body []byte, seq bool) ([]feed.Record, error) {
 		}
 		if format == feed.FeatureCollection && rec.Err != "" {
 			return nil, fail(http.StatusBadRequest, "body: feature %d: %s", rec.Index, rec.Err)
+		}
+		if err := ch.take(3*int64(len(rec.Raw)) + perRecord); err != nil {
+			return nil, err
 		}
 		recs = append(recs, rec.Clone())
 	}

@@ -34,7 +34,7 @@ func newIngest(t *testing.T, tokens map[string]string, maxBody int64) *ingestFix
 		JS: b.JS, Subject: testSubject, MaxBody: maxBody, MaxRecord: 1 << 20, Tokens: tokens,
 		MaxFuture: detect.DefaultPolicy().MaxFuture, Metrics: m,
 	})
-	srv := httptest.NewServer(stream.Mux(h, m))
+	srv := httptest.NewServer(stream.Mux(h, m, ""))
 	t.Cleanup(srv.Close)
 	return &ingestFixture{broker: b, srv: srv, metrics: m}
 }
@@ -69,9 +69,9 @@ func do(t *testing.T, req *http.Request) answer {
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	a := answer{code: res.StatusCode, body: string(b)}
-	if a.code == http.StatusAccepted {
+	if a.code == http.StatusAccepted || a.code == http.StatusUnprocessableEntity {
 		if err := json.Unmarshal(b, &a.resp); err != nil {
-			t.Fatalf("202 body %s: %v", b, err)
+			t.Fatalf("%d body %s: %v", a.code, b, err)
 		}
 	} else if !json.Valid(b) || !strings.Contains(string(b), `"error"`) {
 		t.Errorf("%d answer without a JSON error: %s", a.code, b)
@@ -285,13 +285,14 @@ func TestIngestTokens(t *testing.T) {
 	}
 }
 
-// A record too far ahead of the clock is rejected before it is stored.
+// A record too far ahead of the clock is rejected before it is stored (and
+// the request, with nothing accepted, is answered 422).
 func TestIngestFuture(t *testing.T) {
 	f := newIngest(t, nil, 0)
 	rec := fmt.Sprintf(`{"type":"Feature","id":"f","geometry":{"type":"Point","coordinates":[37.5,47.9]},"properties":{"time":%q,"side":"RU"}}`,
 		time.Now().Add(2*time.Hour).UTC().Format(time.RFC3339))
 	a := f.post(t, seqType, rec)
-	if a.code != 202 || a.resp.Rejected != 1 || a.resp.Results[0].Reason != "future" {
+	if a.code != 422 || a.resp.Rejected != 1 || a.resp.Results[0].Reason != "future" {
 		t.Fatalf("status %d %s", a.code, a.body)
 	}
 }
@@ -307,4 +308,172 @@ func TestHealthz(t *testing.T) {
 	if err := json.NewDecoder(res.Body).Decode(&h); err != nil || res.StatusCode != 200 || h.Status != "ok" {
 		t.Fatalf("healthz: %d %+v %v", res.StatusCode, h, err)
 	}
+}
+
+// A gzipped body sent without Content-Encoding is recognised by its magic
+// number, as the command line recognises a gzipped file.
+func TestIngestGzipWithoutEncoding(t *testing.T) {
+	f := newIngest(t, nil, 0)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	fmt.Fprintf(zw, "%s\n%s\n", sighting("z1", 1), sighting("z2", 2))
+	zw.Close()
+	if a := f.post(t, seqType, gz.String()); a.code != 202 || a.resp.Accepted != 2 {
+		t.Fatalf("gzip without Content-Encoding: %d %s", a.code, a.body)
+	}
+	if got := f.stored(t); len(got) != 2 || got[0] != sighting("z1", 1) {
+		t.Fatalf("stored %q", got)
+	}
+}
+
+// A request none of whose records could be taken is answered 422, with the
+// reason of each; one with any record accepted (or stored before: a retry)
+// is answered 202.
+func TestIngestAllRejected(t *testing.T) {
+	f := newIngest(t, nil, 0)
+	bad := `{"type":"Feature","id":"b","geometry":{"type":"Point","coordinates":[37.5,47.9]},"properties":{"side":"RU"}}`
+	a := f.post(t, seqType, bad+"\n{not json\n")
+	if a.code != http.StatusUnprocessableEntity {
+		t.Fatalf("all rejected: %d %s", a.code, a.body)
+	}
+	var r stream.IngestResponse
+	if err := json.Unmarshal([]byte(a.body), &r); err != nil || r.Rejected != 2 || len(r.Results) != 2 || r.Results[0].Reason != "time is missing" {
+		t.Fatalf("all rejected: body %s (%v)", a.body, err)
+	}
+	if got := f.stored(t); len(got) != 0 {
+		t.Fatalf("stored %q", got)
+	}
+	if a := f.post(t, seqType, bad+"\n"+sighting("ok", 1)+"\n"); a.code != 202 || a.resp.Accepted != 1 || a.resp.Rejected != 1 {
+		t.Fatalf("one of two accepted: %d %s", a.code, a.body)
+	}
+	if a := f.post(t, seqType, bad+"\n"+sighting("ok", 1)+"\n"); a.code != 202 || a.resp.Duplicate != 1 || a.resp.Rejected != 1 {
+		t.Fatalf("the same again: %d %s", a.code, a.body)
+	}
+}
+
+// With a token, /metrics and /healthz answer only requests that carry it;
+// the ingest keeps its own tokens.
+func TestMetricsToken(t *testing.T) {
+	m := stream.NewMetrics()
+	srv := httptest.NewServer(stream.Mux(nil, m, "m3trics"))
+	defer srv.Close()
+	for _, path := range []string{"/metrics", "/healthz"} {
+		for _, c := range []struct {
+			auth string
+			code int
+		}{{"", 401}, {"Bearer wrong", 401}, {"Basic bTN0cmljcw==", 401}, {"Bearer m3trics", 200}, {"bearer  m3trics ", 200}} {
+			req, _ := http.NewRequest("GET", srv.URL+path, nil)
+			if c.auth != "" {
+				req.Header.Set("Authorization", c.auth)
+			}
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != c.code {
+				t.Fatalf("GET %s with %q: %d %s", path, c.auth, res.StatusCode, b)
+			}
+			if c.code == 401 && (res.Header.Get("WWW-Authenticate") == "" || bytes.Contains(b, []byte("linewatch_"))) {
+				t.Fatalf("GET %s with %q: %v %s", path, c.auth, res.Header, b)
+			}
+		}
+	}
+	tf := filepath.Join(t.TempDir(), "token")
+	os.WriteFile(tf, []byte("  m3trics \nignored\n"), 0o600)
+	if tok, err := stream.LoadToken(tf); err != nil || tok != "m3trics" {
+		t.Fatalf("LoadToken: %q %v", tok, err)
+	}
+	os.WriteFile(tf, []byte("\n"), 0o600)
+	if _, err := stream.LoadToken(tf); err == nil {
+		t.Fatal("LoadToken took an empty first line")
+	}
+}
+
+// The requests under way hold at most MaxInFlight bytes together: one
+// that would take more waits for none, it is answered 503 with Retry-After
+// (413 when it needs more than the whole budget alone), and everything
+// charged is given back.
+func TestIngestMemoryBudget(t *testing.T) {
+	b := startBroker(t, t.TempDir())
+	t.Cleanup(b.Close)
+	m := stream.NewMetrics()
+	h := stream.NewIngest(stream.IngestConfig{
+		JS: b.JS, Subject: testSubject, MaxBody: 8 << 20, MaxRecord: 1 << 20, MaxInFlight: 8 << 20,
+		MaxFuture: detect.DefaultPolicy().MaxFuture, Metrics: m,
+	})
+	srv := httptest.NewServer(stream.Mux(h, m, ""))
+	defer srv.Close()
+	f := &ingestFixture{broker: b, srv: srv, metrics: m}
+
+	// 1.2 MB of short records: charged about 7 MB.
+	var body strings.Builder
+	for i := 0; body.Len() < 1_200_000; i++ {
+		body.WriteString(sighting(fmt.Sprintf("r%05d", i), i%60) + "\n")
+	}
+	// Alone, within the budget.
+	if a := f.post(t, seqType, body.String()); a.code != 202 {
+		t.Fatalf("alone: %d %s", a.code, a.body)
+	}
+	// A request that is still being sent holds part of the budget.
+	pr, pw := io.Pipe()
+	slow := make(chan answer, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/sightings", pr)
+		req.Header.Set("Content-Type", seqType)
+		slow <- do(t, req)
+	}()
+	// Six long records, 600 KB: charged 2 MB while they are read.
+	long := `{"type":"Feature","id":"slow%d","geometry":{"type":"Point","coordinates":[37.5,47.9]},"properties":{"time":"2024-01-01T00:03:00Z","side":"RU","note":"` + strings.Repeat("n", 100_000) + `"}}` + "\n"
+	for i := range 6 {
+		if _, err := fmt.Fprintf(pw, long, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the slow request to be charged", 10*time.Second, func() bool { return h.InFlight() >= 1<<20 })
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/sightings", strings.NewReader(body.String()))
+	req.Header.Set("Content-Type", seqType)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 503 || res.Header.Get("Retry-After") == "" || !strings.Contains(string(msg), "memory budget") {
+		t.Fatalf("beyond the budget: %d %v %s", res.StatusCode, res.Header, msg)
+	}
+	pw.Close()
+	if a := <-slow; a.code != 202 || a.resp.Accepted != 6 {
+		t.Fatalf("the slow request: %d %.200s", a.code, a.body)
+	}
+	if a := f.post(t, seqType, body.String()); a.code != 202 || a.resp.Duplicate == 0 {
+		t.Fatalf("sent again: %d %.200s", a.code, a.body)
+	}
+	// More than the whole budget, even alone.
+	var huge strings.Builder
+	for huge.Len() < 3_000_000 {
+		huge.WriteString(sighting("h", 1) + "\n")
+	}
+	if a := f.post(t, seqType, huge.String()); a.code != 413 || !strings.Contains(a.body, "fewer or smaller") {
+		t.Fatalf("over the budget alone: %d %.300s", a.code, a.body)
+	}
+	if n := h.InFlight(); n != 0 {
+		t.Fatalf("%d bytes still charged after the requests ended", n)
+	}
+	met := scrape(t, srv.URL)
+	if !strings.Contains(met, "linewatch_ingest_busy_total 1") || !strings.Contains(met, "linewatch_ingest_inflight_bytes 0") {
+		t.Fatalf("metrics:\n%s", met)
+	}
+}
+
+func scrape(t *testing.T, url string) string {
+	t.Helper()
+	res, err := http.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return string(b)
 }

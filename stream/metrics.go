@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"math"
 	"net/http"
+	"sort"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,18 +30,29 @@ type Counts struct {
 // Metrics is the process's live figures, set by the driver, the sources
 // and the HTTP ingest, and read by /metrics and /healthz.
 type Metrics struct {
-	records   [5]atomic.Int64 // read, accepted, rejected, duplicate, late
-	ingest    [4]atomic.Int64 // requests, accepted, rejected, duplicate
-	byType    [4]atomic.Int64
-	alerts    [5]atomic.Int64
-	watermark atomic.Int64 // µs; math.MinInt64 before the first record
-	open      atomic.Int64
-	consumed  atomic.Uint64 // stream sequence of the last record processed
-	last      atomic.Uint64 // the stream's last sequence, as last seen
-	hasBroker atomic.Bool
-	ckpts     atomic.Int64
-	ckptAt    atomic.Int64 // unix ns of the last checkpoint
-	started   time.Time
+	records [5]atomic.Int64 // read, accepted, rejected, duplicate, late
+	ingest  [4]atomic.Int64 // requests, accepted, rejected, duplicate
+	// ingestBusy counts requests refused for want of memory budget.
+	ingestBusy atomic.Int64
+	// ingestInFlight is the memory the requests under way are charged.
+	ingestInFlight atomic.Int64
+	// ingestFailed counts requests JetStream did not store.
+	ingestFailed atomic.Int64
+	byType       [4]atomic.Int64
+	alerts       [5]atomic.Int64
+	watermark    atomic.Int64 // µs; math.MinInt64 before the first record
+	open         atomic.Int64
+	ckpts        atomic.Int64
+	ckptAt       atomic.Int64 // unix ns of the last checkpoint
+	started      time.Time
+
+	// mu guards the sequences, read together so that the stream's last
+	// sequence is never shown below the consumed one, and the problems.
+	mu        sync.Mutex
+	consumed  uint64 // stream sequence of the last record processed
+	last      uint64 // the stream's last sequence, as last seen
+	hasBroker bool
+	problems  map[string]string // what keeps the process from working, by part
 	// closedLatency is, for each closed alert, the processing time from
 	// the source handing on the batch that held the record that moved the
 	// watermark past the episode, to the alert being written.
@@ -72,7 +85,12 @@ func (m *Metrics) setEngine(c *Counts, st *detect.Stream, consumed uint64) {
 	}
 	m.watermark.Store(st.Watermark())
 	m.open.Store(int64(st.Open()))
-	m.consumed.Store(consumed)
+	m.mu.Lock()
+	m.consumed = consumed
+	// What was consumed was in the stream, whether or not the last look
+	// at the stream saw it.
+	m.last = max(m.last, consumed)
+	m.mu.Unlock()
 }
 
 func (m *Metrics) addIngest(accepted, rejected, duplicate int64) {
@@ -84,8 +102,51 @@ func (m *Metrics) addIngest(accepted, rejected, duplicate int64) {
 
 // setStreamLast records the broker stream's last sequence.
 func (m *Metrics) setStreamLast(seq uint64) {
-	m.hasBroker.Store(true)
-	m.last.Store(seq)
+	m.mu.Lock()
+	m.hasBroker = true
+	m.last = max(seq, m.consumed)
+	m.mu.Unlock()
+}
+
+// SetProblem records what keeps part of the process from working (the
+// store is full, the consumer was deleted, …), or with msg "" that it
+// works again. While any problem is recorded /healthz answers 503 and
+// lists them.
+func (m *Metrics) SetProblem(part, msg string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if msg == "" {
+		delete(m.problems, part)
+		return
+	}
+	if m.problems == nil {
+		m.problems = map[string]string{}
+	}
+	m.problems[part] = msg
+}
+
+// Problems is the problems recorded, as "part: message", sorted.
+func (m *Metrics) Problems() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.problemsLocked()
+}
+
+func (m *Metrics) problemsLocked() []string {
+	var out []string
+	for part, msg := range m.problems {
+		out = append(out, part+": "+msg)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// sequences returns the consumed and the stream's last sequence, and
+// whether a broker stream is being consumed at all.
+func (m *Metrics) sequences() (consumed, last uint64, ok bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.consumed, m.last, m.hasBroker
 }
 
 func (m *Metrics) checkpointed() {
@@ -96,11 +157,8 @@ func (m *Metrics) checkpointed() {
 // Lag is the number of records stored in the broker's stream and not yet
 // processed.
 func (m *Metrics) Lag() uint64 {
-	last, done := m.last.Load(), m.consumed.Load()
-	if last <= done {
-		return 0
-	}
-	return last - done
+	done, last, _ := m.sequences()
+	return last - done // setEngine and setStreamLast keep last ≥ done
 }
 
 var (
@@ -111,7 +169,10 @@ var (
 var (
 	descRecords    = prometheus.NewDesc("linewatch_records_total", "Records the engine read, by outcome (read = accepted + rejected + duplicate + late).", []string{"outcome"}, nil)
 	descIngest     = prometheus.NewDesc("linewatch_ingest_records_total", "Records received by the HTTP ingest, by outcome.", []string{"outcome"}, nil)
-	descRequests   = prometheus.NewDesc("linewatch_ingest_requests_total", "POST /v1/sightings requests answered 202.", nil, nil)
+	descRequests   = prometheus.NewDesc("linewatch_ingest_requests_total", "POST /v1/sightings requests answered 202 (or 422: every record rejected).", nil, nil)
+	descFailed     = prometheus.NewDesc("linewatch_ingest_store_failures_total", "POST /v1/sightings requests answered 503 because JetStream did not store their records.", nil, nil)
+	descInFlight   = prometheus.NewDesc("linewatch_ingest_inflight_bytes", "Memory charged to the POST /v1/sightings requests under way (bounded by --max-inflight).", nil, nil)
+	descBusy       = prometheus.NewDesc("linewatch_ingest_busy_total", "POST /v1/sightings requests answered 503 because the requests under way held the whole memory budget.", nil, nil)
 	descViolations = prometheus.NewDesc("linewatch_violations_total", "Violations found, by type.", []string{"type"}, nil)
 	descAlerts     = prometheus.NewDesc("linewatch_alerts_total", "Alerts emitted, by status.", []string{"status"}, nil)
 	descWatermark  = prometheus.NewDesc("linewatch_watermark_seconds", "The event-time watermark, in seconds since the Unix epoch.", nil, nil)
@@ -119,12 +180,13 @@ var (
 	descLag        = prometheus.NewDesc("linewatch_consumer_lag", "Records stored in the JetStream stream and not yet processed.", nil, nil)
 	descConsumed   = prometheus.NewDesc("linewatch_consumed_sequence", "JetStream stream sequence of the last record processed.", nil, nil)
 	descCkpts      = prometheus.NewDesc("linewatch_checkpoints_total", "Checkpoints written by this process.", nil, nil)
+	descProblems   = prometheus.NewDesc("linewatch_problems", "Problems keeping the process from working (listed by /healthz, which answers 503 while there are any).", nil, nil)
 )
 
 // Describe implements prometheus.Collector.
 func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	m.closedLatency.Describe(ch)
-	for _, d := range []*prometheus.Desc{descRecords, descIngest, descRequests, descViolations, descAlerts, descWatermark, descOpen, descLag, descConsumed, descCkpts} {
+	for _, d := range []*prometheus.Desc{descRecords, descIngest, descRequests, descViolations, descAlerts, descWatermark, descOpen, descLag, descConsumed, descCkpts, descProblems, descBusy, descInFlight, descFailed} {
 		ch <- d
 	}
 }
@@ -136,6 +198,9 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descRecords, prometheus.CounterValue, float64(m.records[i].Load()), name)
 	}
 	ch <- prometheus.MustNewConstMetric(descRequests, prometheus.CounterValue, float64(m.ingest[0].Load()))
+	ch <- prometheus.MustNewConstMetric(descBusy, prometheus.CounterValue, float64(m.ingestBusy.Load()))
+	ch <- prometheus.MustNewConstMetric(descInFlight, prometheus.GaugeValue, float64(m.ingestInFlight.Load()))
+	ch <- prometheus.MustNewConstMetric(descFailed, prometheus.CounterValue, float64(m.ingestFailed.Load()))
 	for i, name := range []string{"accepted", "rejected", "duplicate"} {
 		ch <- prometheus.MustNewConstMetric(descIngest, prometheus.CounterValue, float64(m.ingest[i+1].Load()), name)
 	}
@@ -149,10 +214,11 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descWatermark, prometheus.GaugeValue, float64(wm)/1e6)
 	}
 	ch <- prometheus.MustNewConstMetric(descOpen, prometheus.GaugeValue, float64(m.open.Load()))
-	if m.hasBroker.Load() {
-		ch <- prometheus.MustNewConstMetric(descLag, prometheus.GaugeValue, float64(m.Lag()))
-		ch <- prometheus.MustNewConstMetric(descConsumed, prometheus.GaugeValue, float64(m.consumed.Load()))
+	if done, last, ok := m.sequences(); ok {
+		ch <- prometheus.MustNewConstMetric(descLag, prometheus.GaugeValue, float64(last-done))
+		ch <- prometheus.MustNewConstMetric(descConsumed, prometheus.GaugeValue, float64(done))
 	}
+	ch <- prometheus.MustNewConstMetric(descProblems, prometheus.GaugeValue, float64(len(m.Problems())))
 	ch <- prometheus.MustNewConstMetric(descCkpts, prometheus.CounterValue, float64(m.ckpts.Load()))
 }
 
@@ -166,15 +232,18 @@ func (m *Metrics) Handler() http.Handler {
 
 // Health is what GET /healthz answers.
 type Health struct {
-	Status       string  `json:"status"`
-	Read         int64   `json:"records_read"`
-	Watermark    *string `json:"watermark"`
-	OpenEpisodes int64   `json:"open_episodes"`
-	Consumed     *uint64 `json:"consumed_seq,omitempty"`
-	StreamLast   *uint64 `json:"stream_last_seq,omitempty"`
-	Lag          *uint64 `json:"lag,omitempty"`
-	Checkpoints  int64   `json:"checkpoints"`
-	UptimeS      float64 `json:"uptime_s"`
+	// Status is "ok", or "failing" while Problems lists what keeps the
+	// process from working (the store is full, the consumer was deleted).
+	Status       string   `json:"status"`
+	Problems     []string `json:"problems,omitempty"`
+	Read         int64    `json:"records_read"`
+	Watermark    *string  `json:"watermark"`
+	OpenEpisodes int64    `json:"open_episodes"`
+	Consumed     *uint64  `json:"consumed_seq,omitempty"`
+	StreamLast   *uint64  `json:"stream_last_seq,omitempty"`
+	Lag          *uint64  `json:"lag,omitempty"`
+	Checkpoints  int64    `json:"checkpoints"`
+	UptimeS      float64  `json:"uptime_s"`
 }
 
 // Health returns the process's state in brief.
@@ -185,18 +254,29 @@ func (m *Metrics) Health() Health {
 		s := num.FormatTime(wm)
 		h.Watermark = &s
 	}
-	if m.hasBroker.Load() {
-		c, l, lag := m.consumed.Load(), m.last.Load(), m.Lag()
+	m.mu.Lock()
+	if m.hasBroker {
+		c, l := m.consumed, m.last
+		lag := l - c
 		h.Consumed, h.StreamLast, h.Lag = &c, &l, &lag
 	}
+	if h.Problems = m.problemsLocked(); len(h.Problems) > 0 {
+		h.Status = "failing"
+	}
+	m.mu.Unlock()
 	return h
 }
 
-// HealthHandler serves GET /healthz: 200 and the Health as JSON.
+// HealthHandler serves GET /healthz: the Health as JSON, with status 200
+// when it is ok and 503 while there is a problem.
 func (m *Metrics) HealthHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := m.Health()
 		w.Header().Set("Content-Type", "application/json")
-		b, _ := json.Marshal(m.Health())
+		if h.Status != "ok" {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		b, _ := json.Marshal(h)
 		w.Write(append(b, '\n'))
 	})
 }

@@ -21,11 +21,11 @@ const (
 )
 
 // startBroker starts an embedded NATS server with JetStream in a temporary
-// directory, listening on a random port.
+// directory, reached in the process only.
 func startBroker(t testing.TB, dir string) *stream.Broker {
 	t.Helper()
 	b, err := stream.StartBroker(context.Background(), stream.BrokerConfig{
-		StoreDir: dir, Port: 0, Stream: testStream, Subject: testSubject, Duplicates: time.Minute,
+		StoreDir: dir, Stream: testStream, Subject: testSubject, Duplicates: time.Minute,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -38,17 +38,22 @@ func startBroker(t testing.TB, dir string) *stream.Broker {
 func publish(t testing.TB, js jetstream.JetStream, data []byte) int {
 	t.Helper()
 	n := 0
+	wait := func() {
+		select {
+		case <-js.PublishAsyncComplete():
+		case <-time.After(30 * time.Second):
+			t.Fatal("publishing timed out")
+		}
+	}
 	for _, l := range lines(data) {
 		if _, err := js.PublishAsync("linewatch.sightings.test", []byte(l)); err != nil {
 			t.Fatal(err)
 		}
-		n++
+		if n++; n%4096 == 0 {
+			wait() // within the client's limit of messages awaiting an answer
+		}
 	}
-	select {
-	case <-js.PublishAsyncComplete():
-	case <-time.After(30 * time.Second):
-		t.Fatal("publishing timed out")
-	}
+	wait()
 	return n
 }
 
@@ -175,19 +180,28 @@ func joinLines(l []string) string {
 	return b.String()
 }
 
-// An external server (here: an embedded one reached over TCP) works as the
-// embedded one does, and the consumer's acknowledgements follow the
-// checkpoints.
+// An external server (here: an embedded one listening on TCP, reached
+// with its generated key) works as the embedded one does, and the
+// consumer's acknowledgements follow the checkpoints.
 func TestExternalNATSAndAcks(t *testing.T) {
 	line := loadLine(t, "front-2024")
 	pol := detect.DefaultPolicy()
 	data := generate(t, line, scenario(t, 3_000, 6))
 	want, _ := runReader(t, line, pol, data, false, "")
 
-	server := startBroker(t, t.TempDir())
+	dir := t.TempDir()
+	server, err := stream.StartBroker(context.Background(), stream.BrokerConfig{
+		StoreDir: dir, Listen: "127.0.0.1:0", Stream: testStream, Subject: testSubject, Duplicates: time.Minute,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer server.Close()
+	if server.KeyFile() != filepath.Join(dir, stream.KeyFileName) {
+		t.Fatalf("key file %q", server.KeyFile())
+	}
 	b, err := stream.StartBroker(context.Background(), stream.BrokerConfig{
-		URL: server.ClientURL(), Stream: testStream, Subject: testSubject, Duplicates: time.Minute,
+		URL: server.ClientURL(), NKeyFile: server.KeyFile(), Stream: testStream, Subject: testSubject, Duplicates: time.Minute,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -267,7 +281,7 @@ func TestNATSSink(t *testing.T) {
 // A retention and syncing on every write reach the stream and the server.
 func TestRetentionAndSyncAlways(t *testing.T) {
 	b, err := stream.StartBroker(context.Background(), stream.BrokerConfig{
-		StoreDir: t.TempDir(), Port: -1, Stream: testStream, Subject: testSubject, Duplicates: time.Minute,
+		StoreDir: t.TempDir(), Stream: testStream, Subject: testSubject, Duplicates: time.Minute,
 		MaxAge: 72 * time.Hour, SyncAlways: true,
 	})
 	if err != nil {

@@ -3,6 +3,7 @@ package stream
 import (
 	"bufio"
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net"
@@ -10,28 +11,72 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"golang.org/x/net/netutil"
 )
 
 // Mux routes POST /v1/sightings (if ingest is set), GET /metrics and GET
-// /healthz.
-func Mux(ingest http.Handler, m *Metrics) *http.ServeMux {
+// /healthz. With a token, /metrics and /healthz answer only requests that
+// carry it (Authorization: Bearer TOKEN), 401 others.
+func Mux(ingest http.Handler, m *Metrics, token string) *http.ServeMux {
 	mux := http.NewServeMux()
 	if ingest != nil {
 		mux.Handle("/v1/sightings", ingest)
 	}
-	mux.Handle("GET /metrics", m.Handler())
-	mux.Handle("GET /healthz", m.HealthHandler())
+	mux.Handle("GET /metrics", requireToken(token, m.Handler()))
+	mux.Handle("GET /healthz", requireToken(token, m.HealthHandler()))
 	return mux
 }
 
+// requireToken lets through the requests that carry token (all of them
+// if token is "").
+func requireToken(token string, h http.Handler) http.Handler {
+	if token == "" {
+		return h
+	}
+	want := []byte(token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		scheme, got, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+		if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="linewatch metrics"`)
+			writeError(w, http.StatusUnauthorized, "this endpoint needs its bearer token (Authorization: Bearer TOKEN)")
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// LoadToken reads a token from a file: its first line, without the space
+// around it.
+func LoadToken(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("token: %w", err)
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	tok := strings.TrimSpace(line)
+	if tok == "" {
+		return "", fmt.Errorf("token: %s holds no token on its first line", path)
+	}
+	return tok, nil
+}
+
+// MaxConns is the most connections Serve keeps open at once; more wait to
+// be accepted. With the read timeouts and the header limit, it bounds the
+// memory idle and slow clients can hold (about 100 KiB each at most).
+const MaxConns = 512
+
 // Serve listens on addr (host:port; a bare :port or port binds 127.0.0.1)
-// and serves h with read and header timeouts. It returns the server and
-// its actual address; Shutdown stops it.
+// and serves h with read and header timeouts, keeping at most MaxConns
+// connections open. It returns the server and its actual address;
+// Shutdown stops it.
 func Serve(addr string, h http.Handler) (*http.Server, net.Addr, error) {
 	ln, err := net.Listen("tcp", ListenAddr(addr))
 	if err != nil {
 		return nil, nil, err
 	}
+	addrOut := ln.Addr()
+	ln = netutil.LimitListener(ln, MaxConns)
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -41,7 +86,7 @@ func Serve(addr string, h http.Handler) (*http.Server, net.Addr, error) {
 		MaxHeaderBytes:    64 << 10,
 	}
 	go srv.Serve(ln)
-	return srv, ln.Addr(), nil
+	return srv, addrOut, nil
 }
 
 // ListenAddr completes an address: "8080" and ":8080" bind 127.0.0.1
@@ -56,6 +101,13 @@ func ListenAddr(addr string) string {
 		return "127.0.0.1" + addr
 	}
 	return addr
+}
+
+// Loopback tells whether a listening address is on the loopback
+// interface only.
+func Loopback(addr net.Addr) bool {
+	ta, ok := addr.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
 }
 
 // Shutdown stops srv, letting requests under way finish (within 30 s).

@@ -44,13 +44,15 @@ type Store struct {
 	path string
 }
 
-// OpenStore opens (creating it if needed) the checkpoint file in dir.
+// OpenStore opens (creating it if needed) the checkpoint file in dir. A
+// directory it creates is its owner's only (0700): it holds the sightings
+// JetStream stored and the key of the embedded server's listener.
 func OpenStore(dir string) (*Store, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("state: %w", err)
 	}
 	path := filepath.Join(dir, "checkpoint.db")
-	db, err := bolt.Open(path, 0o644, &bolt.Options{Timeout: time.Second})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
 	if err != nil {
 		if errors.Is(err, bolterrors.ErrTimeout) {
 			return nil, fmt.Errorf("state %s is in use by another process", dir)

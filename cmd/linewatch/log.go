@@ -31,6 +31,7 @@ func setupLogging(c *cli.Context) error {
 		c.App.Metadata = map[string]any{}
 	}
 	c.App.Metadata["logger"] = l
+	c.App.Metadata["log-format"] = strings.ToLower(c.String("log-format"))
 	if c.App.ErrWriter == os.Stderr {
 		slog.SetDefault(l)
 	}

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"sort"
 	"strings"
@@ -138,6 +139,11 @@ func runApp(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		msg += " (see 'linewatch --help')"
 	}
 	msg = strings.ReplaceAll(strings.TrimSpace(msg), "\n", " ")
+	if l, ok := app.Metadata["logger"].(*slog.Logger); ok && app.Metadata["log-format"] == "json" {
+		// Logs read by a machine: the error is one more record.
+		l.Error(msg, "exit_status", code)
+		return code
+	}
 	fmt.Fprintf(stderr, "linewatch: %s\n", msg)
 	return code
 }

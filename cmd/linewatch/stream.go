@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -38,10 +40,16 @@ func streamCommand() *cli.Command {
 		&cli.StringFlag{Name: "retention", Usage: "keep sightings in the JetStream stream for `DURATION` (e.g. 30d) when creating it; default: for ever"},
 		&cli.BoolFlag{Name: "sync-always", Usage: "embedded server: sync JetStream files to disk on every write, so acknowledged records survive a power loss too (slower)"},
 		&cli.StringFlag{Name: "nats", Usage: "NATS server `URL` for the HTTP ingest and for -o nats://… (default: the --in server, else an embedded one)"},
-		&cli.IntFlag{Name: "nats-port", Value: 4222, Usage: "`PORT` the embedded NATS server listens on, on 127.0.0.1 (0: any free port; -1: none, in-process only)"},
+		&cli.StringFlag{Name: "nats-listen", Usage: "let other NATS clients reach the embedded server on `HOST:PORT` (port 0: any free one), where they must hold the --nats-nkey key; default: none, the server is reached from this process only — but for --in nats://embedded and -o nats://SUBJECT, whose clients are elsewhere: 127.0.0.1:4222 (\"none\": no listener)"},
+		&cli.StringFlag{Name: "nats-nkey", Usage: "NATS user nkey seed `FILE` (nk -gen user): the key the embedded server's listener asks its clients for (default: nats.nk in --state, generated with mode 0600), or the key to connect to nats://HOST:PORT with", TakesFile: true},
+		&cli.StringFlag{Name: "nats-creds", Usage: "NATS credentials `FILE` (JWT and seed) to connect to nats://HOST:PORT with", TakesFile: true},
+		&cli.StringFlag{Name: "nats-tls-cert", Usage: "PEM certificate `FILE` for the embedded server's listener, which then speaks TLS only (with --nats-tls-key)", TakesFile: true},
+		&cli.StringFlag{Name: "nats-tls-key", Usage: "PEM private key `FILE` of --nats-tls-cert", TakesFile: true},
 		&cli.StringFlag{Name: "tokens", Usage: "require bearer tokens on the HTTP ingest: `FILE` of \"TOKEN SOURCE-ID\" lines; each record's source is set to its token's", TakesFile: true},
 		&cli.StringFlag{Name: "max-body", Value: "16MiB", Usage: "largest HTTP request body, `SIZE` in bytes or with KiB, MiB (413 past it)"},
+		&cli.StringFlag{Name: "max-inflight", Value: "256MiB", Usage: "memory the HTTP requests under way may hold together, `SIZE` (a request beyond it is answered 503 with Retry-After; one that needs more alone, 413)"},
 		&cli.StringFlag{Name: "metrics", Usage: "serve GET /metrics and /healthz on `ADDR` (with --in http://… they are also on its address)"},
+		&cli.StringFlag{Name: "metrics-token", Usage: "answer GET /metrics and /healthz only to requests with Authorization: Bearer TOKEN, the first line of `FILE` (default: to anyone who reaches the address)", TakesFile: true},
 		&cli.DurationFlag{Name: "checkpoint-every", Value: time.Second, Usage: "checkpoint at least every `DURATION` while records come"},
 		&cli.Int64Flag{Name: "checkpoint-records", Value: 50_000, Usage: "checkpoint at least every `N` records"},
 		&cli.IntFlag{Name: "workers", Usage: "decode and locate on `N` goroutines (default: one per core); the output never depends on it"},
@@ -70,6 +78,7 @@ func streamCommand() *cli.Command {
 // streamRun is one run of the stream command, wired from its flags.
 type streamRun struct {
 	c       *cli.Context
+	log     *slog.Logger
 	line    *geo.Line
 	pol     detect.Policy
 	inKind  string // "-", "nats" or "http"
@@ -87,7 +96,7 @@ func streamAction(c *cli.Context) error {
 	if c.Args().Present() {
 		return usageError(c, "stream takes no arguments, got %q (sightings come from --in)", c.Args().First())
 	}
-	r := &streamRun{c: c, metrics: stream.NewMetrics(), started: time.Now()}
+	r := &streamRun{c: c, log: logger(c), metrics: stream.NewMetrics(), started: time.Now()}
 	in := c.String("in")
 	switch {
 	case in == "-":
@@ -114,8 +123,13 @@ func streamAction(c *cli.Context) error {
 	if strings.HasPrefix(r.out, "nats://") && strings.TrimPrefix(r.out, "nats://") == "" {
 		return usageError(c, "-o nats://SUBJECT needs a subject")
 	}
-	if _, err := parseSize(c.String("max-body")); err != nil {
-		return usageError(c, "--max-body: %v", err)
+	for _, name := range []string{"max-body", "max-inflight"} {
+		if _, err := parseSize(c.String(name)); err != nil {
+			return usageError(c, "--%s: %v", name, err)
+		}
+	}
+	if err := r.checkNATSFlags(); err != nil {
+		return err
 	}
 	if ml := c.String("memory-limit"); ml != "0" && os.Getenv("GOMEMLIMIT") == "" {
 		n, err := parseSize(ml)
@@ -182,14 +196,15 @@ func (r *streamRun) run() error {
 	if err := r.startServers(); err != nil {
 		return err
 	}
-	var src stream.Source
+	var runErr error
 	if r.inKind == "-" {
-		src = &stream.ReaderSource{Name: "-", R: c.App.Reader}
+		runErr = d.Run(ctx, &stream.ReaderSource{Name: "-", R: c.App.Reader})
 	} else {
-		src = &stream.NATSSource{Broker: r.broker, Consumer: c.String("consumer"), After: after, Metrics: r.metrics, Logf: r.logf}
-		r.logf("consuming JetStream stream %s after sequence %d", c.String("stream"), after)
+		d, runErr = stream.RunResuming(ctx, d, after, func(after uint64) stream.Source {
+			r.log.Info("consuming the JetStream stream", "stream", c.String("stream"), "after", after)
+			return &stream.NATSSource{Broker: r.broker, Consumer: c.String("consumer"), After: after, Metrics: r.metrics, Log: r.log}
+		}, r.log)
 	}
-	runErr := d.Run(ctx, src)
 	// Let requests under way be answered (their records are in JetStream:
 	// the next run consumes them) before the broker goes.
 	for _, s := range r.servers {
@@ -205,17 +220,65 @@ func (r *streamRun) run() error {
 	return r.summary(d)
 }
 
+// checkNATSFlags refuses NATS flags that the other flags make pointless.
+func (r *streamRun) checkNATSFlags() error {
+	c := r.c
+	embedded := r.natsURL() == ""
+	listen := r.natsListen()
+	noBroker := r.inKind == "-" && !strings.HasPrefix(r.out, "nats://")
+	switch {
+	case noBroker && (c.IsSet("nats-listen") || c.IsSet("nats") || c.String("nats-nkey") != "" || c.String("nats-creds") != "" || c.String("nats-tls-cert") != ""):
+		return usageError(c, "--in - with a file output uses no NATS server: the --nats flags have nothing to do")
+	case !embedded && c.IsSet("nats-listen"):
+		return usageError(c, "--nats-listen is for the embedded server, not %s", r.natsURL())
+	case !embedded && (c.String("nats-tls-cert") != "" || c.String("nats-tls-key") != ""):
+		return usageError(c, "--nats-tls-cert and --nats-tls-key are for the embedded server's listener, not %s", r.natsURL())
+	case embedded && c.String("nats-creds") != "":
+		return usageError(c, "--nats-creds is to connect to a NATS server, nats://HOST:PORT, not the embedded one")
+	case embedded && listen == "" && (c.String("nats-nkey") != "" || c.String("nats-tls-cert") != "" || c.String("nats-tls-key") != ""):
+		return usageError(c, "--nats-nkey, --nats-tls-cert and --nats-tls-key are for the embedded server's listener: add --nats-listen HOST:PORT")
+	case (c.String("nats-tls-cert") == "") != (c.String("nats-tls-key") == ""):
+		return usageError(c, "--nats-tls-cert and --nats-tls-key go together")
+	}
+	return nil
+}
+
+// natsURL is the external NATS server's URL, "" for the embedded one.
+func (r *streamRun) natsURL() string {
+	if r.inKind == "nats" {
+		return r.inURL
+	}
+	if u := r.c.String("nats"); !stream.Embedded(u) {
+		return u
+	}
+	return ""
+}
+
+// natsListen is where the embedded server listens ("" nowhere): where
+// --nats-listen says, else 127.0.0.1:4222 when its clients are other
+// processes (NATS input, NATS output), else nowhere.
+func (r *streamRun) natsListen() string {
+	if r.c.IsSet("nats-listen") {
+		if l := r.c.String("nats-listen"); l != "none" {
+			return l
+		}
+		return ""
+	}
+	if r.inKind == "nats" || strings.HasPrefix(r.out, "nats://") {
+		return "127.0.0.1:4222"
+	}
+	return ""
+}
+
 // startBroker starts the embedded NATS server or connects to the one named.
 func (r *streamRun) startBroker(ctx context.Context) error {
 	c := r.c
-	url := r.inURL
-	if r.inKind != "nats" {
-		url = c.String("nats")
-	}
 	cfg := stream.BrokerConfig{
-		URL: url, StoreDir: c.String("state"), Port: c.Int("nats-port"),
+		URL: r.natsURL(), StoreDir: c.String("state"), Listen: r.natsListen(),
+		NKeyFile: c.String("nats-nkey"), CredsFile: c.String("nats-creds"),
+		TLSCert: c.String("nats-tls-cert"), TLSKey: c.String("nats-tls-key"),
 		Stream: c.String("stream"), Subject: c.String("subject"), Duplicates: c.Duration("dedupe-window"),
-		SyncAlways: c.Bool("sync-always"),
+		SyncAlways: c.Bool("sync-always"), Log: r.log, Metrics: r.metrics,
 	}
 	if v := c.String("retention"); v != "" {
 		d, ok := detect.ParseDuration(v)
@@ -224,18 +287,19 @@ func (r *streamRun) startBroker(ctx context.Context) error {
 		}
 		cfg.MaxAge = d
 	}
-	if cfg.Port < -1 || cfg.Port > 65535 {
-		return usageError(c, "--nats-port %d: want a port, 0 (any free one) or -1 (none)", cfg.Port)
-	}
 	b, err := stream.StartBroker(ctx, cfg)
 	if err != nil {
 		return unusable(err)
 	}
 	r.broker = b
-	if stream.Embedded(url) {
-		if u := b.ClientURL(); u != "" {
-			r.logf("embedded NATS JetStream server on %s (stream %s, subjects %s)", u, cfg.Stream, cfg.Subject)
-		}
+	switch {
+	case cfg.URL != "":
+		r.log.Info("connected to NATS", "url", b.ClientURL(), "stream", cfg.Stream, "subjects", cfg.Subject)
+	case b.ClientURL() != "":
+		r.log.Info("embedded NATS JetStream server on "+b.ClientURL(), "nkey", b.KeyFile(), "stream", cfg.Stream, "subjects", cfg.Subject,
+			"example", "nats --server "+b.ClientURL()+" --nkey "+b.KeyFile()+" pub "+stream.PublishSubject(cfg.Subject, "gw1")+" FEATURE")
+	default:
+		r.log.Info("embedded NATS JetStream server, reached from this process only", "stream", cfg.Stream, "subjects", cfg.Subject)
 	}
 	return nil
 }
@@ -259,11 +323,20 @@ func (r *streamRun) openSink(ctx context.Context) (stream.AlertSink, error) {
 // startServers starts the HTTP ingest and the metrics endpoint.
 func (r *streamRun) startServers() error {
 	c := r.c
+	token := ""
+	if name := c.String("metrics-token"); name != "" {
+		var err error
+		if token, err = stream.LoadToken(name); err != nil {
+			return unusable(fmt.Errorf("--metrics-token: %w", err))
+		}
+	}
 	if r.inKind == "http" {
 		maxBody, _ := parseSize(c.String("max-body"))
+		maxInFlight, _ := parseSize(c.String("max-inflight"))
 		cfg := stream.IngestConfig{
-			JS: r.broker.JS, Subject: c.String("subject"), MaxBody: maxBody,
+			JS: r.broker.JS, Subject: c.String("subject"), MaxBody: maxBody, MaxInFlight: maxInFlight,
 			MaxRecord: int(r.broker.Conn().MaxPayload()) - 1024, MaxFuture: r.pol.MaxFuture, Metrics: r.metrics,
+			StoreError: r.broker.StoreError, Log: r.log,
 		}
 		if name := c.String("tokens"); name != "" {
 			var err error
@@ -271,22 +344,38 @@ func (r *streamRun) startServers() error {
 				return unusable(err)
 			}
 		}
-		srv, addr, err := stream.Serve(r.inURL, stream.Mux(stream.NewIngest(cfg), r.metrics))
+		srv, addr, err := stream.Serve(r.inURL, stream.Mux(stream.NewIngest(cfg), r.metrics, token))
 		if err != nil {
 			return unusable(fmt.Errorf("--in http://%s: %w", r.inURL, err))
 		}
 		r.servers = append(r.servers, srv)
-		r.logf("HTTP ingest on http://%s/v1/sightings (metrics on /metrics, health on /healthz)", addr)
+		r.log.Info(fmt.Sprintf("HTTP ingest on http://%s/v1/sightings", addr), "metrics", "/metrics", "health", "/healthz")
+		r.warnOpen(addr, token, cfg.Tokens != nil)
 	}
 	if addr := c.String("metrics"); addr != "" {
-		srv, a, err := stream.Serve(addr, stream.Mux(nil, r.metrics))
+		srv, a, err := stream.Serve(addr, stream.Mux(nil, r.metrics, token))
 		if err != nil {
 			return unusable(fmt.Errorf("--metrics %s: %w", addr, err))
 		}
 		r.servers = append(r.servers, srv)
-		r.logf("metrics on http://%s/metrics", a)
+		r.log.Info(fmt.Sprintf("metrics on http://%s/metrics", a), "health", "/healthz")
+		r.warnOpen(a, token, true)
 	}
 	return nil
+}
+
+// warnOpen warns of endpoints reachable from other machines without a
+// token.
+func (r *streamRun) warnOpen(addr net.Addr, metricsToken string, ingestTokens bool) {
+	if stream.Loopback(addr) {
+		return
+	}
+	if !ingestTokens {
+		r.log.Warn("the HTTP ingest takes records from anyone who reaches "+addr.String()+": give --tokens", "addr", addr.String())
+	}
+	if metricsToken == "" {
+		r.log.Warn("/metrics and /healthz answer anyone who reaches "+addr.String()+": give --metrics-token", "addr", addr.String())
+	}
 }
 
 func (r *streamRun) summary(d *stream.Driver) error {
@@ -295,14 +384,6 @@ func (r *streamRun) summary(d *stream.Driver) error {
 		if err := os.WriteFile(name, sum.AppendJSON(nil), 0o644); err != nil {
 			return failed(fmt.Errorf("summary: %w", err))
 		}
-		return nil
-	}
-	if n, lat := d.ClosedLatency(); n > 0 {
-		defer fmt.Fprintf(r.c.App.ErrWriter, "closed alerts: %d, written at most %.1f ms after the record that closed them was read\n",
-			n, float64(lat.Microseconds())/1000)
-	}
-	if r.inKind == "-" {
-		return sum.WriteText(r.c.App.ErrWriter)
 	}
 	// The counts run from the start of the state, over every run.
 	k, e := d.Counts(), d.Engine()
@@ -314,13 +395,23 @@ func (r *streamRun) summary(d *stream.Driver) error {
 	for _, n := range e.ByType {
 		violations += n
 	}
-	r.logf("stopped after sequence %d, checkpoint written; since the state began: %d records read (%d accepted, %d rejected, %d duplicate, %d late), violations: %d, episodes closed: %d, open: %d",
-		d.Seq(), k.Read, k.Accepted, k.Rejected, k.Duplicate, k.Late, violations, closed, e.Open())
+	attrs := []any{"read", k.Read, "accepted", k.Accepted, "rejected", k.Rejected, "duplicate", k.Duplicate, "late", k.Late,
+		"violations", violations, "episodes_closed", closed, "episodes_open", e.Open()}
+	if n, lat := d.ClosedLatency(); n > 0 {
+		attrs = append(attrs, "closed_alerts", n, "closed_alert_latency_max_ms", float64(lat.Microseconds())/1000)
+	}
+	if r.inKind == "-" {
+		r.log.Info("standard input ended: every episode closed; records "+countsText(k), append(attrs, "wall_s", sum.WallS)...)
+		return nil
+	}
+	r.log.Info(fmt.Sprintf("stopped after sequence %d, checkpoint written; since the state began: records %s", d.Seq(), countsText(k)),
+		append([]any{"seq", d.Seq()}, attrs...)...)
 	return nil
 }
 
-func (r *streamRun) logf(format string, args ...any) {
-	fmt.Fprintf(r.c.App.ErrWriter, "linewatch stream: "+format+"\n", args...)
+// countsText is the record counts in words.
+func countsText(k stream.Counts) string {
+	return fmt.Sprintf("%d read (%d accepted, %d rejected, %d duplicate, %d late)", k.Read, k.Accepted, k.Rejected, k.Duplicate, k.Late)
 }
 
 func (r *streamRun) close() {

@@ -104,6 +104,12 @@ func TestStreamUsage(t *testing.T) {
 		{[]string{"stream", "--line", frontLine, "--in", "-", "--max-body", "lots"}, "--max-body"},
 		{[]string{"stream", "--in", "-"}, "--line"},
 		{[]string{"stream", "--line", frontLine, "--in", "-", "-o", "nats://"}, "subject"},
+		{[]string{"stream", "--line", frontLine, "--in", "-", "--nats-listen", "127.0.0.1:0"}, "nothing to do"},
+		{[]string{"stream", "--line", frontLine, "--in", "http://127.0.0.1:0", "--nats-nkey", "k.nk"}, "add --nats-listen"},
+		{[]string{"stream", "--line", frontLine, "--in", "http://127.0.0.1:0", "--nats-listen", ":0", "--nats-tls-cert", "c.pem"}, "go together"},
+		{[]string{"stream", "--line", frontLine, "--in", "nats://10.0.0.1:4222", "--nats-listen", ":0"}, "embedded server"},
+		{[]string{"stream", "--line", frontLine, "--in", "nats://embedded", "--nats-creds", "u.creds"}, "not the embedded one"},
+		{[]string{"stream", "--line", frontLine, "--in", "-", "--max-inflight", "lots"}, "--max-inflight"},
 	} {
 		wantOneLineError(t, runIn(t, c.args...), c.want)
 	}
@@ -120,7 +126,15 @@ type process struct {
 
 func startStream(t *testing.T, args ...string) *process {
 	t.Helper()
-	p := &process{cmd: exec.Command(binary, append([]string{"stream"}, args...)...), done: make(chan error, 1)}
+	return startStreamWith(t, nil, args...)
+}
+
+// startStreamWith starts linewatch with the app flags global, then the
+// stream command with args.
+func startStreamWith(t *testing.T, global []string, args ...string) *process {
+	t.Helper()
+	argv := append(append(append([]string{}, global...), "stream"), args...)
+	p := &process{cmd: exec.Command(binary, argv...), done: make(chan error, 1)}
 	pipe, err := p.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -205,19 +219,23 @@ func TestStreamEmbeddedNATS(t *testing.T) {
 	if std.code != 0 {
 		t.Fatal(std.stderr)
 	}
-	args := []string{"--line", frontLine, "--state", filepath.Join(dir, "state"), "--nats-port", "0",
+	args := []string{"--line", frontLine, "--state", filepath.Join(dir, "state"), "--nats-listen", "127.0.0.1:0",
 		"--metrics", "127.0.0.1:0", "-o", filepath.Join(dir, "alerts.geojsonl"), "--checkpoint-records", "1000"}
 	recs := strings.SplitAfter(strings.TrimSpace(string(feed)), "\n")
 	half := len(recs) / 2
 	published := 0
 	for round, part := range [][]string{recs[:half], recs[half:]} {
 		p := startStream(t, args...)
-		natsURL := p.await(t, `NATS JetStream server on (nats://\S+)`)
+		natsURL := p.await(t, `NATS JetStream server on (nats://[^\s"]+)`)
 		metrics := "http://" + p.await(t, `metrics on http://(\S+)/metrics`)
 		if round == 1 {
-			p.await(t, fmt.Sprintf(`(after sequence %d)\n`, published))
+			p.await(t, fmt.Sprintf(`consuming the JetStream stream.* (after=%d)\n`, published))
 		}
-		nc, err := nats.Connect(natsURL)
+		key, err := nats.NkeyOptionFromSeed(filepath.Join(dir, "state", "nats.nk"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc, err := nats.Connect(natsURL, key)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -48,6 +48,7 @@ func main() {
 	batch := flag.Int("batch", 1000, "records per POST")
 	clients := flag.Int("clients", 4, "concurrent HTTP clients (1 keeps the file's order)")
 	token := flag.String("token", "", "bearer `TOKEN`")
+	metricsToken := flag.String("metrics-token", "", "bearer token `FILE` for /healthz (linewatch stream --metrics-token)")
 	gz := flag.Bool("gzip", false, "gzip each body")
 	retry := flag.Bool("retry", false, "send a failed batch again until it is answered 202")
 	wait := flag.Bool("wait", false, "after posting, wait until the engine has processed every record stored, and report the rate end to end")
@@ -68,6 +69,14 @@ func main() {
 		in = f
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *clients, DisableCompression: true}, Timeout: 120 * time.Second}
+	if *metricsToken != "" {
+		b, err := os.ReadFile(*metricsToken)
+		if err != nil {
+			fatal(err)
+		}
+		healthToken, _, _ = strings.Cut(string(b), "\n")
+		healthToken = strings.TrimSpace(healthToken)
+	}
 	endpoint := strings.TrimSuffix(*url, "/") + "/v1/sightings"
 	var base health
 	if *wait {
@@ -191,7 +200,8 @@ func post(c *http.Client, url string, body []byte, token string, gz bool) (*resp
 	if err != nil {
 		return nil, err
 	}
-	if res.StatusCode != http.StatusAccepted {
+	// 422: every record of the batch was rejected; the answer says why.
+	if res.StatusCode != http.StatusAccepted && res.StatusCode != http.StatusUnprocessableEntity {
 		return nil, fmt.Errorf("POST %s: %s: %s", url, res.Status, bytes.TrimSpace(data))
 	}
 	var r response
@@ -201,9 +211,19 @@ func post(c *http.Client, url string, body []byte, token string, gz bool) (*resp
 	return &r, nil
 }
 
+// healthToken is the bearer token /healthz asks for, if any.
+var healthToken string
+
 func getHealth(c *http.Client, url string) (health, error) {
 	var h health
-	res, err := c.Get(strings.TrimSuffix(url, "/") + "/healthz")
+	req, err := http.NewRequest(http.MethodGet, strings.TrimSuffix(url, "/")+"/healthz", nil)
+	if err != nil {
+		return h, err
+	}
+	if healthToken != "" {
+		req.Header.Set("Authorization", "Bearer "+healthToken)
+	}
+	res, err := c.Do(req)
 	if err != nil {
 		return h, err
 	}
