@@ -369,7 +369,8 @@ func sameFigures(a, b *Episode) bool {
 	return a.ID == b.ID && a.Class == b.Class && a.Start == b.Start && a.End == b.End &&
 		slices.Equal(a.Sectors, b.Sectors) && a.HotWindows == b.HotWindows && a.Violations == b.Violations &&
 		a.Crossings == b.Crossings && a.Incursions == b.Incursions && a.Fire == b.Fire && a.Buffer == b.Buffer &&
-		a.Tracks == b.Tracks && a.Strength == b.Strength && a.MaxDepthM == b.MaxDepthM && a.Score == b.Score
+		a.Tracks == b.Tracks && a.Strength == b.Strength && a.MaxDepthM == b.MaxDepthM && a.Score == b.Score &&
+		a.Sources == b.Sources && slices.Equal(a.Affiliations, b.Affiliations) && a.Corroborated == b.Corroborated
 }
 
 // timed is an expiry entry: at time t, forget the key (a, b) — an id and

@@ -27,12 +27,13 @@ func detectCommand() *cli.Command {
 		&cli.IntFlag{Name: "workers", Usage: "decode and locate on `N` goroutines (default: one per core); the output never depends on it"},
 		&cli.StringFlag{Name: "report", Usage: "also write the HTML report (map, timeline, episodes, summary) to `FILE`", TakesFile: true},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress bar and no summary on standard error (--summary FILE is still written)"},
+		sourcesFlag("the sources registry, a YAML `FILE`: each source's affiliation, which corroboration counts (docs/sources.md)"),
 	)
 	flags = append(flags, fromFlags()...) // --from csv|acled|ucdp: see import.go
 	return &cli.Command{
 		Name:      "detect",
 		Usage:     "find violations in sighting files and classify them into episodes",
-		UsageText: "linewatch detect --line L.geojson [--policy P.yaml] [-o OUT] [--format geojson|geojsonseq|csv]\n  [--rejects FILE] [--summary FILE] [--report FILE] [--isolated] [--evidence] [--strict] [--quiet] SIGHTINGS...",
+		UsageText: "linewatch detect --line L.geojson [--policy P.yaml] [-o OUT] [--format geojson|geojsonseq|csv]\n  [--rejects FILE] [--summary FILE] [--report FILE] [--isolated] [--evidence] [--strict] [--quiet]\n  [--sources FILE] SIGHTINGS...",
 		Description: "Reads sightings (GeoJSON FeatureCollection or GeoJSON text sequence / NDJSON files, .gz,\n" +
 			"or - for standard input), judges each against the agreed line, aggregates violations per\n" +
 			"party, sector and window, and writes every episode with its class, figures, criteria and\n" +
@@ -65,6 +66,9 @@ func detectAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if _, err := loadSources(c, line, &pol); err != nil {
+		return err
+	}
 	for _, in := range inputs {
 		if in == "-" {
 			continue
@@ -74,7 +78,7 @@ func detectAction(c *cli.Context) error {
 		}
 	}
 	if err := checkOutputs(c, []string{"output", "rejects", "summary", "report"},
-		[]string{"line", "policy", "map"}, inputs); err != nil {
+		[]string{"line", "policy", "map", "sources"}, inputs); err != nil {
 		return err
 	}
 	from, err := detectFrom(c, inputs) // nil without --from
