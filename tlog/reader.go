@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -94,6 +95,36 @@ type tileReader struct {
 	// its partial tiles are wider than those of a smaller tree, and hold
 	// them.
 	tree uint64
+	// cache, if set, keeps the tiles above level 0 once verified: every
+	// proof of a level-0 tile needs them again.
+	cache *tileCache
+}
+
+type tileCache struct {
+	mu sync.Mutex
+	m  map[sumtlog.Tile][]byte
+}
+
+func (c *tileCache) get(t sumtlog.Tile) ([]byte, bool) {
+	if c == nil || t.L < 1 {
+		return nil, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d, ok := c.m[t]
+	return d, ok
+}
+
+func (c *tileCache) put(t sumtlog.Tile, d []byte) {
+	if c == nil || t.L < 1 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) > 1<<14 {
+		clear(c.m)
+	}
+	c.m[t] = d
 }
 
 func (r *tileReader) Height() int { return TileHeight }
@@ -101,6 +132,10 @@ func (r *tileReader) Height() int { return TileHeight }
 func (r *tileReader) ReadTiles(tiles []sumtlog.Tile) ([][]byte, error) {
 	out := make([][]byte, len(tiles))
 	for i, t := range tiles {
+		if d, ok := r.cache.get(t); ok {
+			out[i] = d
+			continue
+		}
 		data, err := r.read(t)
 		if err != nil {
 			return nil, err
@@ -110,7 +145,12 @@ func (r *tileReader) ReadTiles(tiles []sumtlog.Tile) ([][]byte, error) {
 	return out, nil
 }
 
-func (r *tileReader) SaveTiles([]sumtlog.Tile, [][]byte) {}
+// SaveTiles is told of the tiles TileHashReader has verified.
+func (r *tileReader) SaveTiles(tiles []sumtlog.Tile, data [][]byte) {
+	for i, t := range tiles {
+		r.cache.put(t, data[i])
+	}
+}
 
 // read returns a tile's data; for a hash tile exactly W hashes, for an
 // entry bundle its first W entries' framed bytes.
@@ -151,11 +191,14 @@ func (r *tileReader) read(t sumtlog.Tile) ([]byte, error) {
 // Reader reads a log through a Fetcher, checking what it reads against a
 // checkpoint.
 type Reader struct {
-	f Fetcher
+	f     Fetcher
+	cache *tileCache
 }
 
 // NewReader returns a reader of the log f fetches.
-func NewReader(f Fetcher) *Reader { return &Reader{f: f} }
+func NewReader(f Fetcher) *Reader {
+	return &Reader{f: f, cache: &tileCache{m: map[sumtlog.Tile][]byte{}}}
+}
 
 // Fetcher is where the reader reads from.
 func (r *Reader) Fetcher() Fetcher { return r.f }
@@ -182,7 +225,7 @@ func (r *Reader) OpenCheckpoint(ctx context.Context, trusted []note.Verifier, mi
 // HashReader reads the tree's stored hashes from its tiles, each tile
 // checked against the checkpoint's root as it is read.
 func (r *Reader) HashReader(ctx context.Context, c Checkpoint) sumtlog.HashReader {
-	return sumtlog.TileHashReader(sumtlog.Tree{N: int64(c.Size), Hash: c.Root}, &tileReader{ctx: ctx, f: r.f})
+	return sumtlog.TileHashReader(sumtlog.Tree{N: int64(c.Size), Hash: c.Root}, &tileReader{ctx: ctx, f: r.f, cache: r.cache})
 }
 
 // TreeHash is the root of the first n entries of the checkpoint's tree,

@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -517,5 +519,119 @@ func TestHTTP(t *testing.T) {
 		if resp.StatusCode != 404 {
 			t.Errorf("GET %s: %s", p, resp.Status)
 		}
+	}
+}
+
+func TestRootBuilder(t *testing.T) {
+	var ref memTree
+	var b tlog.RootBuilder
+	for i := range 1100 {
+		l := leaf(t, entry(i))
+		ref.add(t, l.Data)
+		b.Add(l.Hash)
+		want, _ := sumtlog.TreeHash(int64(i+1), &ref)
+		if b.Root() != want || b.Size() != uint64(i+1) {
+			t.Fatalf("at %d: root differs", i+1)
+		}
+	}
+	var empty tlog.RootBuilder
+	if empty.Root() != sha256.Sum256(nil) {
+		t.Fatal("the empty tree's root is SHA-256 of nothing")
+	}
+}
+
+func TestAlertLog(t *testing.T) {
+	alert := []byte(`{"type":"Feature","id":"X","geometry":null,"properties":{"id":"X","title":"a,\"log\":{x","status":"closed"}}`)
+	l := tlog.AlertLog{Origin: origin, Size: 12, Root: sha256.Sum256([]byte("r")), Evidence: []uint64{3, 0, 11}}
+	withLog, err := tlog.AppendAlertLog(bytes.Clone(alert), l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !json.Valid(withLog) {
+		t.Fatalf("not JSON: %s", withLog)
+	}
+	back, got, err := tlog.CutAlertLog(append(withLog, '\n'))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(back, alert) || got.Origin != l.Origin || got.Size != 12 || got.Root != l.Root || !slices.Equal(got.Evidence, l.Evidence) {
+		t.Fatalf("got %s, %+v", back, got)
+	}
+	if back, got, err := tlog.CutAlertLog(alert); err != nil || got != nil || !bytes.Equal(back, alert) {
+		t.Fatalf("an alert without log: %s %v %v", back, got, err)
+	}
+	for _, bad := range []string{
+		`{"properties":{"log":{"origin":"o","size":1,"root":"AA==","evidence":[]}}}`,
+		`{"properties":{"a":1,"log":{"origin":"o","size":1,"evidence":[]}}}`,
+		`{"properties":{"a":1,"log":{"origin":"o","size":-1,"root":"` + base64.StdEncoding.EncodeToString(make([]byte, 32)) + `","evidence":[]}}}`,
+		`{"properties":{"a":1,"log":{"origin":"o","size":1,"root":"` + base64.StdEncoding.EncodeToString(make([]byte, 32)) + `","evidence":[],"x":1}}}`,
+	} {
+		if _, _, err := tlog.CutAlertLog([]byte(bad)); err == nil && strings.Contains(bad, `"a":1`) {
+			t.Errorf("%s taken", bad)
+		}
+	}
+}
+
+// TestExport copies a log into a directory, which reads as the same log.
+func TestExport(t *testing.T) {
+	ctx := context.Background()
+	src := tlog.NewMem()
+	w := newWriter(t, src, 0)
+	body := []byte("a body\n")
+	sum := sha256.Sum256(body)
+	if err := w.AddBody(sum, body, []byte("its note")); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 700 {
+		e := entry(i)
+		if i == 5 {
+			e.Body = &tlog.BodyRef{Sum: sum}
+		}
+		if i == 6 {
+			e.Record = bytes.Repeat([]byte("y"), 70000)
+		}
+		if _, err := w.Append(ctx, leaf(t, e)); err != nil {
+			t.Fatal(err)
+		}
+		if i == 299 {
+			if _, err := w.Checkpoint(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	c, err := w.Checkpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst, _ := tlog.NewDir(t.TempDir())
+	got, err := tlog.Export(ctx, tlog.NewReader(src), dst)
+	if err != nil || got != c {
+		t.Fatal(got, err)
+	}
+	r := tlog.NewReader(dst)
+	_, v := fixedKey(t)
+	if s, err := r.OpenCheckpoint(ctx, []note.Verifier{v}, 1); err != nil || s.Checkpoint != c {
+		t.Fatal(s, err)
+	}
+	if _, err := r.LeafHashes(ctx, c, 0, c.Size); err != nil {
+		t.Fatal(err)
+	}
+	if b, n, err := r.Body(ctx, sum); err != nil || string(b) != string(body) || string(n) != "its note" {
+		t.Fatal(err)
+	}
+	if _, err := r.Record(ctx, sha256.Sum256(bytes.Repeat([]byte("y"), 70000))); err != nil {
+		t.Fatal(err)
+	}
+	// A broken source is not copied as if it were sound.
+	bad := tlog.NewMem()
+	for _, n := range src.Names() {
+		d, _ := src.Get(ctx, n)
+		if n == "tile/entries/001" {
+			d[100] ^= 1
+		}
+		bad.Put(ctx, n, d)
+	}
+	if _, err := tlog.Export(ctx, tlog.NewReader(bad), tlog.NewMem()); err == nil || !strings.Contains(err.Error(), "not a sound copy") {
+		t.Fatalf("a changed bundle: %v", err)
 	}
 }

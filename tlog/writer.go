@@ -550,3 +550,7 @@ func SplitBundle(data []byte) ([][]byte, error) {
 	}
 	return out, nil
 }
+
+func nodeHash(l, r Hash) Hash { return sumtlog.NodeHash(l, r) }
+
+func emptyRoot() Hash { return sha256.Sum256(nil) }
