@@ -143,3 +143,34 @@ func TestTrustCommands(t *testing.T) {
 		t.Fatal("the witness's state changed after a fork")
 	}
 }
+
+// stream --sources gives its alerts the same corroboration as detect
+// --sources; a source with a key is refused until stream checks signed
+// bodies.
+func TestStreamSources(t *testing.T) {
+	feed := strings.ReplaceAll(offensiveFeed(), `"strength":30}`, `"strength":30,"source":"obs-a"}`)
+	reg := writeTemp(t, "sources.yaml", "obs-a:\n  affiliation: A\n")
+	pol := writeTemp(t, "p.yaml", "corroboration_min_affiliations: 2\n")
+	in := writeTemp(t, "s.ndjson", feed)
+	d := runIn(t, "detect", "--line", straightLine, "--policy", pol, "--sources", reg, "--format", "geojsonseq", "-q", in)
+	s := runBin(t, []byte(feed), "stream", "--line", straightLine, "--policy", pol, "--sources", reg, "--in", "-")
+	if d.code != 0 || s.code != 0 {
+		t.Fatalf("detect %d %s; stream %d %s", d.code, d.stderr, s.code, s.stderr)
+	}
+	var closed string
+	for _, l := range strings.Split(s.stdout, "\n") {
+		if strings.Contains(l, `"status":"closed"`) {
+			closed = l
+		}
+	}
+	episode, _, _ := strings.Cut(d.stdout, "\n")
+	if closed == "" || strings.TrimSuffix(closed, `,"status":"closed"}}`) != strings.TrimSuffix(episode, "}}") {
+		t.Fatalf("stream's closed alert:\n%s\nis not detect's episode:\n%s", closed, episode)
+	}
+	if !strings.Contains(closed, `"corroborated":{"holds":false,"affiliations":1`) {
+		t.Fatalf("no corroboration in %s", closed)
+	}
+	_, pub, _ := keys.Generate("obs-a")
+	keyed := writeTemp(t, "keyed.yaml", "obs-a:\n  key: "+pub+"\n")
+	wantOneLineError(t, runIn(t, "stream", "--line", straightLine, "--sources", keyed, "--in", "-"), `source "obs-a" has a key`)
+}
