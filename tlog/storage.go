@@ -26,7 +26,8 @@ import (
 //   - the checkpoint is replaced as a whole, never seen half written;
 //   - what was Put is durable once Sync returns. The Writer syncs before
 //     it publishes a checkpoint, so a published checkpoint never names a
-//     tile, bundle or body that a crash could lose.
+//     tile, bundle or body that a crash could lose;
+//   - Put does not keep data once it returns (the Writer reuses it).
 type Storage interface {
 	// Get returns an object, or an error wrapping fs.ErrNotExist.
 	Get(ctx context.Context, name string) ([]byte, error)

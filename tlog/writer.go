@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/mod/sumdb/note"
 	sumtlog "golang.org/x/mod/sumdb/tlog"
@@ -79,18 +80,20 @@ type Writer struct {
 	// waits for them.
 	ops    chan writeOp
 	opsWG  sync.WaitGroup
-	errMu  sync.Mutex
-	opsErr error
+	opsErr atomic.Pointer[error]
 	closed bool
+	// spare holds bundle buffers written and free again.
+	spare chan []byte
 }
 
 // writeOp is a Put (data not nil) or a Delete, or, with done set, a
 // marker that everything before it was done.
 type writeOp struct {
-	name string
-	data []byte
-	del  bool
-	done chan struct{}
+	name    string
+	data    []byte
+	del     bool
+	recycle bool // data is a bundle buffer to reuse once written
+	done    chan struct{}
 }
 
 // ErrDiverged is the error of an entry that differs from the one a log
@@ -118,6 +121,7 @@ func NewWriter(ctx context.Context, cfg WriterConfig) (*Writer, error) {
 		return nil, err
 	}
 	w.ops = make(chan writeOp, 256)
+	w.spare = make(chan []byte, 4)
 	w.opsWG.Add(1)
 	go w.writeLoop()
 	return w, nil
@@ -185,9 +189,14 @@ func (w *Writer) writeLoop() {
 			err = w.store.Put(ctx, op.name, op.data)
 		}
 		if err != nil {
-			w.errMu.Lock()
-			w.opsErr = fmt.Errorf("log: %w", err)
-			w.errMu.Unlock()
+			err = fmt.Errorf("log: %w", err)
+			w.opsErr.CompareAndSwap(nil, &err)
+		}
+		if op.recycle {
+			select {
+			case w.spare <- op.data[:0]:
+			default:
+			}
 		}
 	}
 }
@@ -203,9 +212,10 @@ func (w *Writer) usable() error {
 }
 
 func (w *Writer) asyncErr() error {
-	w.errMu.Lock()
-	defer w.errMu.Unlock()
-	return w.opsErr
+	if p := w.opsErr.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // put queues a write; data must not change afterwards.
@@ -311,7 +321,7 @@ func (w *Writer) Append(ctx context.Context, l Leaf) (uint64, error) {
 	for lv := 0; len(w.levels[lv]) == TileWidth; lv++ {
 		n := int64(w.size>>(TileHeight*(lv+1))) - 1
 		if end := uint64(n+1) << (TileHeight * (lv + 1)); end > w.published.Size {
-			w.putFull(lv, n, TilePath(lv, n, 0), tileData(w.levels[lv]))
+			w.putFull(lv, n, TilePath(lv, n, 0), tileData(w.levels[lv]), false)
 		}
 		if lv+1 == len(w.levels) {
 			w.levels = append(w.levels, nil)
@@ -322,8 +332,13 @@ func (w *Writer) Append(ctx context.Context, l Leaf) (uint64, error) {
 	if w.nb == TileWidth {
 		n := int64(w.size>>TileHeight) - 1
 		if w.size > w.published.Size {
-			w.putFull(-1, n, EntriesPath(n, 0), w.bundle)
-			w.bundle = make([]byte, 0, cap(w.bundle)) // the old one is being written
+			w.putFull(-1, n, EntriesPath(n, 0), w.bundle, true)
+			select { // the old one is being written
+			case b := <-w.spare:
+				w.bundle = b
+			default:
+				w.bundle = make([]byte, 0, cap(w.bundle))
+			}
 		} else {
 			w.bundle = w.bundle[:0]
 		}
@@ -363,8 +378,8 @@ func tileData(hs []Hash) []byte {
 // putFull writes a full tile or bundle and removes the partial ones this
 // writer wrote for it, which readers no longer need (c2sp.org/tlog-tiles
 // lets a log delete them; readers fall back to the full tile).
-func (w *Writer) putFull(l int, n int64, path string, data []byte) {
-	w.put(path, data)
+func (w *Writer) putFull(l int, n int64, path string, data []byte, recycle bool) {
+	w.ops <- writeOp{name: path, data: data, recycle: recycle}
 	k := [2]int64{int64(l), n}
 	for _, p := range w.partials[k] {
 		w.ops <- writeOp{name: p, del: true}
