@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -368,6 +369,11 @@ func configID(c *cli.Context, pol detect.Policy, reg *sources.Registry) (string,
 	}
 	h.Write(data)
 	p, _ := pol.MarshalJSON()
+	if pol.CorroborationMinAffiliations == 1 {
+		// The default, which states begun before corroboration existed
+		// had without the key: their id stays what it was.
+		p = bytes.Replace(p, []byte(`,"corroboration_min_affiliations":1`), nil, 1)
+	}
 	h.Write(p)
 	fmt.Fprintf(h, "\x00%s\x00%s\x00%v\x00%s", c.String("left"), c.String("right"), c.Float64("buffer-m"), c.String("stream"))
 	if aff := reg.Affiliations(); len(aff) > 0 {

@@ -1,13 +1,20 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/linewatch/linewatch/detect"
 
 	"github.com/linewatch/linewatch/keys"
 	"github.com/linewatch/linewatch/sources"
@@ -173,4 +180,37 @@ func TestStreamSources(t *testing.T) {
 	_, pub, _ := keys.Generate("obs-a")
 	keyed := writeTemp(t, "keyed.yaml", "obs-a:\n  key: "+pub+"\n")
 	wantOneLineError(t, runIn(t, "stream", "--line", straightLine, "--sources", keyed, "--in", "-"), `source "obs-a" has a key`)
+}
+
+// A stream state begun before corroboration existed resumes: with the
+// default corroboration_min_affiliations and no sources, the state's id
+// is what it was (the policy's JSON then had no such key).
+func TestConfigIDKeepsEarlierStates(t *testing.T) {
+	app := streamCommand()
+	set := flag.NewFlagSet("stream", flag.ContinueOnError)
+	for _, f := range app.Flags {
+		f.Apply(set)
+	}
+	if err := set.Parse([]string{"--line", straightLine}); err != nil {
+		t.Fatal(err)
+	}
+	c := cli.NewContext(newApp(nil, nil, nil), set, nil)
+	pol := detect.DefaultPolicy()
+	got, err := configID(c, pol, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.New()
+	data, _ := os.ReadFile(straightLine)
+	h.Write(data)
+	p, _ := pol.MarshalJSON()
+	h.Write(bytes.Replace(p, []byte(`,"corroboration_min_affiliations":1`), nil, 1))
+	fmt.Fprintf(h, "\x00%s\x00%s\x00%v\x00%s", "", "", 0.0, "LINEWATCH_SIGHTINGS")
+	if want := hex.EncodeToString(h.Sum(nil)[:16]); got != want {
+		t.Fatalf("state id %s, earlier %s: states begun before would be refused", got, want)
+	}
+	pol.CorroborationMinAffiliations = 2
+	if other, _ := configID(c, pol, nil); other == got {
+		t.Fatal("another corroboration threshold, the same state id")
+	}
 }
