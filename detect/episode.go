@@ -291,16 +291,8 @@ func newEpisode(line *geo.Line, pol *Policy, cells []*Cell) *Episode {
 			compareViolations(a, b))
 	})
 	trackMax := map[string]int64{}
-	sources := map[string]bool{}
-	affs := map[string]int{}
 	for _, v := range e.Evidence {
 		e.Violations++
-		sources[v.Source] = true
-		a, ok := pol.Affiliations.Of(v.Source)
-		if !ok || v.Source == "" {
-			a = UnknownAffiliation
-		}
-		affs[a]++
 		switch v.Type {
 		case Crossing:
 			e.Crossings++
@@ -329,15 +321,32 @@ func newEpisode(line *geo.Line, pol *Policy, cells []*Cell) *Episode {
 	for _, m := range trackMax {
 		e.Strength += m
 	}
-	e.Sources = len(sources)
-	for a, n := range affs {
-		e.Affiliations = append(e.Affiliations, AffiliationCount{a, n})
-	}
-	slices.SortFunc(e.Affiliations, func(a, b AffiliationCount) int { return strings.Compare(a.Affiliation, b.Affiliation) })
+	countSources(e, pol, e.Evidence)
 	// The first hot cell: the earliest window, the lowest sector in it.
 	e.ID = first.Party + "-" + line.SectorID(first.Sector) + "-" + compactTime(pol.WindowStart(first.Window))
 	classify(e, pol)
 	return e
+}
+
+// countSources sets an episode's figures of corroboration from its
+// violations: its distinct sources, and its violations by affiliation.
+func countSources(e *Episode, pol *Policy, viols []*Violation) {
+	sources := map[string]bool{}
+	affs := map[string]int{}
+	for _, v := range viols {
+		sources[v.Source] = true
+		a, ok := pol.Affiliations.Of(v.Source)
+		if !ok || v.Source == "" {
+			a = UnknownAffiliation
+		}
+		affs[a]++
+	}
+	e.Sources = len(sources)
+	e.Affiliations = e.Affiliations[:0]
+	for a, n := range affs {
+		e.Affiliations = append(e.Affiliations, AffiliationCount{a, n})
+	}
+	slices.SortFunc(e.Affiliations, func(a, b AffiliationCount) int { return strings.Compare(a.Affiliation, b.Affiliation) })
 }
 
 func classify(e *Episode, pol *Policy) {

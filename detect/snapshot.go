@@ -88,8 +88,8 @@ type snapEpisode struct {
 	MaxDepthM                                                           float64
 	Score                                                               int64
 	Significant, Deliberate, Sustained                                  bool
-	// Since corroboration: a state written before has none, and its open
-	// episodes show changed figures once, at the next window closed.
+	// Since corroboration: a state written before has none (Affiliations
+	// nil), which restoring tells (openEpisode.legacy).
 	Sources      int
 	Affiliations []AffiliationCount
 	Corroborated bool
@@ -266,6 +266,10 @@ func (s *Stream) UnmarshalBinary(data []byte) error {
 		for _, r := range se.Cells {
 			oe.cells = append(oe.cells, cellKey{r.Party, r.Sector, r.Window})
 		}
+		// A state written before corroboration has none of its figures:
+		// they are not compared at the next evaluation, so they alone make
+		// no update.
+		oe.legacy = se.Affiliations == nil
 		s.episodes[se.ID] = oe
 		s.nextClose = min(s.nextClose, sat(ep.End, (int64(s.pol.JoinGapWindows)+1)*s.pol.Window.Microseconds()))
 	}

@@ -86,6 +86,9 @@ type openEpisode struct {
 	ep      *Episode
 	cells   []cellKey
 	changed bool // figures changed since the last alert
+	// legacy: restored from a state written before corroboration, whose
+	// figures of it are unknown.
+	legacy bool
 }
 
 // NewStream returns an empty stream engine.
@@ -317,7 +320,13 @@ func (s *Stream) evaluate(wm int64, windowClosed bool) []Alert {
 		case e.Class > old.ep.Class:
 			alerts = append(alerts, Alert{Status: Escalated, Episode: e})
 		default:
-			oe.changed = old.changed || !sameFigures(old.ep, e)
+			prev := old.ep
+			if old.legacy {
+				p := *prev
+				p.Sources, p.Affiliations, p.Corroborated = e.Sources, e.Affiliations, e.Corroborated
+				prev = &p
+			}
+			oe.changed = old.changed || !sameFigures(prev, e)
 			if oe.changed && windowClosed {
 				alerts = append(alerts, Alert{Status: Updated, Episode: e})
 				oe.changed = false
