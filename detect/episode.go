@@ -59,13 +59,70 @@ type Episode struct {
 	MaxDepthM  float64
 	Score      int64 // micro-units
 
+	// Sources is the number of distinct sources among its violations;
+	// violations without a source count as one more.
+	Sources int
+	// Affiliations counts its violations by their source's affiliation
+	// (Policy.Affiliations; "unknown" for a source it does not name and for
+	// none), sorted by affiliation.
+	Affiliations []AffiliationCount
+
 	Significant, Deliberate, Sustained bool
+	// Corroborated: its violations come from at least
+	// corroboration_min_affiliations distinct affiliations
+	// (DistinctAffiliations), or one of them from a neutral source. It
+	// does not enter the class (docs/corroboration.md).
+	Corroborated bool
 
 	// Evidence is every violation of its hot cells, by time, then id, then
 	// source.
 	Evidence []*Violation
 	// Cells are its hot cells, by window then sector.
 	Cells []*Cell
+}
+
+// AffiliationCount is the number of an episode's violations whose
+// sources have one affiliation.
+type AffiliationCount struct {
+	Affiliation string
+	Violations  int
+}
+
+// Affiliation names of corroboration (sources.Neutral and sources.Unknown
+// spell the same).
+const (
+	NeutralAffiliation = "neutral"
+	UnknownAffiliation = "unknown"
+)
+
+// DistinctAffiliations is the number of distinct affiliations the
+// episode's violations certainly come from: each registered affiliation
+// (neutral included) counts once; unknown sources could belong to any
+// party, so they count only when no registered source is among them —
+// they never make two parties out of one.
+func (e *Episode) DistinctAffiliations() int {
+	n, unknown := 0, false
+	for _, a := range e.Affiliations {
+		if a.Affiliation == UnknownAffiliation {
+			unknown = true
+		} else {
+			n++
+		}
+	}
+	if n == 0 && unknown {
+		return 1
+	}
+	return n
+}
+
+// NeutralViolations is the number of its violations from neutral sources.
+func (e *Episode) NeutralViolations() int {
+	for _, a := range e.Affiliations {
+		if a.Affiliation == NeutralAffiliation {
+			return a.Violations
+		}
+	}
+	return 0
 }
 
 // Result is the outcome of aggregating a set of violations.
@@ -264,10 +321,32 @@ func newEpisode(line *geo.Line, pol *Policy, cells []*Cell) *Episode {
 	for _, m := range trackMax {
 		e.Strength += m
 	}
+	countSources(e, pol, e.Evidence)
 	// The first hot cell: the earliest window, the lowest sector in it.
 	e.ID = first.Party + "-" + line.SectorID(first.Sector) + "-" + compactTime(pol.WindowStart(first.Window))
 	classify(e, pol)
 	return e
+}
+
+// countSources sets an episode's figures of corroboration from its
+// violations: its distinct sources, and its violations by affiliation.
+func countSources(e *Episode, pol *Policy, viols []*Violation) {
+	sources := map[string]bool{}
+	affs := map[string]int{}
+	for _, v := range viols {
+		sources[v.Source] = true
+		a, ok := pol.Affiliations.Of(v.Source)
+		if !ok || v.Source == "" {
+			a = UnknownAffiliation
+		}
+		affs[a]++
+	}
+	e.Sources = len(sources)
+	e.Affiliations = e.Affiliations[:0]
+	for a, n := range affs {
+		e.Affiliations = append(e.Affiliations, AffiliationCount{a, n})
+	}
+	slices.SortFunc(e.Affiliations, func(a, b AffiliationCount) int { return strings.Compare(a.Affiliation, b.Affiliation) })
 }
 
 func classify(e *Episode, pol *Policy) {
@@ -276,6 +355,10 @@ func classify(e *Episode, pol *Policy) {
 		e.Strength >= RoundMicro(pol.SignificantStrength)
 	e.Deliberate = e.Crossings+e.Incursions >= pol.DeliberateMinGround && e.Tracks >= pol.DeliberateMinTracks
 	e.Sustained = e.HotWindows >= pol.SustainedMinHotWindows
+	// Corroboration is shown beside the class, never folded into it: an
+	// offensive seen by one party's observers alone stays an offensive,
+	// marked as resting on that party's word (docs/corroboration.md).
+	e.Corroborated = e.DistinctAffiliations() >= pol.CorroborationMinAffiliations || e.NeutralViolations() > 0
 	var fire int64
 	for _, v := range e.Evidence {
 		if v.Type == FireType {

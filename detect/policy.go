@@ -84,6 +84,53 @@ type Policy struct {
 	// SustainedMinHotWindows is the least number of hot windows of a
 	// sustained episode (≥ 1).
 	SustainedMinHotWindows int
+	// CorroborationMinAffiliations is the least number of distinct
+	// affiliations an episode's violations must come from to be
+	// corroborated, unless one comes from a neutral source (≥ 1; 1, the
+	// default, asks no more than one party's word).
+	CorroborationMinAffiliations int
+
+	// Affiliations tells each source's affiliation (a party code, or
+	// "neutral"), from the sources registry (--sources); a source it does
+	// not name, and a record without a source, are "unknown". It is no
+	// policy key: a policy file cannot set it, and MarshalJSON does not
+	// write it.
+	Affiliations Affiliations
+}
+
+// Affiliations maps source ids to affiliations. The zero value knows no
+// source. It is a handle on a map that never changes once made, so that a
+// Policy stays comparable (two policies are equal when they share one).
+type Affiliations struct{ m *map[string]string }
+
+// NewAffiliations returns the affiliations of m (source id → party code or
+// "neutral"), copied.
+func NewAffiliations(m map[string]string) Affiliations {
+	if len(m) == 0 {
+		return Affiliations{}
+	}
+	c := make(map[string]string, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return Affiliations{&c}
+}
+
+// Of returns a source's affiliation, and whether it is known.
+func (a Affiliations) Of(source string) (string, bool) {
+	if a.m == nil {
+		return "", false
+	}
+	v, ok := (*a.m)[source]
+	return v, ok
+}
+
+// Len is the number of sources with a known affiliation.
+func (a Affiliations) Len() int {
+	if a.m == nil {
+		return 0
+	}
+	return len(*a.m)
 }
 
 // Weights weighs each type of violation (SPEC §3, §4).
@@ -144,6 +191,8 @@ func DefaultPolicy() Policy {
 		DeliberateMinGround:    3,
 		DeliberateMinTracks:    2,
 		SustainedMinHotWindows: 3,
+
+		CorroborationMinAffiliations: 1,
 	}
 }
 
@@ -434,6 +483,7 @@ func init() {
 		countKey("deliberate_min_ground", func(p *Policy) *int { return &p.DeliberateMinGround }, 0),
 		countKey("deliberate_min_tracks", func(p *Policy) *int { return &p.DeliberateMinTracks }, 0),
 		countKey("sustained_min_hot_windows", func(p *Policy) *int { return &p.SustainedMinHotWindows }, 1),
+		countKey("corroboration_min_affiliations", func(p *Policy) *int { return &p.CorroborationMinAffiliations }, 1),
 	}
 }
 
@@ -989,6 +1039,7 @@ func (p Policy) entries() []policyEntry {
 		{"deliberate_min_ground", p.DeliberateMinGround},
 		{"deliberate_min_tracks", p.DeliberateMinTracks},
 		{"sustained_min_hot_windows", p.SustainedMinHotWindows},
+		{"corroboration_min_affiliations", p.CorroborationMinAffiliations},
 	}
 }
 

@@ -33,6 +33,7 @@ significant_strength: 50
 deliberate_min_ground: 3
 deliberate_min_tracks: 2
 sustained_min_hot_windows: 3
+corroboration_min_affiliations: 1
 `
 
 func TestDefaultPolicyIsSpec(t *testing.T) {
@@ -50,7 +51,7 @@ func TestDefaultPolicyIsSpec(t *testing.T) {
 		"max_track_gap", "min_confidence", "end_reach_m", "allowed_lateness", "max_future", "weights",
 		"hot_score", "join_sectors", "join_gap_windows", "significant_score", "significant_depth_m",
 		"significant_strength", "deliberate_min_ground", "deliberate_min_tracks",
-		"sustained_min_hot_windows"}; strings.Join(got, ",") != strings.Join(want, ",") {
+		"sustained_min_hot_windows", "corroboration_min_affiliations"}; strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("PolicyKeys() = %v", got)
 	}
 }
@@ -86,6 +87,7 @@ significant_strength: 0
 deliberate_min_ground: 0
 deliberate_min_tracks: 0
 sustained_min_hot_windows: 1
+corroboration_min_affiliations: 2
 `
 	p, err := ParsePolicy([]byte(in))
 	if err != nil {
@@ -108,6 +110,8 @@ sustained_min_hot_windows: 1
 		SignificantScoreMicro:  12345679, // half away from zero on "12.3456785"
 		SignificantDepthM:      1000,
 		SustainedMinHotWindows: 1,
+
+		CorroborationMinAffiliations: 2,
 	}
 	if p != want {
 		t.Errorf("got  %+v\nwant %+v", p, want)
@@ -203,6 +207,8 @@ func TestParsePolicyErrors(t *testing.T) {
 		{"join_gap_windows: -2", "policy line 1: join_gap_windows: must be an integer ≥ 0, got -2"},
 		{"deliberate_min_ground: 2000000000", "policy line 1: deliberate_min_ground: must be at most 1000000000, got 2000000000"},
 		{"sustained_min_hot_windows: 0", "policy line 1: sustained_min_hot_windows: must be an integer ≥ 1, got 0"},
+		{"corroboration_min_affiliations: 0", "policy line 1: corroboration_min_affiliations: must be an integer ≥ 1, got 0"},
+		{"corroboration_min_affiliation: 2", `policy line 1: unknown key "corroboration_min_affiliation" (did you mean "corroboration_min_affiliations"?)`},
 		{"window_origin: 1e12", "policy line 1: window_origin: out of range (years 0000 to 9999), got 1e12"},
 		{"window_origin: 10000-01-01T00:00:00Z", `policy line 1: window_origin: must be an RFC 3339 date-time with a zone (1970-01-05T00:00:00Z) or a number of seconds since the epoch, got "10000-01-01T00:00:00Z"`},
 		// Types.
@@ -356,7 +362,7 @@ func TestPolicyMarshalJSON(t *testing.T) {
 		`"max_future":"1h","weights":{"crossing":3,"incursion":2,"fire":1,"buffer":0.5},"hot_score":4,` +
 		`"join_sectors":1,"join_gap_windows":1,"significant_score":30,"significant_depth_m":3000,` +
 		`"significant_strength":50,"deliberate_min_ground":3,"deliberate_min_tracks":2,` +
-		`"sustained_min_hot_windows":3}`
+		`"sustained_min_hot_windows":3,"corroboration_min_affiliations":1}`
 	if string(b) != want {
 		t.Errorf("json.Marshal(DefaultPolicy()) =\n%s\nwant\n%s", b, want)
 	}

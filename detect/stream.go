@@ -86,6 +86,9 @@ type openEpisode struct {
 	ep      *Episode
 	cells   []cellKey
 	changed bool // figures changed since the last alert
+	// legacy: restored from a state written before corroboration, whose
+	// figures of it are unknown.
+	legacy bool
 }
 
 // NewStream returns an empty stream engine.
@@ -317,7 +320,13 @@ func (s *Stream) evaluate(wm int64, windowClosed bool) []Alert {
 		case e.Class > old.ep.Class:
 			alerts = append(alerts, Alert{Status: Escalated, Episode: e})
 		default:
-			oe.changed = old.changed || !sameFigures(old.ep, e)
+			prev := old.ep
+			if old.legacy {
+				p := *prev
+				p.Sources, p.Affiliations, p.Corroborated = e.Sources, e.Affiliations, e.Corroborated
+				prev = &p
+			}
+			oe.changed = old.changed || !sameFigures(prev, e)
 			if oe.changed && windowClosed {
 				alerts = append(alerts, Alert{Status: Updated, Episode: e})
 				oe.changed = false
@@ -369,7 +378,8 @@ func sameFigures(a, b *Episode) bool {
 	return a.ID == b.ID && a.Class == b.Class && a.Start == b.Start && a.End == b.End &&
 		slices.Equal(a.Sectors, b.Sectors) && a.HotWindows == b.HotWindows && a.Violations == b.Violations &&
 		a.Crossings == b.Crossings && a.Incursions == b.Incursions && a.Fire == b.Fire && a.Buffer == b.Buffer &&
-		a.Tracks == b.Tracks && a.Strength == b.Strength && a.MaxDepthM == b.MaxDepthM && a.Score == b.Score
+		a.Tracks == b.Tracks && a.Strength == b.Strength && a.MaxDepthM == b.MaxDepthM && a.Score == b.Score &&
+		a.Sources == b.Sources && slices.Equal(a.Affiliations, b.Affiliations) && a.Corroborated == b.Corroborated
 }
 
 // timed is an expiry entry: at time t, forget the key (a, b) — an id and

@@ -14,6 +14,7 @@ import (
 	"github.com/linewatch/linewatch/internal/jsontext"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/linewatch/linewatch/detect"
@@ -208,6 +209,7 @@ func AppendEpisode(b []byte, line *geo.Line, pol detect.Policy, e *detect.Episod
 	b = num.AppendFormat(b, e.MaxDepthM, 3)
 	b = append(b, `,"score":`...)
 	b = num.AppendMicro(b, e.Score)
+	b = appendSources(b, e)
 	b = append(b, `,"criteria":`...)
 	b = AppendCriteria(b, pol, e)
 	b = append(b, `,"evidence":[`...)
@@ -233,8 +235,33 @@ func AppendEpisode(b []byte, line *geo.Line, pol detect.Policy, e *detect.Episod
 	return b
 }
 
-// Describe is an episode in one sentence, for map popups and reports.
+// appendSources appends the figures of corroboration: "sources", the
+// number of distinct sources, and "affiliations", violations by their
+// sources' affiliation.
+func appendSources(b []byte, e *detect.Episode) []byte {
+	b = appendInt(b, "sources", e.Sources)
+	b = append(b, `,"affiliations":{`...)
+	for i, a := range e.Affiliations {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = jsontext.AppendString(b, a.Affiliation)
+		b = append(b, ':')
+		b = strconv.AppendInt(b, int64(a.Violations), 10)
+	}
+	return append(b, '}')
+}
+
+// Describe is an episode in one sentence, for map popups and reports. An
+// episode that is not corroborated says so.
 func Describe(line *geo.Line, e *detect.Episode) string {
+	if !e.Corroborated {
+		return describe(line, e) + fmt.Sprintf("; not corroborated: %s, no neutral source", plural(e.DistinctAffiliations(), "affiliation"))
+	}
+	return describe(line, e)
+}
+
+func describe(line *geo.Line, e *detect.Episode) string {
 	return fmt.Sprintf("%s by %s, %s to %s, km %s–%s (%s): %s (%s, %s, %d fire, %d buffer) in %s; %s, strength %s, max depth %s m, score %s",
 		strings.ReplaceAll(e.Class.String(), "_", " "), e.Party, num.FormatTime(e.Start), num.FormatTime(e.End),
 		num.Format(e.KmFrom, 3), num.Format(e.KmTo, 3), sectorRange(line, e.Sectors),
@@ -257,8 +284,9 @@ func sectorRange(line *geo.Line, s []int) string {
 	return line.SectorID(s[0]) + "–" + line.SectorID(s[len(s)-1])
 }
 
-// AppendCriteria appends the three criteria, each measured value beside
-// its threshold (SPEC §5).
+// AppendCriteria appends the criteria, each measured value beside its
+// threshold (SPEC §5): the three of the class, and corroborated
+// (docs/corroboration.md).
 func AppendCriteria(b []byte, pol detect.Policy, e *detect.Episode) []byte {
 	b = append(b, `{"significant":{"holds":`...)
 	b = appendBool(b, e.Significant)
@@ -284,6 +312,11 @@ func AppendCriteria(b []byte, pol detect.Policy, e *detect.Episode) []byte {
 	b = appendBool(b, e.Sustained)
 	b = appendInt(b, "hot_windows", e.HotWindows)
 	b = appendInt(b, "min_hot_windows", pol.SustainedMinHotWindows)
+	b = append(b, `},"corroborated":{"holds":`...)
+	b = appendBool(b, e.Corroborated)
+	b = appendInt(b, "affiliations", e.DistinctAffiliations())
+	b = appendInt(b, "neutral", e.NeutralViolations())
+	b = appendInt(b, "min_affiliations", pol.CorroborationMinAffiliations)
 	b = append(b, "}}"...)
 	return b
 }

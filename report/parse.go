@@ -176,7 +176,8 @@ func parseEpisode(f *feature, sectors map[string]geo.Sector, pol detect.Policy) 
 	c := e.Criteria
 	if c.Significant.MinScore != num.Round(pol.SignificantScore, 6) || c.Significant.MinDepthM != num.Round(pol.SignificantDepthM, 3) ||
 		c.Significant.MinStrength != num.Round(pol.SignificantStrength, 6) || c.Deliberate.MinGround != pol.DeliberateMinGround ||
-		c.Deliberate.MinTracks != pol.DeliberateMinTracks || c.Sustained.MinHotWindows != pol.SustainedMinHotWindows {
+		c.Deliberate.MinTracks != pol.DeliberateMinTracks || c.Sustained.MinHotWindows != pol.SustainedMinHotWindows ||
+		c.Corroborated != nil && c.Corroborated.MinAffiliations != pol.CorroborationMinAffiliations {
 		return e, fmt.Errorf("its criteria's thresholds are not this policy's: pass the policy detect used with --policy")
 	}
 	if f.Geometry != nil && f.Geometry.Type == "LineString" {

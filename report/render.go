@@ -59,6 +59,8 @@ type criterionRow struct {
 	Name  string
 	Holds bool
 	Tests []testRow
+	// Absent: the output read was written before the criterion existed.
+	Absent bool
 }
 
 type testRow struct {
@@ -157,12 +159,19 @@ func episodeRowOf(e *Episode) episodeRow {
 		return testRow{what, num.Format(v, dec), "≥", num.Format(t, dec), v >= t}
 	}
 	r.Criteria = []criterionRow{
-		{"significant", s.Holds, []testRow{
+		{Name: "significant", Holds: s.Holds, Tests: []testRow{
 			ge("score", s.Score, s.MinScore, 6), ge("depth m", s.MaxDepthM, s.MinDepthM, 3), ge("strength", s.Strength, s.MinStrength, 6)}},
-		{"deliberate", dl.Holds, []testRow{
+		{Name: "deliberate", Holds: dl.Holds, Tests: []testRow{
 			ge("ground", float64(dl.Ground), float64(dl.MinGround), 0), ge("tracks", float64(dl.Tracks), float64(dl.MinTracks), 0)}},
-		{"sustained", su.Holds, []testRow{
+		{Name: "sustained", Holds: su.Holds, Tests: []testRow{
 			ge("hot windows", float64(su.HotWindows), float64(su.MinHotWindows), 0)}},
+	}
+	if co := e.Criteria.Corroborated; co != nil {
+		r.Criteria = append(r.Criteria, criterionRow{Name: "corroborated", Holds: co.Holds, Tests: []testRow{
+			ge("affiliations", float64(co.Affiliations), float64(co.MinAffiliations), 0),
+			{"neutral violations", strconv.Itoa(co.Neutral), ">", "0", co.Neutral > 0}}})
+	} else {
+		r.Criteria = append(r.Criteria, criterionRow{Name: "corroborated", Absent: true})
 	}
 	return r
 }
@@ -174,6 +183,9 @@ func episodeTip(e *Episode) string {
 	fmt.Fprintf(&sb, "sectors %s, km %s–%s\n", strings.Join(e.Sectors, " "), num.Format(e.KmFrom, 3), num.Format(e.KmTo, 3))
 	fmt.Fprintf(&sb, "%s: %d crossings, %d incursions, %d fire, %d buffer\n", plural(e.Violations, "violation"), e.Crossings, e.Incursions, e.Fire, e.Buffer)
 	for _, c := range episodeRowOf(e).Criteria {
+		if c.Absent {
+			continue
+		}
 		mark := "no"
 		if c.Holds {
 			mark = "yes"

@@ -135,6 +135,18 @@ type Criteria struct {
 		HotWindows    int  `json:"hot_windows"`
 		MinHotWindows int  `json:"min_hot_windows"`
 	} `json:"sustained"`
+	// Corroborated is nil in an output written before linewatch had it.
+	Corroborated *Corroboration `json:"corroborated,omitempty"`
+}
+
+// Corroboration is the corroborated criterion: from how many distinct
+// affiliations, and from how many neutral sources' violations, an
+// episode's violations come (docs/corroboration.md).
+type Corroboration struct {
+	Holds           bool `json:"holds"`
+	Affiliations    int  `json:"affiliations"`
+	Neutral         int  `json:"neutral"`
+	MinAffiliations int  `json:"min_affiliations"`
 }
 
 // Violation is a violation as detect writes it: isolated (Episode empty) or
@@ -236,6 +248,8 @@ func episodeOf(line *geo.Line, pol detect.Policy, e *detect.Episode) Episode {
 	c.Sustained.Holds = e.Sustained
 	c.Sustained.HotWindows = e.HotWindows
 	c.Sustained.MinHotWindows = pol.SustainedMinHotWindows
+	c.Corroborated = &Corroboration{Holds: e.Corroborated, Affiliations: e.DistinctAffiliations(),
+		Neutral: e.NeutralViolations(), MinAffiliations: pol.CorroborationMinAffiliations}
 	return x
 }
 

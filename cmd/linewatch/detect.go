@@ -28,13 +28,14 @@ func detectCommand() *cli.Command {
 		&cli.StringFlag{Name: "report", Usage: "also write the HTML report (map, timeline, episodes, summary) to `FILE`", TakesFile: true},
 		&cli.StringFlag{Name: "title", Usage: "the report's `TITLE` (default: linewatch report)"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress bar and no summary on standard error (--summary FILE is still written)"},
+		sourcesFlag("the sources registry, a YAML `FILE`: each source's affiliation, which corroboration counts (docs/sources.md)"),
 	)
 	flags = append(flags, rangeFlags("sightings", "the others are counted as outside")...)
 	flags = append(flags, fromFlags()...) // --from csv|acled|ucdp: see import.go
 	return &cli.Command{
 		Name:      "detect",
 		Usage:     "find violations in sighting files and classify them into episodes",
-		UsageText: "linewatch detect --line L.geojson [--policy P.yaml] [-o OUT] [--format geojson|geojsonseq|csv|gpkg|kml]\n  [--rejects FILE] [--summary FILE] [--report FILE [--title TEXT]] [--since TIME] [--until TIME]\n  [--isolated] [--evidence] [--strict] [--quiet] SIGHTINGS...",
+		UsageText: "linewatch detect --line L.geojson [--policy P.yaml] [-o OUT] [--format geojson|geojsonseq|csv|gpkg|kml]\n  [--rejects FILE] [--summary FILE] [--report FILE [--title TEXT]] [--since TIME] [--until TIME]\n  [--isolated] [--evidence] [--strict] [--quiet] [--sources FILE] SIGHTINGS...",
 		Description: "Reads sightings (GeoJSON FeatureCollection or GeoJSON text sequence / NDJSON files, .gz,\n" +
 			"or - for standard input), judges each against the agreed line, aggregates violations per\n" +
 			"party, sector and window, and writes every episode with its class, figures, criteria and\n" +
@@ -73,6 +74,9 @@ func detectAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if _, err := loadSources(c, line, &pol); err != nil {
+		return err
+	}
 	for _, in := range inputs {
 		if in == "-" {
 			continue
@@ -82,7 +86,7 @@ func detectAction(c *cli.Context) error {
 		}
 	}
 	if err := checkOutputs(c, []string{"output", "rejects", "summary", "report"},
-		[]string{"line", "policy", "map"}, inputs); err != nil {
+		[]string{"line", "policy", "map", "sources"}, inputs); err != nil {
 		return err
 	}
 	from, err := detectFrom(c, inputs) // nil without --from

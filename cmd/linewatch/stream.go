@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -8,10 +9,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"maps"
 	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -21,6 +24,7 @@ import (
 
 	"github.com/linewatch/linewatch/detect"
 	"github.com/linewatch/linewatch/geo"
+	"github.com/linewatch/linewatch/sources"
 	"github.com/linewatch/linewatch/stream"
 )
 
@@ -46,6 +50,7 @@ func streamCommand() *cli.Command {
 		&cli.StringFlag{Name: "nats-tls-cert", Usage: "PEM certificate `FILE` for the embedded server's listener, which then speaks TLS only (with --nats-tls-key)", TakesFile: true},
 		&cli.StringFlag{Name: "nats-tls-key", Usage: "PEM private key `FILE` of --nats-tls-cert", TakesFile: true},
 		&cli.StringFlag{Name: "tokens", Usage: "require bearer tokens on the HTTP ingest: `FILE` of \"TOKEN SOURCE-ID\" lines; each record's source is set to its token's", TakesFile: true},
+		sourcesFlag("the sources registry, a YAML `FILE`: each source's token (as --tokens) and affiliation, which corroboration counts (docs/sources.md)"),
 		&cli.StringFlag{Name: "max-body", Value: "16MiB", Usage: "largest HTTP request body, `SIZE` in bytes or with KiB, MiB (413 past it)"},
 		&cli.StringFlag{Name: "max-inflight", Value: "256MiB", Usage: "memory the HTTP requests under way may hold together, `SIZE` (a request beyond it is answered 503 with Retry-After; one that needs more alone, 413)"},
 		&cli.StringFlag{Name: "metrics", Usage: "serve GET /metrics and /healthz on `ADDR` (with --in http://… they are also on its address)"},
@@ -85,6 +90,8 @@ type streamRun struct {
 	inURL   string // the NATS URL (nats input) or the listen address (http input)
 	out     string
 	started time.Time
+
+	sources *sources.Registry
 
 	store   *stream.Store
 	broker  *stream.Broker
@@ -142,6 +149,19 @@ func streamAction(c *cli.Context) error {
 	if r.line, r.pol, err = loadLine(c); err != nil {
 		return err
 	}
+	if r.sources, err = loadSources(c, r.line, &r.pol); err != nil {
+		return err
+	}
+	if r.sources != nil {
+		if c.String("tokens") != "" {
+			return usageError(c, "--tokens and --sources: give the tokens in the sources file")
+		}
+		for _, id := range r.sources.IDs() {
+			if r.sources.Source(id).Signs() {
+				return unusable(fmt.Errorf("sources %s: source %q has a key, and stream does not check signed bodies yet: give it a token instead", c.String("sources"), id))
+			}
+		}
+	}
 	defer r.close()
 	return r.run()
 }
@@ -176,7 +196,7 @@ func (r *streamRun) run() error {
 		}
 		defer rejects.Close()
 	}
-	id, err := configID(c, r.pol)
+	id, err := configID(c, r.pol, r.sources)
 	if err != nil {
 		return unusable(err)
 	}
@@ -344,6 +364,9 @@ func (r *streamRun) startServers() error {
 				return unusable(err)
 			}
 		}
+		if r.sources.Authenticates() {
+			cfg.Tokens = r.sources.Tokens()
+		}
 		srv, addr, err := stream.Serve(r.inURL, stream.Mux(stream.NewIngest(cfg), r.metrics, token))
 		if err != nil {
 			return unusable(fmt.Errorf("--in http://%s: %w", r.inURL, err))
@@ -427,8 +450,9 @@ func (r *streamRun) close() {
 }
 
 // configID identifies what a state was computed with: the line, the
-// policy and the JetStream stream whose sequence numbers it counts.
-func configID(c *cli.Context, pol detect.Policy) (string, error) {
+// policy, the sources' affiliations and the JetStream stream whose
+// sequence numbers it counts.
+func configID(c *cli.Context, pol detect.Policy, reg *sources.Registry) (string, error) {
 	h := sha256.New()
 	data, err := os.ReadFile(c.String("line"))
 	if err != nil {
@@ -436,8 +460,20 @@ func configID(c *cli.Context, pol detect.Policy) (string, error) {
 	}
 	h.Write(data)
 	p, _ := pol.MarshalJSON()
+	if pol.CorroborationMinAffiliations == 1 {
+		// The default, which states begun before corroboration existed
+		// had without the key: their id stays what it was.
+		p = bytes.Replace(p, []byte(`,"corroboration_min_affiliations":1`), nil, 1)
+	}
 	h.Write(p)
 	fmt.Fprintf(h, "\x00%s\x00%s\x00%v\x00%s", c.String("left"), c.String("right"), c.Float64("buffer-m"), c.String("stream"))
+	if aff := reg.Affiliations(); len(aff) > 0 {
+		// Only with affiliations, so that a state begun without them
+		// resumes as before.
+		for _, id := range slices.Sorted(maps.Keys(aff)) {
+			fmt.Fprintf(h, "\x00%s=%s", id, aff[id])
+		}
+	}
 	return hex.EncodeToString(h.Sum(nil)[:16]), nil
 }
 
