@@ -30,8 +30,9 @@ type GroupConfig struct {
 // (ErrFenced), it stops consuming and goes back to waiting. It returns
 // when ctx is done (releasing the lease, so that a standby takes over at
 // once) or on an error a takeover would not cure (the state belongs to
-// another configuration, the stream was tampered with). The driver it
-// returns is the last one that ran (nil if none did).
+// another configuration); after any other error it stands by for a while
+// and tries again. The driver it returns is the last one that ran (nil
+// if none did).
 func RunGroup(ctx context.Context, g GroupConfig) (*Driver, error) {
 	log := g.Log
 	if log == nil {
@@ -44,30 +45,53 @@ func RunGroup(ctx context.Context, g GroupConfig) (*Driver, error) {
 	}
 	var last *Driver
 	wait := time.Second
+	holding := false // the lease, from an earlier turn of the loop
+	// pause waits before trying again; false when ctx is done.
+	pause := func(what string, err error) bool {
+		log.Error(what, "error", err.Error(), "retry_in", wait.String())
+		m.SetProblem("engine", err.Error())
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 30*time.Second)
+		return true
+	}
 	for {
-		m.SetRole(RoleStandby)
-		if err := g.Lease.Acquire(ctx); err != nil {
-			return last, nil // stopped while waiting
+		if holding && g.Lease.Err() != nil {
+			g.Lease.Release()
+			holding = false
+		}
+		if !holding {
+			m.SetRole(RoleStandby)
+			if err := g.Lease.Acquire(ctx); err != nil {
+				return last, nil // stopped while waiting
+			}
+			holding = true
 		}
 		took := time.Now()
 		d, err := g.activate(ctx, log)
 		if err != nil {
-			g.Lease.Release()
 			if errors.Is(err, ErrOtherConfig) {
+				g.Lease.Release()
 				return last, err
 			}
-			log.Error("cannot take the state over; trying again", "error", err.Error(), "retry_in", wait.String())
-			select {
-			case <-ctx.Done():
-				return last, nil
-			case <-time.After(wait):
+			if errors.Is(err, ErrFenced) {
+				g.Lease.Release()
+				holding = false
 			}
-			wait = min(2*wait, 30*time.Second)
+			if !pause("cannot take the state over; trying again", err) {
+				g.Lease.Release()
+				return last, nil
+			}
 			continue
 		}
-		wait = time.Second
 		last = d
 		m.SetRole(RoleActive)
+		// What stopped the engine before is over.
+		m.SetProblem("engine", "")
+		m.SetProblem("nats", "")
 		log.Info("active: resuming from the checkpoint", "after", d.Seq(), "lease", g.Lease.Key(), "takeover_ms", time.Since(took).Milliseconds())
 		runCtx, cancel := context.WithCancel(ctx)
 		lost := g.Lease.Lost()
@@ -85,19 +109,33 @@ func RunGroup(ctx context.Context, g GroupConfig) (*Driver, error) {
 			g.Lease.Release()
 			return d, err
 		}
+		if err == nil && g.Lease.Err() == nil {
+			err = errors.New("the input ended") // a NATS source does not end by itself
+		}
+		if time.Since(took) > time.Minute {
+			wait = time.Second // it ran well for a while
+		}
 		if why := g.Lease.Err(); why != nil || errors.Is(err, ErrFenced) || !g.held() {
 			if why == nil {
 				why = err
 			}
 			g.Lease.Release()
+			holding = false
 			log.Warn("no longer active: back to standby", "why", fmt.Sprint(why))
 			continue
 		}
-		g.Lease.Release()
-		if err == nil {
+		if errors.Is(err, ErrOtherConfig) {
+			g.Lease.Release()
+			return d, err
+		}
+		// Whatever stopped the engine (the cluster lost its quorum for
+		// longer than the timeouts, the stream or consumer looked changed
+		// while its leader moved), it starts again from the checkpoint,
+		// keeping its lease while it can.
+		if !pause("the engine stopped; resuming from the checkpoint", err) {
+			g.Lease.Release()
 			return d, nil
 		}
-		return d, err
 	}
 }
 

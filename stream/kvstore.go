@@ -106,39 +106,46 @@ func (s *KVStore) Close() error { return nil }
 // Load reads the checkpoint and remembers its revision, which the next
 // Save expects.
 func (s *KVStore) Load() (*Checkpoint, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), s.Timeout)
-	defer cancel()
-	e, err := s.kv.Get(ctx, s.headKey())
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		s.rev, s.chunks = 0, ""
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("checkpoint %s: %w", s.Path(), err)
-	}
-	var h kvHead
-	if err := json.Unmarshal(e.Value(), &h); err != nil {
-		return nil, fmt.Errorf("checkpoint %s: %w", s.Path(), err)
-	}
-	data := h.Data
-	if h.Chunks != "" {
-		data = make([]byte, 0, h.Size)
-		for i := range h.N {
-			c, err := s.kv.Get(ctx, h.Chunks+"."+strconv.Itoa(i))
-			if err != nil {
-				return nil, fmt.Errorf("checkpoint %s: chunk %d of %d: %w", s.Path(), i, h.N, err)
+	var cp *Checkpoint
+	var rev uint64
+	var chunks string
+	err := retry(s.Timeout, apiAttempt, func(ctx context.Context) error {
+		cp, rev, chunks = nil, 0, ""
+		e, err := s.kv.Get(ctx, s.headKey())
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		var h kvHead
+		if err := json.Unmarshal(e.Value(), &h); err != nil {
+			return err
+		}
+		data := h.Data
+		if h.Chunks != "" {
+			data = make([]byte, 0, h.Size)
+			for i := range h.N {
+				c, err := s.kv.Get(ctx, h.Chunks+"."+strconv.Itoa(i))
+				if err != nil {
+					return fmt.Errorf("chunk %d of %d: %w", i, h.N, err)
+				}
+				data = append(data, c.Value()...)
 			}
-			data = append(data, c.Value()...)
+			if sum := sha256.Sum256(data); string(sum[:]) != string(h.Sum) || len(data) != h.Size {
+				return errors.New("its chunks do not add up to what the head names")
+			}
 		}
-		if sum := sha256.Sum256(data); string(sum[:]) != string(h.Sum) || len(data) != h.Size {
-			return nil, fmt.Errorf("checkpoint %s: its chunks do not add up to what the head names", s.Path())
+		if cp, err = decodeCheckpoint(data); err != nil {
+			return err
 		}
-	}
-	cp, err := decodeCheckpoint(data)
+		rev, chunks = e.Revision(), h.Chunks
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint %s: %w", s.Path(), err)
 	}
-	s.rev, s.chunks = e.Revision(), h.Chunks
+	s.rev, s.chunks = rev, chunks
 	return cp, nil
 }
 
@@ -150,8 +157,6 @@ func (s *KVStore) Save(cp *Checkpoint) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), s.Timeout)
-	defer cancel()
 	var h kvHead
 	if len(data) <= s.chunk {
 		h.Data = data
@@ -164,18 +169,30 @@ func (s *KVStore) Save(cp *Checkpoint) error {
 			subj := "$KV." + s.bucket + "." + h.Chunks + "." + strconv.Itoa(h.N)
 			f, err := s.js.PublishAsync(subj, data[off:min(off+s.chunk, len(data))])
 			if err != nil {
-				return fmt.Errorf("checkpoint %s: %w", s.Path(), err)
+				// Disconnected, say: published again below.
+				f = nil
 			}
 			acks = append(acks, f)
 			h.N++
 		}
-		for _, f := range acks {
-			select {
-			case <-f.Ok():
-			case err := <-f.Err():
-				return fmt.Errorf("checkpoint %s: chunk: %w", s.Path(), err)
-			case <-ctx.Done():
-				return fmt.Errorf("checkpoint %s: no acknowledgement from JetStream in %s", s.Path(), s.Timeout)
+		for i, f := range acks {
+			if f != nil {
+				select {
+				case <-f.Ok():
+					continue
+				case <-f.Err():
+				case <-time.After(s.Timeout):
+				}
+			}
+			// A chunk's key is this writer's own: writing it again is safe.
+			off := i * s.chunk
+			chunk := data[off:min(off+s.chunk, len(data))]
+			key := h.Chunks + "." + strconv.Itoa(i)
+			if err := retry(s.Timeout, apiAttempt, func(ctx context.Context) error {
+				_, err := s.kv.Put(ctx, key, chunk)
+				return err
+			}); err != nil {
+				return fmt.Errorf("checkpoint %s: chunk %d: %w", s.Path(), i, err)
 			}
 		}
 	}
@@ -184,13 +201,28 @@ func (s *KVStore) Save(cp *Checkpoint) error {
 		return err
 	}
 	var rev uint64
-	if s.rev == 0 {
-		rev, err = s.kv.Create(ctx, s.headKey(), head)
-	} else {
-		rev, err = s.kv.Update(ctx, s.headKey(), head, s.rev)
-	}
+	tries := 0
+	err = retry(s.Timeout, apiAttempt, func(ctx context.Context) error {
+		tries++
+		var err error
+		if s.rev == 0 {
+			rev, err = s.kv.Create(ctx, s.headKey(), head)
+		} else {
+			rev, err = s.kv.Update(ctx, s.headKey(), head, s.rev)
+		}
+		if tries > 1 && (errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch)) {
+			// An attempt before this one may have been stored, its answer
+			// lost: then the head is ours.
+			if e, gerr := s.kv.Get(ctx, s.headKey()); gerr == nil && string(e.Value()) == string(head) {
+				rev, err = e.Revision(), nil
+			}
+		}
+		return err
+	})
 	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+		ctx, cancel := context.WithTimeout(context.Background(), apiAttempt)
 		s.purge(ctx, h.Chunks)
+		cancel()
 		return fmt.Errorf("checkpoint %s: %w (it is no longer at revision %d)", s.Path(), ErrFenced, s.rev)
 	}
 	if err != nil {
@@ -198,7 +230,9 @@ func (s *KVStore) Save(cp *Checkpoint) error {
 	}
 	old := s.chunks
 	s.rev, s.chunks = rev, h.Chunks
+	ctx, cancel := context.WithTimeout(context.Background(), apiAttempt)
 	s.purge(ctx, old)
+	cancel()
 	return nil
 }
 
@@ -220,14 +254,20 @@ func (s *KVStore) purge(ctx context.Context, prefix string) {
 // that stopped between writing chunks and the head. An engine calls it
 // once it has taken the state over.
 func (s *KVStore) Sweep() error {
-	ctx, cancel := context.WithTimeout(context.Background(), s.Timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), apiAttempt)
 	defer cancel()
-	keys, err := s.kv.ListKeysFiltered(ctx, s.name+".chunk.>")
+	st, err := s.js.Stream(ctx, "KV_"+s.bucket)
+	if err != nil {
+		return err
+	}
+	pre := "$KV." + s.bucket + "."
+	info, err := st.Info(ctx, jetstream.WithSubjectFilter(pre+s.name+".chunk.>"))
 	if err != nil {
 		return err
 	}
 	seen := map[string]bool{}
-	for k := range keys.Keys() {
+	for subj := range info.State.Subjects {
+		k := strings.TrimPrefix(subj, pre)
 		i := strings.LastIndexByte(k, '.')
 		if i < 0 {
 			continue

@@ -72,24 +72,26 @@ func (l *NATSLog) Len() int64 { return int64(l.n) }
 // how far the log got (an engine may have written past the checkpoint
 // before it stopped); the messages up to there are not published again.
 func (l *NATSLog) Truncate(n int64) error {
-	ctx, cancel := context.WithTimeout(context.Background(), l.Timeout)
-	defer cancel()
 	l.pending = l.pending[:0]
-	name, err := l.js.StreamNameBySubject(ctx, l.subject)
-	if err != nil {
-		return fmt.Errorf("%s: no JetStream stream captures it: %w", l.Name(), err)
-	}
-	st, err := l.js.Stream(ctx, name)
-	if err != nil {
-		return fmt.Errorf("%s: %w", l.Name(), err)
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		return fmt.Errorf("%s: %w", l.Name(), err)
-	}
 	var stored uint64
-	l.lastID = ""
-	if info.State.Msgs > 0 {
+	var lastID string
+	err := retry(l.Timeout, apiAttempt, func(ctx context.Context) error {
+		name, err := l.js.StreamNameBySubject(ctx, l.subject)
+		if err != nil {
+			return fmt.Errorf("%s: no JetStream stream captures it: %w", l.Name(), err)
+		}
+		st, err := l.js.Stream(ctx, name)
+		if err != nil {
+			return fmt.Errorf("%s: %w", l.Name(), err)
+		}
+		info, err := st.Info(ctx)
+		if err != nil {
+			return fmt.Errorf("%s: %w", l.Name(), err)
+		}
+		stored, lastID = 0, ""
+		if info.State.Msgs == 0 {
+			return nil
+		}
 		m, err := st.GetMsg(ctx, info.State.LastSeq)
 		if err != nil {
 			return fmt.Errorf("%s: reading stream %s's last message: %w", l.Name(), name, err)
@@ -102,12 +104,16 @@ func (l *NATSLog) Truncate(n int64) error {
 		case l.Origin != "" && m.Header.Get(OriginHeader) != l.Origin:
 			return fmt.Errorf("%s: stream %s holds the %ss of another analysis (another line, policy or sightings stream): publish to another subject, or purge it", l.Name(), name, l.kind)
 		}
-		stored, l.lastID = k, id
+		stored, lastID = k, id
+		if uint64(n) > stored {
+			return fmt.Errorf("%s: stream %s holds %d %ss, fewer than the %d the checkpoint covers: it was purged or replaced", l.Name(), name, stored, l.kind, n)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	if uint64(n) > stored {
-		return fmt.Errorf("%s: stream %s holds %d %ss, fewer than the %d the checkpoint covers: it was purged or replaced", l.Name(), name, stored, l.kind, n)
-	}
-	l.n, l.skip = uint64(n), stored
+	l.n, l.skip, l.lastID = uint64(n), stored, lastID
 	return nil
 }
 
@@ -137,7 +143,12 @@ func (l *NATSLog) Write(p []byte) (int, error) {
 	if l.Origin != "" {
 		m.Header.Set(OriginHeader, l.Origin)
 	}
-	f, err := l.js.PublishMsgAsync(m)
+	var f jetstream.PubAckFuture
+	err := retry(l.Timeout, apiAttempt, func(context.Context) error {
+		var err error
+		f, err = l.js.PublishMsgAsync(m)
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("publishing %s %s: %w", l.kind, id, err)
 	}
@@ -149,28 +160,48 @@ func (l *NATSLog) Write(p []byte) (int, error) {
 // Flush has nothing to do: publishing is under way.
 func (l *NATSLog) Flush() error { return nil }
 
-// Sync waits until JetStream has stored every message published. A
+// Sync waits until JetStream has stored every message published. When a
+// message was not acknowledged (a server was lost on the way, say), it
+// and every one after it are published again, one at a time, with the
+// same ids: what was stored already is a duplicate JetStream drops. A
 // message refused because another engine wrote the log meanwhile is
 // ErrFenced.
 func (l *NATSLog) Sync() error {
 	ctx, cancel := context.WithTimeout(context.Background(), l.Timeout)
 	defer cancel()
-	for _, f := range l.pending {
+	for i, f := range l.pending {
 		select {
 		case <-f.Ok():
-		case err := <-f.Err():
-			id := f.Msg().Header.Get(jetstream.MsgIDHeader)
-			var apiErr *jetstream.APIError
-			if errors.As(err, &apiErr) && apiErr.ErrorCode == errWrongLastMsgID {
-				return fmt.Errorf("publishing %s %s to %s: %w (another engine wrote the stream meanwhile)", l.kind, id, l.Name(), ErrFenced)
-			}
-			return fmt.Errorf("publishing %s %s to %s: %w", l.kind, id, l.Name(), err)
+			continue
+		case <-f.Err():
 		case <-ctx.Done():
-			return fmt.Errorf("publishing to %s: no acknowledgement from JetStream in %s", l.Name(), l.Timeout)
 		}
+		// From here on, again, in order.
+		for _, g := range l.pending[i:] {
+			if err := l.republish(g.Msg()); err != nil {
+				return err
+			}
+		}
+		break
 	}
 	l.pending = l.pending[:0]
 	return nil
+}
+
+func (l *NATSLog) republish(m *nats.Msg) error {
+	id := m.Header.Get(jetstream.MsgIDHeader)
+	err := retry(l.Timeout, apiAttempt, func(ctx context.Context) error {
+		_, err := l.js.PublishMsg(ctx, m)
+		return err
+	})
+	var apiErr *jetstream.APIError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &apiErr) && apiErr.ErrorCode == errWrongLastMsgID:
+		return fmt.Errorf("publishing %s %s to %s: %w (another engine wrote the stream meanwhile)", l.kind, id, l.Name(), ErrFenced)
+	}
+	return fmt.Errorf("publishing %s %s to %s: %w", l.kind, id, l.Name(), err)
 }
 
 // errWrongLastMsgID is JetStream's error code for a message refused on
