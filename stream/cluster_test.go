@@ -2,12 +2,12 @@ package stream_test
 
 import (
 	"bytes"
-	"log/slog"
-	"os"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
