@@ -61,7 +61,7 @@ func streamCommand() *cli.Command {
 		&cli.DurationFlag{Name: "checkpoint-every", Value: time.Second, Usage: "checkpoint at least every `DURATION` while records come"},
 		&cli.Int64Flag{Name: "checkpoint-records", Value: 50_000, Usage: "checkpoint at least every `N` records"},
 		&cli.IntFlag{Name: "workers", Usage: "decode and locate on `N` goroutines (default: one per core); the output never depends on it"},
-		&cli.StringFlag{Name: "memory-limit", Value: "1GiB", Usage: "soft limit of the heap, `SIZE` (0: none; GOMEMLIMIT, if set, wins): the embedded JetStream server caches the last seconds of what it stores, which at a high ingest rate would otherwise let the heap grow to twice that"},
+		&cli.StringFlag{Name: "memory-limit", Value: "256MiB", Usage: "soft limit of the heap, `SIZE` (0: none; GOMEMLIMIT, if set, wins): the garbage collector works harder near it, so that under sustained ingest the resident memory stays about there rather than growing to twice what is live; raise it with --max-inflight"},
 	)
 	return &cli.Command{
 		Name:  "stream",
