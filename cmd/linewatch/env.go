@@ -68,6 +68,9 @@ func envTable(app *cli.App) string {
 	add := func(where string, flags []cli.Flag) {
 		for _, f := range flags {
 			n := f.Names()[0]
+			if n == "help" {
+				continue // cli's own, not a setting
+			}
 			if !slices.Contains(cmds[n], where) {
 				cmds[n] = append(cmds[n], where)
 			}

@@ -60,6 +60,6 @@ func TestREADMEListsEnvVars(t *testing.T) {
 	}
 	want := envTable(newApp(strings.NewReader(""), io.Discard, io.Discard))
 	if got := s[i+len(begin) : j]; got != want {
-		t.Fatalf("README.md's list of environment variables is not the app's: replace it with the output of `go run ./cmd/linewatch envvars`")
+		t.Fatalf("README.md's list of environment variables is not the app's: replace it with the output of `go run ./cmd/linewatch envvars`:\n%s", want)
 	}
 }
