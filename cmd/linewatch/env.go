@@ -103,8 +103,12 @@ func envTable(app *cli.App) string {
 
 func envCommand() *cli.Command {
 	return &cli.Command{
-		Name:   "envvars",
-		Usage:  "print the environment variables every flag can also be given in, as a Markdown table",
+		Name:  "envvars",
+		Usage: "print the environment variables every flag can also be given in, as a Markdown table",
+		Description: "Every flag of every command can also be set in the environment as LINEWATCH_ and its name\n" +
+			"in capitals, dashes as underscores (the command line wins): what a service manager's\n" +
+			"environment file gives. This prints them with the commands that take each. Example:\n\n" +
+			"  linewatch envvars",
 		Hidden: true,
 		Action: func(c *cli.Context) error {
 			fmt.Fprint(c.App.Writer, envTable(c.App))
