@@ -19,12 +19,12 @@ type Config struct {
 	Workers int // decode and prepare on this many goroutines; 0: GOMAXPROCS
 
 	Alerts  AlertSink
-	Rejects *Log // nil: rejected and late records are only counted
+	Rejects RecordLog // nil: rejected and late records are only counted
 
 	// Store, if set, holds the checkpoint: the driver restores from it
 	// (Restore) and writes it every CheckpointEvery or CheckpointRecords
 	// records, whichever comes first, and when Run returns.
-	Store             *Store
+	Store             Store
 	ConfigID          string // identifies the line and policy (Checkpoint.Config)
 	CheckpointEvery   time.Duration
 	CheckpointRecords int64
