@@ -93,7 +93,7 @@ func Run(cfg Config, inputs []string) (*Outcome, error) {
 
 	c := newCollector(cfg, workers)
 	var nrec, nbytes int64
-	err = run(spool, inputs, false, workers,
+	err = run(spool, inputs, false, workers, nil,
 		func(w int) func(*job) {
 			pr := pipeline.NewPreparer(cfg.Judge)
 			return func(j *job) {
@@ -121,10 +121,12 @@ func Run(cfg Config, inputs []string) (*Outcome, error) {
 	return c.finish(), nil
 }
 
-// run reads the inputs through the pipeline: worker(w) makes worker w's
-// function, sink takes the batches in input order, so that whatever it
-// does (write rejects) follows the input.
-func run(spool *spool, inputs []string, again bool, workers int, worker func(w int) func(*job), sink func(*job) error) error {
+// run reads the inputs through the pipeline: those records keep returns
+// true for (all if keep is nil); worker(w) makes worker w's function; sink
+// takes the batches in input order, so that whatever it does (write
+// rejects) follows the input.
+func run(spool *spool, inputs []string, again bool, workers int, keep func(feed.Record) bool,
+	worker func(w int) func(*job), sink func(*job) error) error {
 	cfg := pipeline.Config[*job]{
 		Workers: workers,
 		Batches: workers*3 + 2,
@@ -138,7 +140,7 @@ func run(spool *spool, inputs []string, again bool, workers int, worker func(w i
 			if err != nil {
 				return err
 			}
-			err = f.ReadSource(src)
+			err = f.ReadSource(src, keep)
 			if cerr := src.Close(); err == nil && cerr != nil {
 				return cerr
 			}
@@ -417,17 +419,17 @@ type candidate struct {
 func (c *collector) settleConflicts(spool *spool, inputs []string, workers int) error {
 	var mu sync.Mutex
 	byKey := map[uint64][]candidate{}
-	err := run(spool, inputs, true, workers,
+	// The records of conflicting keys, known by their fingerprints, are
+	// picked out as they are read; only they are decoded.
+	keep := func(rec feed.Record) bool {
+		return rec.Err == "" && c.conflictFPs[feed.Fingerprint(rec.Raw)&^3]
+	}
+	err := run(spool, inputs, true, workers, keep,
 		func(int) func(*job) {
 			pr := pipeline.NewPreparer(c.cfg.Judge)
 			return func(j *job) {
 				for i := range j.Recs {
 					rec := &j.Recs[i]
-					// The records of conflicting keys, known by their
-					// fingerprints, without decoding the others.
-					if rec.Err != "" || !c.conflictFPs[feed.Fingerprint(rec.Raw)&^3] {
-						continue
-					}
 					s, reason := pr.Decode(rec)
 					if reason != "" || !c.cfg.Range.Contains(s.Time) {
 						continue

@@ -16,7 +16,7 @@
 //		New:    func() *chunk { return new(chunk) },
 //		Worker: func(int) func(*chunk) { return annotate },
 //		Sink:   func(c *chunk) error { _, err := w.Write(c.out); return err },
-//	}, func(f *pipeline.Feeder[*chunk]) error { return f.ReadSource(src) })
+//	}, func(f *pipeline.Feeder[*chunk]) error { return f.ReadSource(src, nil) })
 package pipeline
 
 import (
@@ -193,9 +193,11 @@ func (f *Feeder[B]) Flush() error {
 	return nil
 }
 
-// ReadSource adds every record of src to the pipeline. Its error is src's,
+// ReadSource adds the records of src to the pipeline: all of them, or
+// those keep returns true for if keep is not nil (a filter on the reader's
+// goroutine spares the others the copy into a batch). Its error is src's,
 // unwrapped, or the pipeline's.
-func (f *Feeder[B]) ReadSource(src *feed.Source) error {
+func (f *Feeder[B]) ReadSource(src *feed.Source, keep func(feed.Record) bool) error {
 	for {
 		rec, err := src.Next()
 		if err == io.EOF {
@@ -203,6 +205,9 @@ func (f *Feeder[B]) ReadSource(src *feed.Source) error {
 		}
 		if err != nil {
 			return err
+		}
+		if keep != nil && !keep(rec) {
+			continue
 		}
 		if err := f.Add(rec); err != nil {
 			return err
