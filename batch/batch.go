@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"unsafe"
 
 	"github.com/linewatch/linewatch/detect"
 	"github.com/linewatch/linewatch/feed"
@@ -209,7 +210,7 @@ const (
 type acc struct {
 	counts Counts
 	viols  []*detect.Violation
-	tracks []*detect.TrackPoint
+	tracks detect.TrackSet
 	notes  [noteBuckets][][]idNote
 }
 
@@ -283,7 +284,7 @@ func (c *collector) merge() {
 		k.BeyondEnd += a.counts.BeyondEnd
 		k.Outside += a.counts.Outside
 		c.all.viols = append(c.all.viols, a.viols...)
-		c.all.tracks = append(c.all.tracks, a.tracks...)
+		c.all.tracks.Merge(&a.tracks)
 		for b := range a.notes {
 			buckets[b] = append(buckets[b], a.notes[b]...)
 		}
@@ -332,8 +333,14 @@ func (c *collector) merge() {
 	close(next)
 	wg.Wait()
 	if len(c.dupKeys) > 0 || len(c.conflicts) > 0 {
-		c.all.viols = keepOnce(c.all.viols, (*detect.Violation).Key, c.dupKeys, c.conflicts)
-		c.all.tracks = keepOnce(c.all.tracks, (*detect.TrackPoint).Key, c.dupKeys, c.conflicts)
+		drop := dropAgain(c.dupKeys, c.conflicts)
+		c.all.viols = slices.DeleteFunc(c.all.viols, func(v *detect.Violation) bool { return drop(v.Key()) })
+		// Track points keep no key, but their id and source: the key is
+		// worked out from a view of the id (no copy of it).
+		drop = dropAgain(c.dupKeys, c.conflicts)
+		c.all.tracks.DeleteFunc(func(id []byte, source string) bool {
+			return drop(feed.DupKey(unsafe.String(unsafe.SliceData(id), len(id)), source))
+		})
 	}
 }
 
@@ -370,12 +377,12 @@ func (c *collector) settleRun(run []idNote) {
 	}
 }
 
-// keepOnce drops what the records of conflicting ids left, and all but one
-// copy of what identical duplicates left (the copies are equal).
-func keepOnce[T any](xs []T, key func(T) uint64, dup, conflict map[uint64]bool) []T {
+// dropAgain tells, called with the keys of what records left one after
+// the other, which to drop: what conflicting ids left, and all but the
+// first copy of what identical duplicates left (the copies are equal).
+func dropAgain(dup, conflict map[uint64]bool) func(key uint64) bool {
 	kept := map[uint64]bool{}
-	return slices.DeleteFunc(xs, func(x T) bool {
-		k := key(x)
+	return func(k uint64) bool {
 		if conflict[k] {
 			return true
 		}
@@ -387,7 +394,7 @@ func keepOnce[T any](xs []T, key func(T) uint64, dup, conflict map[uint64]bool) 
 		}
 		kept[k] = true
 		return false
-	})
+	}
 }
 
 // accept counts an accepted record and keeps its violation or track point.
@@ -403,7 +410,7 @@ func (a *acc) accept(p *detect.Prepared) {
 		a.viols = append(a.viols, p.Violation)
 	}
 	if p.Track != nil {
-		a.tracks = append(a.tracks, p.Track)
+		a.tracks.Add(p.Track)
 	}
 }
 
@@ -473,7 +480,7 @@ func (c *collector) settleConflicts(spool *spool, inputs []string, workers int) 
 
 func (c *collector) finish() *Outcome {
 	judge := c.cfg.Judge
-	viols := append(c.all.viols, judge.PairTracks(c.all.tracks)...)
+	viols := append(c.all.viols, judge.PairSet(&c.all.tracks, len(c.accs))...)
 	res := detect.Aggregate(judge.Line(), judge.Policy(), viols)
 	return &Outcome{Result: res, Counts: c.all.counts}
 }
