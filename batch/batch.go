@@ -6,6 +6,7 @@ package batch
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -13,9 +14,11 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"unsafe"
 
 	"github.com/linewatch/linewatch/detect"
 	"github.com/linewatch/linewatch/feed"
+	"github.com/linewatch/linewatch/internal/pipeline"
 )
 
 // Counts account for every record read (SPEC §2): read = accepted +
@@ -58,15 +61,16 @@ type Outcome struct {
 	Counts Counts
 }
 
-const batchSize = 1024
-
-// job is a batch of raw records, copied out of the reader's buffers.
+// job is a batch of records on its way through the pipeline, with what
+// the workers made of each.
 type job struct {
-	seq   int
-	recs  []feed.Record // Raw points into data
-	data  []byte
-	offs  []int // where each record starts in data
+	pipeline.Records
 	items []item
+}
+
+func (j *job) Reset() {
+	j.Records.Reset()
+	j.items = j.items[:0]
 }
 
 type item struct {
@@ -89,12 +93,23 @@ func Run(cfg Config, inputs []string) (*Outcome, error) {
 	defer spool.close()
 
 	c := newCollector(cfg, workers)
-	err = pipeline(spool, inputs, false, workers, cfg.Progress,
-		func(w int, dec *feed.Decoder, j *job) {
-			prepare(cfg.Judge, cfg.Range, dec, j)
-			c.admit(&c.accs[w], j)
+	var nrec, nbytes int64
+	err = run(spool, inputs, false, workers, nil,
+		func(w int) func(*job) {
+			pr := pipeline.NewPreparer(cfg.Judge)
+			return func(j *job) {
+				prepare(pr, cfg.Range, j)
+				c.admit(&c.accs[w], j)
+			}
 		},
-		c.rejects)
+		func(j *job) error {
+			if cfg.Progress != nil {
+				nrec += int64(j.Len())
+				nbytes += int64(j.Size())
+				cfg.Progress(nrec, nbytes)
+			}
+			return c.rejects(j)
+		})
 	if err != nil {
 		return nil, err
 	}
@@ -107,169 +122,52 @@ func Run(cfg Config, inputs []string) (*Outcome, error) {
 	return c.finish(), nil
 }
 
-// pipeline reads the inputs in batches, has workers process each batch,
-// and hands the batches to take in input order, so that whatever take
-// does (count, write rejects) follows the input.
-func pipeline(spool *spool, inputs []string, again bool, workers int, progress func(int64, int64),
-	work func(w int, dec *feed.Decoder, j *job), take func(*job) error) error {
-	// A fixed pool of batches circulates: reading waits for a free one, so
-	// memory stays flat whatever the input's size.
-	pool := workers*3 + 2
-	jobs := make(chan *job, pool)
-	done := make(chan *job, pool)
-	free := make(chan *job, pool)
-	for range pool {
-		free <- &job{}
+// run reads the inputs through the pipeline: those records keep returns
+// true for (all if keep is nil); worker(w) makes worker w's function; sink
+// takes the batches in input order, so that whatever it does (write
+// rejects) follows the input.
+func run(spool *spool, inputs []string, again bool, workers int, keep func(feed.Record) bool,
+	worker func(w int) func(*job), sink func(*job) error) error {
+	cfg := pipeline.Config[*job]{
+		Workers: workers,
+		Batches: workers*3 + 2,
+		New:     func() *job { return new(job) },
+		Worker:  worker,
+		Sink:    sink,
 	}
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			dec := feed.NewDecoder()
-			dec.Borrow = true // what is kept is copied in prepare
-			for j := range jobs {
-				work(w, dec, j)
-				done <- j
+	return pipeline.Run(context.Background(), cfg, func(f *pipeline.Feeder[*job]) error {
+		for _, name := range inputs {
+			src, err := spool.open(name, again)
+			if err != nil {
+				return err
 			}
-		}()
-	}
-	readErr := make(chan error, 1)
-	go func() {
-		readErr <- readAll(spool, inputs, again, jobs, free, progress)
-		close(jobs)
-		wg.Wait()
-		close(done)
-	}()
-	pending := map[int]*job{}
-	next := 0
-	var takeErr error
-	for j := range done {
-		pending[j.seq] = j
-		for {
-			j, ok := pending[next]
-			if !ok {
-				break
-			}
-			delete(pending, next)
-			next++
-			if takeErr == nil {
-				takeErr = take(j)
-			}
-			free <- j
-		}
-	}
-	if err := <-readErr; err != nil {
-		return err
-	}
-	return takeErr
-}
-
-func readAll(spool *spool, inputs []string, again bool, jobs chan<- *job, free <-chan *job, progress func(int64, int64)) error {
-	seq := 0
-	var nrec, nbytes int64
-	var j *job
-	flush := func() {
-		if j != nil && len(j.recs) > 0 {
-			jobs <- j
-			seq++
-		}
-		j = nil
-	}
-	for _, name := range inputs {
-		src, err := spool.open(name, again)
-		if err != nil {
-			return err
-		}
-		for {
-			rec, err := src.Next()
-			if err == io.EOF {
-				break
+			err = f.ReadSource(src, keep)
+			if cerr := src.Close(); err == nil && cerr != nil {
+				return cerr
 			}
 			if err != nil {
-				src.Close()
 				return fmt.Errorf("%s: %w", name, err)
 			}
-			if j == nil {
-				j = <-free
-				j.recs, j.data, j.offs, j.items = j.recs[:0], j.data[:0], j.offs[:0], j.items[:0]
-				j.seq = seq
-			}
-			// Raw is reused by the source: copy it; fix the slices up
-			// once the batch's buffer stops moving.
-			j.offs = append(j.offs, len(j.data))
-			j.data = append(j.data, rec.Raw...)
-			nrec++
-			nbytes += int64(len(rec.Raw))
-			rec.Raw = nil
-			j.recs = append(j.recs, rec)
-			j.items = append(j.items, item{})
-			if len(j.recs) == batchSize {
-				fixRaw(j)
-				flush()
-				if progress != nil {
-					progress(nrec, nbytes)
-				}
-			}
 		}
-		if err := src.Close(); err != nil {
-			return err
-		}
-	}
-	if j != nil {
-		fixRaw(j)
-	}
-	flush()
-	return nil
+		return nil
+	})
 }
 
-// fixRaw points each record's Raw into the batch's data, once data has
-// stopped moving.
-func fixRaw(j *job) {
-	for i := range j.recs {
-		end := len(j.data)
-		if i+1 < len(j.recs) {
-			end = j.offs[i+1]
-		}
-		j.recs[i].Raw = j.data[j.offs[i]:end:end]
-	}
-}
-
-// own copies what a prepared record keeps of its borrowed raw text.
-func own(p *detect.Prepared) {
-	if p.Violation != nil && p.Violation.Props != nil {
-		p.Violation.Props = bytes.Clone(p.Violation.Props)
-	}
-	if p.Track != nil && p.Track.Detail != nil && p.Track.Detail.Props != nil {
-		p.Track.Detail.Props = bytes.Clone(p.Track.Detail.Props)
-	}
-}
-
-func prepare(judge *detect.Judge, rng *TimeRange, dec *feed.Decoder, j *job) {
-	var s detect.Sighting
-	for i := range j.recs {
-		rec := &j.recs[i]
+// prepare decodes and prepares the records of a batch.
+func prepare(pr *pipeline.Preparer, rng *TimeRange, j *job) {
+	j.items = slices.Grow(j.items[:0], j.Len())[:j.Len()]
+	for i := range j.Recs {
 		it := &j.items[i]
 		*it = item{}
-		if rec.Err != "" {
-			it.reason = rec.Err
-			continue
-		}
-		if err := dec.Decode(rec.Raw, &s); err != nil {
-			var rj *feed.Reject
-			if errors.As(err, &rj) {
-				it.reason = rj.Reason
-			} else {
-				it.reason = err.Error()
-			}
-			continue
-		}
-		if !rng.Contains(s.Time) {
+		s, reason := pr.Decode(&j.Recs[i])
+		switch {
+		case reason != "":
+			it.reason = reason
+		case !rng.Contains(s.Time):
 			it.outside = true
-			continue
+		default:
+			it.p = pr.Prepare()
 		}
-		it.p = judge.Prepare(&s, feed.DupKey(s.ID, s.Source))
-		own(&it.p)
 	}
 }
 
@@ -312,7 +210,7 @@ const (
 type acc struct {
 	counts Counts
 	viols  []*detect.Violation
-	tracks []*detect.TrackPoint
+	tracks detect.TrackSet
 	notes  [noteBuckets][][]idNote
 }
 
@@ -333,7 +231,7 @@ func outcomeBits(o detect.Outcome) uint64 {
 
 // admit counts a prepared batch and accepts its records provisionally.
 func (c *collector) admit(a *acc, j *job) {
-	for i := range j.recs {
+	for i := range j.Recs {
 		a.counts.Read++
 		it := &j.items[i]
 		if it.reason != "" {
@@ -360,9 +258,9 @@ func (c *collector) rejects(j *job) error {
 	if c.cfg.Reject == nil {
 		return nil
 	}
-	for i := range j.recs {
+	for i := range j.Recs {
 		if r := j.items[i].reason; r != "" {
-			if err := c.cfg.Reject(Rejected{Record: j.recs[i], Reason: r}); err != nil {
+			if err := c.cfg.Reject(Rejected{Record: j.Recs[i], Reason: r}); err != nil {
 				return err
 			}
 		}
@@ -386,7 +284,7 @@ func (c *collector) merge() {
 		k.BeyondEnd += a.counts.BeyondEnd
 		k.Outside += a.counts.Outside
 		c.all.viols = append(c.all.viols, a.viols...)
-		c.all.tracks = append(c.all.tracks, a.tracks...)
+		c.all.tracks.Merge(&a.tracks)
 		for b := range a.notes {
 			buckets[b] = append(buckets[b], a.notes[b]...)
 		}
@@ -435,8 +333,14 @@ func (c *collector) merge() {
 	close(next)
 	wg.Wait()
 	if len(c.dupKeys) > 0 || len(c.conflicts) > 0 {
-		c.all.viols = keepOnce(c.all.viols, (*detect.Violation).Key, c.dupKeys, c.conflicts)
-		c.all.tracks = keepOnce(c.all.tracks, (*detect.TrackPoint).Key, c.dupKeys, c.conflicts)
+		drop := dropAgain(c.dupKeys, c.conflicts)
+		c.all.viols = slices.DeleteFunc(c.all.viols, func(v *detect.Violation) bool { return drop(v.Key()) })
+		// Track points keep no key, but their id and source: the key is
+		// worked out from a view of the id (no copy of it).
+		drop = dropAgain(c.dupKeys, c.conflicts)
+		c.all.tracks.DeleteFunc(func(id []byte, source string) bool {
+			return drop(feed.DupKey(unsafe.String(unsafe.SliceData(id), len(id)), source))
+		})
 	}
 }
 
@@ -473,12 +377,12 @@ func (c *collector) settleRun(run []idNote) {
 	}
 }
 
-// keepOnce drops what the records of conflicting ids left, and all but one
-// copy of what identical duplicates left (the copies are equal).
-func keepOnce[T any](xs []T, key func(T) uint64, dup, conflict map[uint64]bool) []T {
+// dropAgain tells, called with the keys of what records left one after
+// the other, which to drop: what conflicting ids left, and all but the
+// first copy of what identical duplicates left (the copies are equal).
+func dropAgain(dup, conflict map[uint64]bool) func(key uint64) bool {
 	kept := map[uint64]bool{}
-	return slices.DeleteFunc(xs, func(x T) bool {
-		k := key(x)
+	return func(k uint64) bool {
 		if conflict[k] {
 			return true
 		}
@@ -490,7 +394,7 @@ func keepOnce[T any](xs []T, key func(T) uint64, dup, conflict map[uint64]bool) 
 		}
 		kept[k] = true
 		return false
-	})
+	}
 }
 
 // accept counts an accepted record and keeps its violation or track point.
@@ -506,7 +410,7 @@ func (a *acc) accept(p *detect.Prepared) {
 		a.viols = append(a.viols, p.Violation)
 	}
 	if p.Track != nil {
-		a.tracks = append(a.tracks, p.Track)
+		a.tracks.Add(p.Track)
 	}
 }
 
@@ -522,29 +426,34 @@ type candidate struct {
 func (c *collector) settleConflicts(spool *spool, inputs []string, workers int) error {
 	var mu sync.Mutex
 	byKey := map[uint64][]candidate{}
-	err := pipeline(spool, inputs, true, workers, nil,
-		func(_ int, dec *feed.Decoder, j *job) {
-			var s detect.Sighting
-			for i := range j.recs {
-				rec := &j.recs[i]
-				// The records of conflicting keys, known by their
-				// fingerprints, without decoding the others.
-				if rec.Err != "" || !c.conflictFPs[feed.Fingerprint(rec.Raw)&^3] || dec.Decode(rec.Raw, &s) != nil || !c.cfg.Range.Contains(s.Time) {
-					continue
+	// The records of conflicting keys, known by their fingerprints, are
+	// picked out as they are read; only they are decoded.
+	keep := func(rec feed.Record) bool {
+		return rec.Err == "" && c.conflictFPs[feed.Fingerprint(rec.Raw)&^3]
+	}
+	err := run(spool, inputs, true, workers, keep,
+		func(int) func(*job) {
+			pr := pipeline.NewPreparer(c.cfg.Judge)
+			return func(j *job) {
+				for i := range j.Recs {
+					rec := &j.Recs[i]
+					s, reason := pr.Decode(rec)
+					if reason != "" || !c.cfg.Range.Contains(s.Time) {
+						continue
+					}
+					p := pr.Prepare()
+					key := p.Key
+					if !c.conflicts[key] {
+						continue
+					}
+					canon, err := feed.Canonical(rec.Raw)
+					if err != nil {
+						canon = bytes.Clone(rec.Raw)
+					}
+					mu.Lock()
+					byKey[key] = append(byKey[key], candidate{p: p, canon: canon})
+					mu.Unlock()
 				}
-				key := feed.DupKey(s.ID, s.Source)
-				if !c.conflicts[key] {
-					continue
-				}
-				canon, err := feed.Canonical(rec.Raw)
-				if err != nil {
-					canon = bytes.Clone(rec.Raw)
-				}
-				p := c.cfg.Judge.Prepare(&s, key)
-				own(&p)
-				mu.Lock()
-				byKey[key] = append(byKey[key], candidate{p: p, canon: canon})
-				mu.Unlock()
 			}
 		},
 		func(*job) error { return nil })
@@ -571,7 +480,7 @@ func (c *collector) settleConflicts(spool *spool, inputs []string, workers int) 
 
 func (c *collector) finish() *Outcome {
 	judge := c.cfg.Judge
-	viols := append(c.all.viols, judge.PairTracks(c.all.tracks)...)
+	viols := append(c.all.viols, judge.PairSet(&c.all.tracks, len(c.accs))...)
 	res := detect.Aggregate(judge.Line(), judge.Policy(), viols)
 	return &Outcome{Result: res, Counts: c.all.counts}
 }

@@ -80,9 +80,6 @@ type rec struct {
 
 func (r *rec) point(q [2]float64) { r.coords[0], r.n, r.shape = q, 1, shapePoint }
 
-// Share of the background (not tracked) that is fire.
-const bgFireShare = 0.3
-
 // Observers: sources are "obs-01" to "obs-40".
 const nSources = 40
 
@@ -293,8 +290,13 @@ func (g *generator) background(day int, t0 int64, out []rec) []rec {
 		out, k = g.patrol(r, t0, t0+usPerDay, min(tracked-done, 4+r.IntN(9)), out)
 		done += k
 	}
+	// The share of the untracked that is fire: 0.3 by default.
+	fire := 0.0
+	if g.sc.Tracked < 1 {
+		fire = g.sc.Fire / (1 - g.sc.Tracked)
+	}
 	for k := tracked; k < n; k++ {
-		if r.Float64() < bgFireShare {
+		if r.Float64() < fire {
 			out = g.bgFire(r, t0, out)
 		} else {
 			out = g.bgGround(r, t0, out)

@@ -240,6 +240,10 @@ type Scenario struct {
 	Duplicates  float64 // share of all records that are duplicates of another
 	Conflicting float64 // share of the duplicates that conflict (same id, other content)
 	Tracked     float64 // share of background sightings that are points of a patrol track
+	// Fire is the share of background sightings that are fire landing on
+	// the firer's own side; the rest of those not tracked are ground. At
+	// most 1 − Tracked.
+	Fire float64
 	// SidelessFire is the share of fire sightings without side (a
 	// LineString origin → impact, or an impact Point across the line).
 	SidelessFire float64
@@ -274,6 +278,7 @@ func DefaultScenario() Scenario {
 		Duplicates:   0.01,
 		Conflicting:  0.25,
 		Tracked:      0.2,
+		Fire:         0.24,
 		SidelessFire: 0.15,
 		Imprecise:    0.1,
 		Unattributed: 0.002,
@@ -291,10 +296,13 @@ func (sc *Scenario) validate() error {
 		name string
 		x    float64
 	}{{"bad", sc.Bad}, {"duplicates", sc.Duplicates}, {"conflicting", sc.Conflicting}, {"tracked", sc.Tracked},
-		{"sideless_fire", sc.SidelessFire}, {"imprecise", sc.Imprecise}, {"unattributed", sc.Unattributed}} {
+		{"fire", sc.Fire}, {"sideless_fire", sc.SidelessFire}, {"imprecise", sc.Imprecise}, {"unattributed", sc.Unattributed}} {
 		if err := share(c.name, c.x); err != nil {
 			return err
 		}
+	}
+	if sc.Tracked+sc.Fire > 1 {
+		return fmt.Errorf("tracked + fire must be at most 1, got %v", sc.Tracked+sc.Fire)
 	}
 	if sc.Bad+sc.Duplicates > 0.9 {
 		return fmt.Errorf("bad + duplicates must be at most 0.9, got %v", sc.Bad+sc.Duplicates)
@@ -329,6 +337,7 @@ type scenarioFile struct {
 	Duplicates   *float64     `yaml:"duplicates"`
 	Conflicting  *float64     `yaml:"conflicting"`
 	Tracked      *float64     `yaml:"tracked"`
+	Fire         *float64     `yaml:"fire"`
 	SidelessFire *float64     `yaml:"sideless_fire"`
 	Imprecise    *float64     `yaml:"imprecise"`
 	Unattributed *float64     `yaml:"unattributed"`
@@ -422,6 +431,7 @@ func ParseScenario(data []byte, sc *Scenario) error {
 	setFloat(&sc.Duplicates, f.Duplicates)
 	setFloat(&sc.Conflicting, f.Conflicting)
 	setFloat(&sc.Tracked, f.Tracked)
+	setFloat(&sc.Fire, f.Fire)
 	setFloat(&sc.SidelessFire, f.SidelessFire)
 	setFloat(&sc.Imprecise, f.Imprecise)
 	setFloat(&sc.Unattributed, f.Unattributed)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/linewatch/linewatch/detect"
 	"github.com/linewatch/linewatch/feed"
+	"github.com/linewatch/linewatch/internal/pipeline"
 )
 
 // MaxBatch is the most records a source puts in one batch.
@@ -14,11 +15,7 @@ const MaxBatch = 1024
 // Batch is a run of consecutive records of a source. The records' text is
 // owned by the batch: a source copies it in.
 type Batch struct {
-	// Seq orders batches: a source numbers them 0, 1, 2, …
-	Seq  int
-	recs []feed.Record // Raw points into data once the batch is sealed
-	data []byte
-	offs []int   // where each record's text starts in data
+	pipeline.Records
 	refs []int64 // per record: the instant (µs) the future check measures against
 	// Last is the broker's stream sequence of the last record (0 when the
 	// source has none).
@@ -40,11 +37,10 @@ type item struct {
 	p      detect.Prepared
 }
 
-// Len is the number of records in the batch.
-func (b *Batch) Len() int { return len(b.recs) }
-
-func (b *Batch) reset() {
-	b.recs, b.data, b.offs, b.refs, b.items = b.recs[:0], b.data[:0], b.offs[:0], b.refs[:0], b.items[:0]
+// Reset empties the batch for reuse.
+func (b *Batch) Reset() {
+	b.Records.Reset()
+	b.refs, b.items = b.refs[:0], b.items[:0]
 	b.Last, b.Ack = 0, nil
 }
 
@@ -52,49 +48,29 @@ func (b *Batch) reset() {
 // time may not exceed by more than max_future. A source that has sequence
 // numbers sets Last once a message's records are all in.
 func (b *Batch) Add(r feed.Record, ref int64) {
-	b.offs = append(b.offs, len(b.data))
-	b.data = append(b.data, r.Raw...)
-	r.Raw = nil
-	b.recs = append(b.recs, r)
+	b.Records.Add(r)
 	b.refs = append(b.refs, ref)
 }
 
-// seal points each record's Raw into data, once data has stopped growing.
-func (b *Batch) seal() {
-	b.sealed = time.Now()
-	for i := range b.recs {
-		end := len(b.data)
-		if i+1 < len(b.recs) {
-			end = b.offs[i+1]
-		}
-		b.recs[i].Raw = b.data[b.offs[i]:end:end]
-	}
-	if cap(b.items) < len(b.recs) {
-		b.items = make([]item, len(b.recs))
-	}
-	b.items = b.items[:len(b.recs)]
-}
-
-// Batcher fills batches for a source and hands them on, reusing those the
-// driver is done with.
+// Batcher fills batches for a source and hands them on, in the driver's
+// pipeline.
 type Batcher struct {
-	out  chan<- *Batch
-	free <-chan *Batch
-	cur  *Batch
-	next int
+	f   *pipeline.Feeder[*Batch]
+	cur *Batch
+	err error // the driver stopped
 }
 
-// Current returns the batch being filled, taking a new one if needed.
+// Current returns the batch being filled, taking a new one if needed (it
+// waits while every batch is in use: the driver lags behind). Once the
+// driver stops, it returns a batch that is never handed on, and Flush
+// returns an error.
 func (bt *Batcher) Current() *Batch {
 	if bt.cur == nil {
-		select {
-		case b := <-bt.free:
-			b.reset()
-			bt.cur = b
-		default:
-			bt.cur = &Batch{}
+		b, err := bt.f.Current()
+		if err != nil {
+			b, bt.err = new(Batch), err
 		}
-		bt.cur.Seq = bt.next
+		bt.cur = b
 	}
 	return bt.cur
 }
@@ -104,24 +80,26 @@ func (bt *Batcher) Pending() int {
 	if bt.cur == nil {
 		return 0
 	}
-	return len(bt.cur.recs)
+	return bt.cur.Len()
 }
 
-// Flush hands the batch being filled on, if it holds any record. It
-// returns ctx's error if ctx is done first.
+// Flush hands the batch being filled on, if it holds any record or a
+// stream sequence. It returns ctx's error if ctx is done first.
 func (bt *Batcher) Flush(ctx context.Context) error {
-	if bt.cur == nil || len(bt.cur.recs) == 0 && bt.cur.Last == 0 {
+	if bt.err != nil {
+		return bt.err
+	}
+	if bt.cur == nil || bt.cur.Len() == 0 && bt.cur.Last == 0 {
 		return nil
 	}
-	b := bt.cur
-	b.seal()
-	select {
-	case bt.out <- b:
-	case <-ctx.Done():
-		return ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	bt.cur.sealed = time.Now()
+	if err := bt.f.Flush(); err != nil {
+		return err
 	}
 	bt.cur = nil
-	bt.next++
 	return nil
 }
 

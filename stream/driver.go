@@ -5,11 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"sync"
+	"slices"
 	"time"
 
 	"github.com/linewatch/linewatch/detect"
 	"github.com/linewatch/linewatch/feed"
+	"github.com/linewatch/linewatch/internal/pipeline"
 	"github.com/linewatch/linewatch/output"
 )
 
@@ -165,94 +166,50 @@ func (d *Driver) Run(ctx context.Context, src Source) (err error) {
 			return err
 		}
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	workers := d.cfg.Workers
-	nb := 2*workers + 4
-	work := make(chan *Batch, nb)
-	free := make(chan *Batch, nb)
-	done := make(chan *Batch, nb)
-	srcErr := make(chan error, 1)
-	go func() {
-		bt := &Batcher{out: work, free: free}
-		err := src.Run(ctx, bt)
+	// The sink: each batch offered to the engine in input order, and a
+	// checkpoint when due — after so many records, or so much time even
+	// while the input is idle.
+	var sinkErr error
+	sink := func(b *Batch) error {
+		if sinkErr = d.process(b); sinkErr != nil {
+			return sinkErr
+		}
+		if d.sinceCkpt >= d.cfg.CheckpointRecords || time.Since(d.lastCkpt) >= d.cfg.CheckpointEvery {
+			sinkErr = d.checkpoint()
+		}
+		return sinkErr
+	}
+	tick := func() error {
+		if d.sinceCkpt > 0 && time.Since(d.lastCkpt) >= d.cfg.CheckpointEvery {
+			sinkErr = d.checkpoint()
+		}
+		return sinkErr
+	}
+	cfg := pipeline.Config[*Batch]{
+		Workers: d.cfg.Workers,
+		Batches: 2*d.cfg.Workers + 4,
+		New:     func() *Batch { return new(Batch) },
+		Worker: func(int) func(*Batch) {
+			return newWorker(d.cfg.Judge).prepare
+		},
+		Sink:  sink,
+		Every: d.cfg.CheckpointEvery,
+		Tick:  tick,
+	}
+	runErr := pipeline.Run(ctx, cfg, func(f *pipeline.Feeder[*Batch]) error {
+		bt := &Batcher{f: f}
+		err := src.Run(f.Context(), bt)
 		if err == nil {
-			err = bt.Flush(ctx)
+			err = bt.Flush(f.Context())
 		}
-		srcErr <- err
-		close(work)
-	}()
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			w := newWorker(d.cfg.Judge)
-			for b := range work {
-				w.prepare(b)
-				done <- b
-			}
-		}()
-	}
-	go func() {
-		wg.Wait()
-		close(done)
-	}()
-
-	tick := time.NewTicker(d.cfg.CheckpointEvery)
-	defer tick.Stop()
-	pending := map[int]*Batch{}
-	next := 0
-	ended := false // the source's input ended
-	var runErr error
-loop:
-	for {
-		select {
-		case b, ok := <-done:
-			if !ok {
-				ended = true
-				break loop
-			}
-			pending[b.Seq] = b
-			for {
-				b, ok := pending[next]
-				if !ok {
-					break
-				}
-				delete(pending, next)
-				next++
-				if runErr = d.process(b); runErr != nil {
-					break loop
-				}
-				select {
-				case free <- b:
-				default:
-				}
-			}
-			if d.sinceCkpt >= d.cfg.CheckpointRecords || time.Since(d.lastCkpt) >= d.cfg.CheckpointEvery {
-				if runErr = d.checkpoint(); runErr != nil {
-					break loop
-				}
-			}
-		case <-tick.C:
-			if d.sinceCkpt > 0 && time.Since(d.lastCkpt) >= d.cfg.CheckpointEvery {
-				if runErr = d.checkpoint(); runErr != nil {
-					break loop
-				}
-			}
-		case <-ctx.Done():
-			break loop
-		}
-	}
-	cancel()
-	go func() {
-		for range done { // let the workers finish what they hold
-		}
-	}()
-	if ended {
-		if err := <-srcErr; err != nil && !errors.Is(err, context.Canceled) {
-			runErr = errors.Join(runErr, err)
-		}
+		return err
+	})
+	// ended: the source's input ended and every record was processed;
+	// otherwise ctx stopped the run, and records read but not processed
+	// are left to the next run (a source's error as it stops is no news).
+	ended := runErr == nil
+	if sinkErr == nil && runErr != nil && ctx.Err() != nil {
+		runErr = nil
 	}
 	if runErr != nil {
 		// Leave the last checkpoint as it is: a restart resumes from it.
@@ -281,7 +238,7 @@ loop:
 func (d *Driver) process(b *Batch) error {
 	alerts := false
 	closed := 0
-	for i := range b.recs {
+	for i := range b.Recs {
 		it := &b.items[i]
 		d.counts.Read++
 		if it.reason != "" {
@@ -289,7 +246,7 @@ func (d *Driver) process(b *Batch) error {
 			if it.reason == reasonFuture {
 				d.counts.Future++
 			}
-			if err := d.reject(&b.recs[i], it.reason); err != nil {
+			if err := d.reject(&b.Recs[i], it.reason); err != nil {
 				return err
 			}
 		} else {
@@ -306,7 +263,7 @@ func (d *Driver) process(b *Batch) error {
 				d.counts.Duplicate++
 			case detect.Late:
 				d.counts.Late++
-				if err := d.reject(&b.recs[i], "late"); err != nil {
+				if err := d.reject(&b.Recs[i], "late"); err != nil {
 					return err
 				}
 			}
@@ -328,7 +285,7 @@ func (d *Driver) process(b *Batch) error {
 	if b.Ack != nil {
 		d.pendAck = b.Ack
 	}
-	d.sinceCkpt += int64(len(b.recs))
+	d.sinceCkpt += int64(b.Len())
 	if alerts {
 		if err := d.cfg.Alerts.Flush(); err != nil {
 			return err
@@ -407,38 +364,27 @@ const reasonFuture = "future"
 
 // worker decodes and prepares records; one per goroutine.
 type worker struct {
-	judge     *detect.Judge
-	dec       *feed.Decoder
+	pr        *pipeline.Preparer
 	maxFuture int64
 }
 
 func newWorker(j *detect.Judge) *worker {
-	return &worker{judge: j, dec: feed.NewDecoder(), maxFuture: j.Policy().MaxFuture.Microseconds()}
+	return &worker{pr: pipeline.NewPreparer(j), maxFuture: j.Policy().MaxFuture.Microseconds()}
 }
 
 func (w *worker) prepare(b *Batch) {
-	var s detect.Sighting
-	for i := range b.recs {
-		r := &b.recs[i]
+	b.items = slices.Grow(b.items[:0], b.Len())[:b.Len()]
+	for i := range b.Recs {
 		it := &b.items[i]
 		*it = item{}
-		if r.Err != "" {
-			it.reason = r.Err
-			continue
-		}
-		if err := w.dec.Decode(r.Raw, &s); err != nil {
-			var rj *feed.Reject
-			if errors.As(err, &rj) {
-				it.reason = rj.Reason
-			} else {
-				it.reason = err.Error()
-			}
-			continue
-		}
-		if s.Time-b.refs[i] > w.maxFuture {
+		s, reason := w.pr.Decode(&b.Recs[i])
+		switch {
+		case reason != "":
+			it.reason = reason
+		case s.Time-b.refs[i] > w.maxFuture:
 			it.reason = reasonFuture
-			continue
+		default:
+			it.p = w.pr.Prepare()
 		}
-		it.p = w.judge.Prepare(&s, feed.DupKey(s.ID, s.Source))
 	}
 }

@@ -31,6 +31,7 @@ func genCommand() *cli.Command {
 		&cli.Float64Flag{Name: "duplicates", Value: d.Duplicates, Usage: "`SHARE` of records that duplicate another"},
 		&cli.Float64Flag{Name: "conflicting", Value: d.Conflicting, Usage: "`SHARE` of the duplicates that conflict (same id, other content)"},
 		&cli.Float64Flag{Name: "tracked", Value: d.Tracked, Usage: "`SHARE` of background sightings that belong to a patrol track"},
+		&cli.Float64Flag{Name: "fire", Value: d.Fire, Usage: "`SHARE` of background sightings that are fire on the firer's own side (at most 1 − tracked)"},
 		&cli.Float64Flag{Name: "sideless-fire", Value: d.SidelessFire, Usage: "`SHARE` of fire without side (origin → impact LineString, or impact Point)"},
 		&cli.Float64Flag{Name: "imprecise", Value: d.Imprecise, Usage: "`SHARE` of positions with precision_m 500–3000 instead of a GPS fix"},
 		&cli.Float64Flag{Name: "unattributed", Value: d.Unattributed, Usage: "`SHARE` of background ground sightings without side"},
@@ -169,7 +170,7 @@ func genFlags(c *cli.Context, sc *gen.Scenario) error {
 	}{
 		{"background", &sc.Background}, {"incidents", &sc.Incidents}, {"bad", &sc.Bad},
 		{"duplicates", &sc.Duplicates}, {"conflicting", &sc.Conflicting}, {"tracked", &sc.Tracked},
-		{"sideless-fire", &sc.SidelessFire}, {"imprecise", &sc.Imprecise}, {"unattributed", &sc.Unattributed},
+		{"fire", &sc.Fire}, {"sideless-fire", &sc.SidelessFire}, {"imprecise", &sc.Imprecise}, {"unattributed", &sc.Unattributed},
 	} {
 		if set(f.name) {
 			*f.dst = c.Float64(f.name)
