@@ -172,6 +172,9 @@ func importAction(c *cli.Context, d importer.Dialect) error {
 	if err != nil {
 		return err
 	}
+	if err := checkOutputs(c, []string{"output", "rejects", "summary"}, []string{"map"}, inputs); err != nil {
+		return importUsage(c, "%v", err)
+	}
 	im, err := importerOptions(c, d)
 	if err != nil {
 		return err

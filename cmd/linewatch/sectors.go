@@ -31,6 +31,9 @@ func sectorsAction(c *cli.Context) error {
 	if c.Args().Present() {
 		return usageError(c, "sectors takes no arguments, got %q", c.Args().First())
 	}
+	if err := checkOutputs(c, []string{"output"}, []string{"line", "policy"}, nil); err != nil {
+		return err
+	}
 	l, _, err := loadLine(c)
 	if err != nil {
 		return err
