@@ -260,7 +260,7 @@ func (s *Stream) UnmarshalBinary(data []byte) error {
 			oe.cells = append(oe.cells, cellKey{r.Party, r.Sector, r.Window})
 		}
 		s.episodes[se.ID] = oe
-		s.nextClose = min(s.nextClose, sat(ep.End, (int64(s.pol.JoinGapWindows)+1)*s.pol.Window.Microseconds()))
+		s.nextClose = min(s.nextClose, sat(ep.End, satMul(sat(int64(s.pol.JoinGapWindows), 1), s.pol.Window.Microseconds())))
 	}
 	s.dirty, s.grown = sn.Dirty, sn.Grown
 	return nil
