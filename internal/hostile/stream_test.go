@@ -268,3 +268,34 @@ func TestStreamGzippedStandardInput(t *testing.T) {
 		t.Errorf("%+v, want 31 read, 30 accepted, 1 rejected", k)
 	}
 }
+
+// A gzip file cut short is an error that says so once, on one line,
+// whichever command reads it: detect and locate refuse the file (exit 2);
+// stream, which has already judged and alerted on what came before the
+// cut, ends as a failed run (exit 1).
+func TestTruncatedGzip(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	line := write(t, dir, "line.geojson", []byte(straight))
+	gz := gzipped(t, incursions(3000, time.Minute))
+	cut := gz[:len(gz)/2]
+	in := write(t, dir, "cut.ndjson.gz", cut)
+	lw := []string{"--line", line, "--left", "A", "--right", "B"}
+	b := bounds{wall: 20 * time.Second, mb: 200}
+	for _, c := range []struct {
+		args  []string
+		stdin []byte
+		code  int
+	}{
+		{append(append([]string{"detect"}, lw...), "-o", filepath.Join(dir, "alerts"), in), nil, 2},
+		{append(append([]string{"detect"}, lw...), "-o", filepath.Join(dir, "alerts"), "-"), cut, 2},
+		{append(append([]string{"locate"}, lw...), "-o", filepath.Join(dir, "located"), in), nil, 2},
+		{append(append([]string{"stream"}, lw...), "--in", "-", "-o", filepath.Join(dir, "stream")), cut, 1},
+	} {
+		r := run(t, b, bytes.NewReader(c.stdin), c.args...)
+		oneLineError(t, r, c.code, "unexpected EOF")
+		if n := strings.Count(r.stderr, "read "); n != 1 {
+			t.Errorf("%s: %q says \"read\" %d times", c.args[0], r.stderr, n)
+		}
+	}
+}
