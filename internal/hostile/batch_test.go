@@ -378,3 +378,39 @@ func listing(t *testing.T, dir string) string {
 	}
 	return strings.Join(names, " ")
 }
+
+// A policy with every integer key at its largest (a billion), with the
+// shortest window and with the longest, runs like any other: detect,
+// stream and report finish within seconds on a month of incursions, and
+// batch and stream count the same. join_gap_windows at a billion once
+// made detect look up a billion windows per hot cell, and overflowed the
+// stream's closing time.
+func TestExtremePolicy(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	line := write(t, dir, "three.geojson", []byte(threeSectors))
+	lw := []string{"--line", line, "--left", "A", "--right", "B"}
+	feed := incursions(800, time.Hour)
+	in := write(t, dir, "month.ndjson", []byte(feed))
+	const billion = "1000000000"
+	keys := "hot_score: 1\njoin_sectors: " + billion + "\njoin_gap_windows: " + billion + "\ndeliberate_min_ground: " + billion +
+		"\ndeliberate_min_tracks: " + billion + "\nsustained_min_hot_windows: " + billion + "\nmax_track_gap: 106751d\nallowed_lateness: 106751d\n"
+	b := bounds{wall: 30 * time.Second, mb: 300}
+	for _, window := range []string{"1us", "24h", "106751d"} {
+		pol := write(t, dir, "policy-"+window+".yaml", []byte("window: "+window+"\n"+keys))
+		alerts, sum := filepath.Join(dir, window+".geojson"), filepath.Join(dir, window+".json")
+		ok(t, run(t, b, nil, append(append([]string{"detect"}, lw...), "--policy", pol, "--quiet", "--isolated", "--evidence",
+			"--summary", sum, "-o", alerts, in)...))
+		batch := summary(t, sum)
+		ok(t, run(t, b, nil, append(append([]string{"report"}, lw...), "--policy", pol, "-o", filepath.Join(dir, window+".html"), alerts)...))
+		streamSum := filepath.Join(dir, window+"-stream.json")
+		ok(t, run(t, b, reader(feed), append(append([]string{"stream"}, lw...), "--policy", pol, "--in", "-", "--summary", streamSum,
+			"-o", filepath.Join(dir, window+".geojsonl"))...))
+		bs, _ := os.ReadFile(sum)
+		ss, _ := os.ReadFile(streamSum)
+		wall := regexp.MustCompile(`,"wall_s":.*`)
+		if stream := summary(t, streamSum); stream != batch || wall.ReplaceAllString(string(bs), "") != wall.ReplaceAllString(string(ss), "") {
+			t.Errorf("window %s: batch and stream differ:\n%s\n%s", window, bs, ss)
+		}
+	}
+}
