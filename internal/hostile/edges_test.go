@@ -107,3 +107,13 @@ func TestImportAllRejected(t *testing.T) {
 		t.Errorf("hour-only offsets: %s\n%s", data, r.stderr)
 	}
 }
+
+// A million sectors (front-2024 cut every metre, the smallest sector_km)
+// are written a sector at a time: sectors once held all 300 MB of its
+// output in memory, and peaked at 1.1 GB.
+func TestAMillionSectors(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	pol := write(t, dir, "policy.yaml", []byte("sector_km: 0.001\n"))
+	ok(t, run(t, bounds{wall: 60 * time.Second, mb: 500}, nil, "sectors", "--line", front, "--policy", pol, "-o", os.DevNull))
+}
