@@ -117,3 +117,20 @@ func TestAMillionSectors(t *testing.T) {
 	pol := write(t, dir, "policy.yaml", []byte("sector_km: 0.001\n"))
 	ok(t, run(t, bounds{wall: 60 * time.Second, mb: 500}, nil, "sectors", "--line", front, "--policy", pol, "-o", os.DevNull))
 }
+
+// gen refuses, at once and in one line, a scenario that would fill the
+// memory (the most records an int holds; a million sightings per km of
+// line a day), or write times detect rejects: it once grew past 2 GB in
+// 20 s on the first, and wrote a year of 9999 on the last.
+func TestGenRefusesWhatItCannotWrite(t *testing.T) {
+	t.Parallel()
+	b := bounds{wall: 20 * time.Second, mb: 200}
+	for _, c := range []struct{ flag, value, want string }{
+		{"--records", "9223372036854775807", "a day"},
+		{"--background", "1000000", "a day"},
+		{"--start", "9999-01-01", "1000–8999"},
+		{"--start", "0001-01-01", "1000–8999"},
+	} {
+		oneLineError(t, run(t, b, nil, "gen", "--line", front, "--quiet", c.flag, c.value, "-o", os.DevNull), 2, c.want)
+	}
+}
