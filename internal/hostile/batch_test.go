@@ -51,6 +51,36 @@ func TestGigabyteOfNewlines(t *testing.T) {
 	}
 }
 
+// A gigabyte of spaces, carriage returns or RS bytes (1 MB of gzip)
+// before a record is read in seconds: the spaces and CRs make one line
+// too long to be a record (rejected), and the record after it is
+// accepted. A line of blank space was scanned again from its start at
+// every read, quadratically: 64 MiB of spaces took 87 s, a gigabyte
+// more than the suite would wait.
+func TestGigabyteOfBlankSpace(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	b := bounds{wall: 30 * time.Second, mb: 300}
+	tail := "\n" + feature("after", 37.5, 47.9, day0, "UA", "") + "\n"
+	for _, c := range []struct {
+		name       string
+		c          byte
+		read, rejd int
+	}{{"spaces", ' ', 2, 1}, {"returns", '\r', 2, 1}, {"rs", 0x1e, 1, 0}} {
+		in := write(t, dir, c.name+".gz", repeatGzip(t, c.c, 1024, tail))
+		sum := filepath.Join(dir, c.name+".json")
+		ok(t, run(t, b, nil, "detect", "--line", front, "--quiet", "--summary", sum, "-o", os.DevNull, in))
+		if k := summary(t, sum); k.Read != c.read || k.Rejected != c.rejd || k.Accepted != 1 {
+			t.Errorf("%s: %+v, want %d read, %d rejected, the record after accepted", c.name, k, c.read, c.rejd)
+		}
+		r := run(t, b, nil, "locate", "--line", front, "-o", os.DevNull, in)
+		ok(t, r)
+		if read, annotated, _ := locateCounts(t, r); read != c.read || annotated != 1 {
+			t.Errorf("locate %s: %d read, %d annotated", c.name, read, annotated)
+		}
+	}
+}
+
 // locateCounts reads locate's last line: "N records read, A annotated, R
 // rejected".
 func locateCounts(t *testing.T, r result) (read, annotated, rejected int) {

@@ -61,7 +61,13 @@ func incursions(n int, every time.Duration) string {
 // block ends the stream.
 func blankGzip(t *testing.T, n int, tail string) []byte {
 	t.Helper()
-	chunk := bytes.Repeat([]byte{'\n'}, 1<<20)
+	return repeatGzip(t, '\n', n, tail)
+}
+
+// repeatGzip is blankGzip with n MiB of the byte c.
+func repeatGzip(t *testing.T, c byte, n int, tail string) []byte {
+	t.Helper()
+	chunk := bytes.Repeat([]byte{c}, 1<<20)
 	deflated := func(data []byte) []byte {
 		var b bytes.Buffer
 		w, err := flate.NewWriter(&b, flate.BestCompression)

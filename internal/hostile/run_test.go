@@ -98,18 +98,18 @@ func runAt(t *testing.T, b bounds, dir string, stdin io.Reader, args ...string) 
 
 // proc is a running linewatch whose memory is watched.
 type proc struct {
-	cmd     *exec.Cmd
-	b       bounds
-	began   time.Time
-	stdout  bytes.Buffer
-	mu      sync.Mutex
-	stderr  bytes.Buffer
-	done    chan struct{}
-	err     error
-	killed  string // why the watchdog killed it
-	hwmKB   int    // the peak resident set size last read
-	cancel  context.CancelFunc
-	ctxDone <-chan struct{}
+	cmd    *exec.Cmd
+	b      bounds
+	began  time.Time
+	stdout bytes.Buffer
+	mu     sync.Mutex
+	stderr bytes.Buffer
+	done   chan struct{}
+	err    error
+	killed string // why the watchdog killed it
+	hwmKB  int    // the peak resident set size last read
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 // start starts linewatch; the watchdog kills it past b.
@@ -122,7 +122,7 @@ func start(t *testing.T, b bounds, stdin io.Reader, args ...string) *proc {
 func startAt(t *testing.T, b bounds, dir string, stdin io.Reader, args ...string) *proc {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), b.wall)
-	p := &proc{b: b, done: make(chan struct{}), cancel: cancel, ctxDone: ctx.Done()}
+	p := &proc{b: b, done: make(chan struct{}), ctx: ctx, cancel: cancel}
 	p.cmd = exec.CommandContext(ctx, linewatch(t), args...)
 	p.cmd.Dir = dir
 	p.cmd.Stdin = stdin
@@ -232,6 +232,7 @@ func (p *proc) stop(t *testing.T) result {
 func (p *proc) wait(t *testing.T) result {
 	t.Helper()
 	<-p.done
+	timedOut := p.ctx.Err() == context.DeadlineExceeded
 	p.cancel()
 	r := result{stdout: p.stdout.String(), stderr: p.stderrText(), wall: time.Since(p.began)}
 	if st := p.cmd.ProcessState; st != nil {
@@ -241,12 +242,8 @@ func (p *proc) wait(t *testing.T) result {
 	killed := p.killed
 	r.peakMB = float64(p.hwmKB) / 1024
 	p.mu.Unlock()
-	select {
-	case <-p.ctxDone:
-		if killed == "" && r.wall >= p.b.wall {
-			killed = fmt.Sprintf("still running after its bound of %s", p.b.wall)
-		}
-	default:
+	if killed == "" && timedOut {
+		killed = fmt.Sprintf("still running after its bound of %s", p.b.wall)
 	}
 	if killed != "" {
 		t.Fatalf("linewatch %s killed: %s\nstderr: %.2000s", shortArgs(p.cmd.Args[1:]), killed, r.stderr)
