@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -45,14 +46,24 @@ func post(t *testing.T, url, token string, body []byte, header ...string) (int, 
 	if res.StatusCode == http.StatusAccepted {
 		var a struct{ Accepted int }
 		if json.Unmarshal(answer, &a) == nil {
-			accepted.Add(int64(a.Accepted))
+			n, _ := acceptedBy.LoadOrStore(url, new(atomic.Int64))
+			n.(*atomic.Int64).Add(int64(a.Accepted))
 		}
 	}
 	return res.StatusCode, string(answer)
 }
 
-// accepted counts the records the ingest answered it accepted (202).
-var accepted atomic.Int64
+// acceptedBy counts, for each ingest URL, the records it answered it
+// accepted (202).
+var acceptedBy sync.Map // string → *atomic.Int64
+
+func acceptedIn(t *testing.T, url string) int64 {
+	t.Helper()
+	if n, ok := acceptedBy.Load(url); ok {
+		return n.(*atomic.Int64).Load()
+	}
+	return 0
+}
 
 // ingestCounts reads the ingest's answer.
 func ingestCounts(t *testing.T, answer string) (accepted, rejected, duplicate int) {
@@ -245,8 +256,8 @@ func TestStreamingService(t *testing.T) {
 	// What the ingest answered it accepted (202) is what the engine read:
 	// the ingest answers for what it rejects or finds twice in a request.
 	k := summary(t, sum)
-	if int64(k.Read) != accepted.Load() || k.Accepted != k.Read {
-		t.Errorf("the engine's counts %+v, the ingest accepted %d", k, accepted.Load())
+	if int64(k.Read) != acceptedIn(t, url) || k.Accepted != k.Read {
+		t.Errorf("the engine's counts %+v, the ingest accepted %d", k, acceptedIn(t, url))
 	}
 	var s struct{ Violations struct{ Incursion int } }
 	data, _ := os.ReadFile(sum)
@@ -297,5 +308,97 @@ func TestTruncatedGzip(t *testing.T) {
 		if n := strings.Count(r.stderr, "read "); n != 1 {
 			t.Errorf("%s: %q says \"read\" %d times", c.args[0], r.stderr, n)
 		}
+	}
+}
+
+// While the state's disk is full, the service acknowledges nothing it
+// has not stored: POST is answered 503 at once with the reason, and
+// /healthz says so (503); once space is back it takes records again by
+// itself, without a restart, and every record it acknowledged is read.
+// It once answered 503 after 30 s to every request until restarted,
+// with /healthz "ok" and nothing logged. The state lies on a 64 MB tmpfs:
+// the case needs root and mount, and is skipped without them.
+func TestStreamingServiceDiskFull(t *testing.T) {
+	t.Parallel()
+	linewatch(t)
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state")
+	if err := os.Mkdir(state, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", state).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs (needs root): %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", state).Run() }) // after the process has stopped (its cleanup runs first)
+	line := write(t, dir, "line.geojson", []byte(straight))
+	sum := filepath.Join(dir, "summary.json")
+	p := start(t, bounds{wall: 90 * time.Second, mb: 500}, nil, "stream", "--line", line, "--left", "A", "--right", "B",
+		"--state", state, "--in", "http://127.0.0.1:0", "-o", filepath.Join(dir, "alerts.geojsonl"), "--summary", sum)
+	url := "http://" + p.await(t, `HTTP ingest on http://(\S+)/v1/sightings`)
+	health := func() int {
+		res, err := http.Get(url + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	n := 0
+	send := func() (int, string) {
+		n++
+		return post(t, url, "", []byte(feature(fmt.Sprint("d", n), 30.5, 47.97, day0.Add(time.Duration(n)*time.Minute), "B", "")+"\n"))
+	}
+	if code, answer := send(); code != 202 || health() != 200 {
+		t.Fatalf("before the disk fills: %d %s, /healthz %d", code, answer, health())
+	}
+	filler := filepath.Join(state, "filler")
+	f, err := os.Create(filler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for chunk := bytes.Repeat([]byte{1}, 1<<20); ; {
+		if _, err := f.Write(chunk); err != nil {
+			break
+		}
+	}
+	f.Close()
+	var full, reason string
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, answer := send()
+		if code == 503 && health() == 503 {
+			full, reason = fmt.Sprint(code), answer
+			break
+		}
+		if code != 202 && code != 503 {
+			t.Fatalf("with the disk full: %d %s\nstderr: %.2000s", code, answer, p.stderrText())
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the disk is full and requests are still answered %d (%s), /healthz %d", code, answer, health())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("with the disk full: %s %s", full, reason)
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		code, answer := send()
+		if code == 202 && health() == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("space is back and requests are still answered %d (%s), /healthz %d", code, answer, health())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	r := p.stop(t)
+	ok(t, r)
+	if !strings.Contains(r.stderr, "level=WARN") && !strings.Contains(r.stderr, "level=ERROR") {
+		t.Errorf("nothing logged about the full disk:\n%s", r.stderr)
+	}
+	if k := summary(t, sum); int64(k.Read) != acceptedIn(t, url) {
+		t.Errorf("read %d, the ingest accepted %d", k.Read, acceptedIn(t, url))
 	}
 }
