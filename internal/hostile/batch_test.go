@@ -443,3 +443,57 @@ func TestExtremePolicy(t *testing.T) {
 		}
 	}
 }
+
+// Standard input that detect must read twice is copied to a temporary
+// file; killed with -9 while reading it, detect leaves nothing in the
+// temporary folder — as GeoJSON, and as CSV through --from.
+func TestKilledLeavesNoSpool(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tmp := filepath.Join(dir, "tmp")
+	if err := os.Mkdir(tmp, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	line := write(t, dir, "line.geojson", []byte(straight))
+	lw := []string{"--line", line, "--left", "A", "--right", "B", "--quiet", "-o", filepath.Join(dir, "alerts")}
+	for _, c := range []struct {
+		args  []string
+		first string
+	}{
+		{append(append([]string{"detect"}, lw...), "-"), incursions(10, time.Hour)},
+		{append(append([]string{"detect"}, lw...), "--from", "csv", "--lon", "x", "--lat", "y", "--time", "t", "-"), "x,y,t\n30.5,48.03,2024-05-01T00:00:00Z\n"},
+	} {
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := startEnv(t, bounds{wall: 30 * time.Second, mb: 200}, []string{"TMPDIR=" + tmp}, pr, c.args...)
+		pr.Close()
+		pw.WriteString(c.first)
+		// Wait until it holds its copy of standard input open.
+		deadline := time.Now().Add(20 * time.Second)
+		for !holds(p.cmd.Process.Pid, "linewatch-stdin") {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: no copy of standard input opened", shortArgs(c.args))
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		p.cmd.Process.Kill()
+		<-p.done
+		pw.Close()
+		if left := listing(t, tmp); left != "" {
+			t.Errorf("%s, killed, left %s in the temporary folder", shortArgs(c.args), left)
+		}
+	}
+}
+
+// holds tells whether process pid has a file open whose name has part.
+func holds(pid int, part string) bool {
+	fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	for _, fd := range fds {
+		if l, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); err == nil && strings.Contains(l, part) {
+			return true
+		}
+	}
+	return false
+}

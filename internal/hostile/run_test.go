@@ -118,13 +118,27 @@ func start(t *testing.T, b bounds, stdin io.Reader, args ...string) *proc {
 	return startAt(t, b, "", stdin, args...)
 }
 
+// startEnv is start with more variables in the environment.
+func startEnv(t *testing.T, b bounds, env []string, stdin io.Reader, args ...string) *proc {
+	t.Helper()
+	return startIn(t, b, "", env, stdin, args...)
+}
+
 // startAt is start in the folder dir.
 func startAt(t *testing.T, b bounds, dir string, stdin io.Reader, args ...string) *proc {
+	t.Helper()
+	return startIn(t, b, dir, nil, stdin, args...)
+}
+
+func startIn(t *testing.T, b bounds, dir string, env []string, stdin io.Reader, args ...string) *proc {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), b.wall)
 	p := &proc{b: b, done: make(chan struct{}), ctx: ctx, cancel: cancel}
 	p.cmd = exec.CommandContext(ctx, linewatch(t), args...)
 	p.cmd.Dir = dir
+	if env != nil {
+		p.cmd.Env = append(os.Environ(), env...)
+	}
 	p.cmd.Stdin = stdin
 	p.cmd.Stdout = &p.stdout
 	p.cmd.Stderr = lockedWriter{&p.mu, &p.stderr}
