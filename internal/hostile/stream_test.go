@@ -5,6 +5,7 @@ package hostile
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // post sends body to the ingest with the token (none if "") and extra
@@ -400,5 +402,64 @@ func TestStreamingServiceDiskFull(t *testing.T) {
 	}
 	if k := summary(t, sum); int64(k.Read) != acceptedIn(t, url) {
 		t.Errorf("read %d, the ingest accepted %d", k.Read, acceptedIn(t, url))
+	}
+}
+
+// A client holding the NATS key that deletes the engine's consumer, or
+// the stream itself, stops the engine loudly: it exits with status 1 and
+// says why, instead of consuming nothing while POST still answers 202
+// and /healthz "ok".
+func TestStreamingServiceTampering(t *testing.T) {
+	t.Parallel()
+	linewatch(t)
+	for _, tamper := range []string{"delete the consumer", "delete the stream"} {
+		t.Run(tamper, func(t *testing.T) {
+			dir := t.TempDir()
+			line := write(t, dir, "line.geojson", []byte(straight))
+			p := start(t, bounds{wall: 60 * time.Second, mb: 400}, nil, "stream", "--line", line, "--left", "A", "--right", "B",
+				"--state", filepath.Join(dir, "state"), "--in", "http://127.0.0.1:0", "--nats-listen", "127.0.0.1:0",
+				"-o", filepath.Join(dir, "alerts.geojsonl"))
+			url := "http://" + p.await(t, `HTTP ingest on http://(\S+)/v1/sightings`)
+			natsURL := p.await(t, `NATS JetStream server on (nats://[^\s"]+)`)
+			p.await(t, `(consuming the JetStream stream)`)
+			if code, answer := post(t, url, "", []byte(feature("a", 30.5, 47.97, day0, "B", "")+"\n")); code != 202 {
+				t.Fatalf("POST: %d %s", code, answer)
+			}
+			key, err := nats.NkeyOptionFromSeed(filepath.Join(dir, "state", "nats.nk"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			nc, err := nats.Connect(natsURL, key, nats.Timeout(5*time.Second))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer nc.Close()
+			js, err := jetstream.New(nc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if tamper == "delete the consumer" {
+				err = js.DeleteConsumer(ctx, "LINEWATCH_SIGHTINGS", "linewatch")
+			} else {
+				err = js.DeleteStream(ctx, "LINEWATCH_SIGHTINGS")
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", tamper, err)
+			}
+			select {
+			case <-p.done:
+			case <-time.After(30 * time.Second):
+				t.Fatalf("after they %s, the engine still runs:\n%s", tamper, p.stderrText())
+			}
+			r := p.wait(t)
+			noCrash(t, r)
+			last := r.stderr[strings.LastIndex(strings.TrimSuffix(r.stderr, "\n"), "\n")+1:]
+			want := map[string]string{"delete the consumer": "consumer linewatch", "delete the stream": "LINEWATCH_SIGHTINGS"}[tamper]
+			if r.code != 1 || !strings.HasPrefix(last, "linewatch: ") || !strings.Contains(last, want) {
+				t.Errorf("exit %d, last line %q; want 1 and a line that names %s", r.code, last, want)
+			}
+		})
 	}
 }
