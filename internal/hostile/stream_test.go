@@ -463,3 +463,32 @@ func TestStreamingServiceTampering(t *testing.T) {
 		})
 	}
 }
+
+// With --log-format json, everything stream writes on standard error is
+// a JSON log record, the error that ends a run too.
+func TestStreamLogsJSON(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	line := write(t, dir, "line.geojson", []byte(straight))
+	b := bounds{wall: 20 * time.Second, mb: 200}
+	for _, c := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"--log-format", "json", "stream", "--line", line, "--left", "A", "--right", "B", "--in", "-", "-o", os.DevNull}, 0},
+		{[]string{"--log-format", "json", "stream", "--line", filepath.Join(dir, "missing.geojson"), "--in", "-"}, 2},
+		{[]string{"--log-format", "json", "stream", "--line", line, "--left", "A", "--right", "B", "--in", "-", "--policy", write(t, dir, "p.yaml", []byte("window: -1h\n"))}, 2},
+	} {
+		r := run(t, b, reader(incursions(20, time.Hour)+"{bad\n"), c.args...)
+		noCrash(t, r)
+		if r.code != c.code {
+			t.Errorf("%s: exit %d, want %d", shortArgs(c.args), r.code, c.code)
+		}
+		for _, l := range strings.Split(strings.TrimSuffix(r.stderr, "\n"), "\n") {
+			var rec struct{ Level, Msg string }
+			if err := json.Unmarshal([]byte(l), &rec); err != nil || rec.Level == "" || rec.Msg == "" {
+				t.Errorf("%s: a line of standard error is no JSON log record: %q", shortArgs(c.args), l)
+			}
+		}
+	}
+}
