@@ -17,9 +17,9 @@ import (
 )
 
 // Leading blank space is never buffered whole: a gigabyte of newlines
-// (1 MB of gzip) before one record costs detect, locate and stream a few
-// tens of megabytes, and the record after it is read and accepted. Before
-// a bounded sniff it took 2.1 GB.
+// (1 MB of gzip) before one record costs detect a few tens of megabytes,
+// and the record after it is read and accepted; so do locate and stream
+// on a quarter of it. Before a bounded sniff it took 2.1 GB.
 func TestGigabyteOfNewlines(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -33,6 +33,7 @@ func TestGigabyteOfNewlines(t *testing.T) {
 	if k := summary(t, sum); k.Read != 1 || k.Accepted != 1 {
 		t.Errorf("detect: %+v, want the one record read and accepted", k)
 	}
+	gz = write(t, dir, "quarter.ndjson.gz", blankGzip(t, 256, feature("after", 37.5, 47.9, day0, "UA", "")+"\n"))
 	located := filepath.Join(dir, "located.ndjson")
 	r := run(t, b, nil, "locate", "--line", front, "-o", located, gz)
 	ok(t, r)
@@ -51,9 +52,9 @@ func TestGigabyteOfNewlines(t *testing.T) {
 	}
 }
 
-// 256 MiB of spaces, carriage returns or RS bytes (256 KB of gzip)
-// before a record is read in a second: the spaces and CRs make one line
-// too long to be a record (rejected), and the record after it is
+// 80 MiB of spaces, carriage returns or RS bytes (80 KB of gzip) before
+// a record are read in a second: the spaces and CRs make one line too
+// long to be a record (over 64 MiB: rejected), and the record after it is
 // accepted. A line of blank space was scanned again from its start at
 // every read, quadratically: 64 MiB of spaces took 87 s.
 func TestGigabyteOfBlankSpace(t *testing.T) {
@@ -66,11 +67,14 @@ func TestGigabyteOfBlankSpace(t *testing.T) {
 		c          byte
 		read, rejd int
 	}{{"spaces", ' ', 2, 1}, {"returns", '\r', 2, 1}, {"rs", 0x1e, 1, 0}} {
-		in := write(t, dir, c.name+".gz", repeatGzip(t, c.c, 256, tail))
+		in := write(t, dir, c.name+".gz", repeatGzip(t, c.c, 80, tail))
 		sum := filepath.Join(dir, c.name+".json")
 		ok(t, run(t, b, nil, "detect", "--line", front, "--quiet", "--summary", sum, "-o", os.DevNull, in))
 		if k := summary(t, sum); k.Read != c.read || k.Rejected != c.rejd || k.Accepted != 1 {
 			t.Errorf("%s: %+v, want %d read, %d rejected, the record after accepted", c.name, k, c.read, c.rejd)
+		}
+		if c.c != ' ' {
+			continue
 		}
 		r := run(t, b, nil, "locate", "--line", front, "-o", os.DevNull, in)
 		ok(t, r)

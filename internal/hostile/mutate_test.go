@@ -122,7 +122,7 @@ func TestMutatedPolicyAndLineFiles(t *testing.T) {
 	var mu sync.Mutex
 	outcomes := map[string]int{}
 	t.Cleanup(func() { t.Logf("exit statuses: %v", outcomes) })
-	for i := 0; i < 150; i++ {
+	for i := 0; i < 100; i++ {
 		for _, kind := range []string{"policy", "line"} {
 			var text string
 			var args []string

@@ -165,7 +165,7 @@ func startIn(t *testing.T, b bounds, dir string, env []string, stdin io.Reader, 
 	return p
 }
 
-// watch reads the process's memory in /proc every 2 ms: its peak
+// watch reads the process's memory in /proc every 5 ms: its peak
 // resident set size (VmHWM, which the kernel keeps for the program since
 // it was started, so that a reading any time after a peak sees it), and
 // its resident set size now, killing it once that passes the bound. (The
@@ -173,7 +173,7 @@ func startIn(t *testing.T, b bounds, dir string, env []string, stdin io.Reader, 
 // of the test process it was forked from.)
 func (p *proc) watch() {
 	status := fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid)
-	tick := time.NewTicker(2 * time.Millisecond)
+	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		select {
