@@ -474,11 +474,13 @@ func TestKilledLeavesNoSpool(t *testing.T) {
 		p := startEnv(t, bounds{wall: 30 * time.Second, mb: 200}, []string{"TMPDIR=" + tmp}, pr, c.args...)
 		pr.Close()
 		pw.WriteString(c.first)
-		// Wait until it holds its copy of standard input open.
+		// Wait until it holds its copy of standard input open, removed
+		// from the folder already (that takes microseconds after making
+		// it; a kill between the two would leave it).
 		deadline := time.Now().Add(20 * time.Second)
 		for !holds(p.cmd.Process.Pid, "linewatch-stdin") {
 			if time.Now().After(deadline) {
-				t.Fatalf("%s: no copy of standard input opened", shortArgs(c.args))
+				t.Fatalf("%s: no copy of standard input opened, or still in the temporary folder: %s", shortArgs(c.args), listing(t, tmp))
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
@@ -491,11 +493,12 @@ func TestKilledLeavesNoSpool(t *testing.T) {
 	}
 }
 
-// holds tells whether process pid has a file open whose name has part.
+// holds tells whether process pid has a file open whose name has part
+// and which is removed from its folder.
 func holds(pid int, part string) bool {
 	fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
 	for _, fd := range fds {
-		if l, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); err == nil && strings.Contains(l, part) {
+		if l, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); err == nil && strings.Contains(l, part) && strings.HasSuffix(l, " (deleted)") {
 			return true
 		}
 	}
