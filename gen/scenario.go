@@ -310,8 +310,12 @@ func (sc *Scenario) validate() error {
 	if sc.Days < 1 || sc.Days > 36600 {
 		return fmt.Errorf("days must be 1 to 36600, got %d", sc.Days)
 	}
-	if sc.Start.IsZero() {
-		return errors.New("no start time")
+	// Sighting times lie in the years 1000–8999 (SPEC §2): detect would
+	// reject every record of a scenario outside them.
+	first, end := time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9000, 1, 1, 0, 0, 0, 0, time.UTC)
+	if sc.Start.Before(first) || sc.Start.AddDate(0, 0, sc.Days).After(end) {
+		return fmt.Errorf("the scenario's %d days from %s must lie in the years 1000–8999, where sighting times do",
+			sc.Days, sc.Start.UTC().Format(time.RFC3339))
 	}
 	if !(sc.Background >= 0) || sc.Background > 1e6 {
 		return fmt.Errorf("background must be ≥ 0 sightings per km per day, got %v", sc.Background)

@@ -187,7 +187,8 @@ func gisLayers(line *geo.Line, pol detect.Policy, feats []feature) ([2]gisLayer,
 	return out, nil
 }
 
-// geometryOf reads the GeoJSON Point or LineString linewatch writes.
+// geometryOf reads the GeoJSON Point, LineString or MultiLineString
+// linewatch writes.
 func geometryOf(g *fastjson.Value) (orb.Geometry, error) {
 	coords := g.GetArray("coordinates")
 	point := func(v *fastjson.Value) (orb.Point, error) {
@@ -206,17 +207,31 @@ func geometryOf(g *fastjson.Value) (orb.Geometry, error) {
 	case "Point":
 		return point(g.Get("coordinates"))
 	case "LineString":
-		ls := make(orb.LineString, len(coords))
+		return lineOf(coords, point)
+	case "MultiLineString":
+		mls := make(orb.MultiLineString, len(coords))
 		for i, c := range coords {
-			p, err := point(c)
+			ls, err := lineOf(c.GetArray(), point)
 			if err != nil {
 				return nil, err
 			}
-			ls[i] = p
+			mls[i] = ls
 		}
-		return ls, nil
+		return mls, nil
 	}
 	return nil, fmt.Errorf("geometry %s", g)
+}
+
+func lineOf(coords []*fastjson.Value, point func(*fastjson.Value) (orb.Point, error)) (orb.LineString, error) {
+	ls := make(orb.LineString, len(coords))
+	for i, c := range coords {
+		p, err := point(c)
+		if err != nil {
+			return nil, err
+		}
+		ls[i] = p
+	}
+	return ls, nil
 }
 
 // typeState gathers the kinds of value a carried property takes, for

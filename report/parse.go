@@ -180,9 +180,19 @@ func parseEpisode(f *feature, sectors map[string]geo.Sector, pol detect.Policy) 
 		c.Corroborated != nil && c.Corroborated.MinAffiliations != pol.CorroborationMinAffiliations {
 		return e, fmt.Errorf("its criteria's thresholds are not this policy's: pass the policy detect used with --policy")
 	}
-	if f.Geometry != nil && f.Geometry.Type == "LineString" {
+	switch {
+	case f.Geometry == nil:
+	case f.Geometry.Type == "LineString":
 		if err := json.Unmarshal(f.Geometry.Coordinates, &e.Coords); err != nil {
 			return e, fmt.Errorf("geometry: %w", err)
+		}
+	case f.Geometry.Type == "MultiLineString": // cut at the antimeridian
+		var parts [][][2]float64
+		if err := json.Unmarshal(f.Geometry.Coordinates, &parts); err != nil {
+			return e, fmt.Errorf("geometry: %w", err)
+		}
+		for _, p := range parts {
+			e.Coords = append(e.Coords, p...)
 		}
 	}
 	return e, nil

@@ -107,7 +107,8 @@ type Episode struct {
 	Criteria    Criteria `json:"criteria"`
 	Evidence    []string `json:"evidence"` // the first 50 violation ids
 	Description string   `json:"description"`
-	// Coords is the episode's geometry: the line from KmFrom to KmTo.
+	// Coords is the episode's geometry: the line from KmFrom to KmTo (its
+	// parts one after the other where it is cut at the antimeridian).
 	Coords [][2]float64 `json:"-"`
 }
 
@@ -229,8 +230,10 @@ func episodeOf(line *geo.Line, pol detect.Policy, e *detect.Episode) Episode {
 		}
 		x.Evidence = append(x.Evidence, v.ID)
 	}
-	for _, p := range line.Substring(e.Stretch, e.KmFrom, e.KmTo) {
-		x.Coords = append(x.Coords, [2]float64{num.Round(p[0], 6), num.Round(p[1], 6)})
+	for _, part := range output.EpisodeGeometry(line, e) {
+		for _, p := range part {
+			x.Coords = append(x.Coords, [2]float64{num.Round(p[0], 6), num.Round(p[1], 6)})
+		}
 	}
 	c := &x.Criteria
 	c.Significant.Holds = e.Significant

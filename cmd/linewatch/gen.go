@@ -65,6 +65,9 @@ func genAction(c *cli.Context) error {
 	if c.Args().Present() {
 		return usageError(c, "gen takes no arguments, got %q", c.Args().First())
 	}
+	if err := checkOutputs(c, []string{"output", "truth"}, []string{"line", "policy", "scenario"}, nil); err != nil {
+		return err
+	}
 	line, pol, err := loadLine(c)
 	if err != nil {
 		return err

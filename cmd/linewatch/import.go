@@ -172,6 +172,9 @@ func importAction(c *cli.Context, d importer.Dialect) error {
 	if err != nil {
 		return err
 	}
+	if err := checkOutputs(c, []string{"output", "rejects", "summary"}, []string{"map"}, inputs); err != nil {
+		return importUsage(c, "%v", err)
+	}
 	im, err := importerOptions(c, d)
 	if err != nil {
 		return err
@@ -412,8 +415,9 @@ func fromFlags() []cli.Flag {
 type fromImport struct {
 	im    *importer.Importer
 	names map[string]string // input path → name in rejects (the spooled standard input is "-")
-	temp  string
-	read  atomic.Int64 // bytes of CSV read (for the progress bar)
+	temp  string            // the path the spooled standard input is read by
+	spool *os.File          // the spooled standard input, open for the run
+	read  atomic.Int64      // bytes of CSV read (for the progress bar)
 }
 
 // countingReader counts the bytes read from a file.
@@ -457,7 +461,7 @@ func detectFrom(c *cli.Context, inputs []string) (*fromImport, error) {
 				fi.cleanup()
 				return nil, importUsage(c, "standard input (-) can be read only once")
 			}
-			if path, err = spoolStdin(c.App.Reader); err != nil {
+			if path, fi.spool, err = spoolStdin(c.App.Reader); err != nil {
 				fi.cleanup()
 				return nil, unusable(fmt.Errorf("standard input: %w", err))
 			}
@@ -482,17 +486,32 @@ func detectFrom(c *cli.Context, inputs []string) (*fromImport, error) {
 	return fi, nil
 }
 
-func spoolStdin(r io.Reader) (string, error) {
+// spoolStdin copies standard input to a temporary file, for the batch
+// driver to open by name (twice, when it settles conflicting duplicates),
+// and returns that name and the file, which cleanup closes.
+func spoolStdin(r io.Reader) (string, *os.File, error) {
 	f, err := os.CreateTemp("", "linewatch-stdin-*.csv")
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	_, err = io.Copy(f, r)
-	if err = errors.Join(err, f.Close()); err != nil {
+	// Removed at once where the open file can still be reached by a name
+	// (Linux's /proc/self/fd): nothing is left behind however the process
+	// ends, kill -9 included. Elsewhere cleanup removes it.
+	path := f.Name()
+	if proc := fmt.Sprintf("/proc/self/fd/%d", f.Fd()); fileExists(proc) && os.Remove(f.Name()) == nil {
+		path = proc
+	}
+	if _, err := io.Copy(f, r); err != nil {
+		f.Close()
 		os.Remove(f.Name())
-		return "", err
+		return "", nil, err
 	}
-	return f.Name(), nil
+	return path, f, nil
+}
+
+func fileExists(name string) bool {
+	_, err := os.Stat(name)
+	return err == nil
 }
 
 // configure makes cfg read the inputs through the importer, and returns
@@ -537,7 +556,8 @@ func (fi *fromImport) configure(cfg *batchrun.Config, inputs []string) []string 
 // cleanup removes the spooled standard input.
 func (fi *fromImport) cleanup() {
 	if fi != nil && fi.temp != "" {
-		os.Remove(fi.temp)
+		fi.spool.Close()
+		os.Remove(fi.spool.Name()) // already done where it could be
 		fi.temp = ""
 	}
 }

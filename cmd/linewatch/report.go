@@ -50,6 +50,9 @@ func reportAction(c *cli.Context) error {
 		return usageError(c, "report takes one ALERTS file (detect's output), got %d", c.NArg())
 	}
 	name := c.Args().First()
+	if err := checkOutputs(c, []string{"output"}, []string{"line", "policy", "summary"}, []string{name}); err != nil {
+		return err
+	}
 	rng, err := timeRange(c)
 	if err != nil {
 		return err

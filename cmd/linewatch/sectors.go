@@ -1,8 +1,10 @@
 package main
 
 import (
-	"github.com/linewatch/linewatch/internal/jsontext"
+	"io"
 	"strconv"
+
+	"github.com/linewatch/linewatch/internal/jsontext"
 
 	"github.com/linewatch/linewatch/geo"
 	"github.com/linewatch/linewatch/internal/num"
@@ -31,6 +33,9 @@ func sectorsAction(c *cli.Context) error {
 	if c.Args().Present() {
 		return usageError(c, "sectors takes no arguments, got %q", c.Args().First())
 	}
+	if err := checkOutputs(c, []string{"output"}, []string{"line", "policy"}, nil); err != nil {
+		return err
+	}
 	l, _, err := loadLine(c)
 	if err != nil {
 		return err
@@ -39,7 +44,7 @@ func sectorsAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	_, werr := out.Write(appendSectors(nil, l))
+	werr := writeSectors(out, l)
 	if err := out.Close(); err != nil {
 		return err
 	}
@@ -52,10 +57,12 @@ func sectorsAction(c *cli.Context) error {
 // sectorColours alternate from one sector to the next.
 var sectorColours = [2]string{"#d95f02", "#1b9e77"}
 
-// appendSectors appends the sector layout of l as a GeoJSON
-// FeatureCollection, one Feature per line, keys in a fixed order.
-func appendSectors(dst []byte, l *geo.Line) []byte {
-	dst = append(dst, `{"type":"FeatureCollection","features":[`...)
+// writeSectors writes the sector layout of l as a GeoJSON
+// FeatureCollection, one Feature per line, keys in a fixed order, a
+// sector at a time: a line of a million sectors (sector_km: 0.001) is
+// not held in memory as text.
+func writeSectors(w io.Writer, l *geo.Line) error {
+	dst := []byte(`{"type":"FeatureCollection","features":[`)
 	for i, s := range l.Sectors() {
 		if i > 0 {
 			dst = append(dst, ',')
@@ -83,8 +90,15 @@ func appendSectors(dst []byte, l *geo.Line) []byte {
 		dst = append(dst, `","stroke-width":3},"geometry":`...)
 		dst = appendGeometry(dst, geo.SplitAntimeridian(l.Substring(s.Stretch, s.KmFrom, s.KmTo)))
 		dst = append(dst, "}"...)
+		if len(dst) >= 1<<16 {
+			if _, err := w.Write(dst); err != nil {
+				return err
+			}
+			dst = dst[:0]
+		}
 	}
-	return append(dst, "\n]}\n"...)
+	_, err := w.Write(append(dst, "\n]}\n"...))
+	return err
 }
 
 // appendGeometry appends a piece of the line as a LineString, or, cut at

@@ -135,6 +135,10 @@ func streamAction(c *cli.Context) error {
 	default:
 		return usageError(c, "--in %q: want -, http://ADDR, nats://embedded or nats://HOST:PORT", in)
 	}
+	if err := checkOutputs(c, []string{"output", "rejects", "summary"}, []string{"line", "policy", "tokens", "metrics-token",
+		"nats-nkey", "nats-creds", "nats-tls-cert", "nats-tls-key"}, nil); err != nil {
+		return err
+	}
 	r.out = c.String("output")
 	if r.out == "" {
 		r.out = "-"
