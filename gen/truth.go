@@ -2,7 +2,6 @@ package gen
 
 import (
 	"cmp"
-	lwoutput "github.com/linewatch/linewatch/output"
 	"slices"
 	"strings"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/linewatch/linewatch/detect"
 	"github.com/linewatch/linewatch/geo"
 	"github.com/linewatch/linewatch/internal/num"
+	"github.com/linewatch/linewatch/output"
 )
 
 // Truth is what a scenario injected, and what a detect run on its output
@@ -56,7 +56,7 @@ type RecordTruth struct {
 
 // Expected is the summary a detect run with the truth's policy should
 // write (SPEC §5), timings left out.
-type Expected = lwoutput.Counts
+type Expected = output.Counts
 
 // EventTruth is one injected event.
 type EventTruth struct {
@@ -499,7 +499,7 @@ func itoa(i int) string {
 }
 
 // truth assembles the truth once everything is written.
-func (g *generator) truth(plans []eventPlan, out *output) *Truth {
+func (g *generator) truth(plans []eventPlan, out *recordWriter) *Truth {
 	c := &out.counts
 	pol := g.pol
 	t := &Truth{

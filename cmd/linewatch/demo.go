@@ -12,13 +12,13 @@ import (
 	"strings"
 	"time"
 
-	batchrun "github.com/linewatch/linewatch/batch"
+	"github.com/linewatch/linewatch/batch"
 	"github.com/linewatch/linewatch/detect"
 	"github.com/linewatch/linewatch/fixtures"
 	"github.com/linewatch/linewatch/gen"
 	"github.com/linewatch/linewatch/geo"
 	"github.com/linewatch/linewatch/internal/num"
-	render "github.com/linewatch/linewatch/output"
+	"github.com/linewatch/linewatch/output"
 	"github.com/linewatch/linewatch/report"
 	"github.com/urfave/cli/v2"
 )
@@ -110,18 +110,18 @@ func demoAction(c *cli.Context) error {
 
 	// 2. Detect, as linewatch detect --isolated --summary --report does.
 	t0 = time.Now()
-	out, err := batchrun.Run(batchrun.Config{Judge: detect.NewJudge(line, pol)}, []string{path("sightings.ndjson.gz")})
+	out, err := batch.Run(batch.Config{Judge: detect.NewJudge(line, pol)}, []string{path("sightings.ndjson.gz")})
 	if err != nil {
 		return unusable(err)
 	}
 	k := out.Counts
-	sum := render.Summary{
-		Records: render.Records{Read: k.Read, Accepted: k.Accepted, Rejected: k.Rejected, Duplicate: k.Duplicate,
+	sum := output.Summary{
+		Records: output.Records{Read: k.Read, Accepted: k.Accepted, Rejected: k.Rejected, Duplicate: k.Duplicate,
 			Late: k.Late, Unattributed: k.Unattributed, BeyondEnd: k.BeyondEnd},
 		Result: &out.Result,
 	}
 	if _, err := createFile(path("alerts.geojson"), func(w io.Writer) (any, error) {
-		return nil, render.Write(w, line, pol, &out.Result, render.Options{Format: render.GeoJSON, Isolated: true})
+		return nil, output.Write(w, line, pol, &out.Result, output.Options{Format: output.GeoJSON, Isolated: true})
 	}); err != nil {
 		return err
 	}
@@ -164,7 +164,7 @@ func createFile[T any](name string, write func(io.Writer) (T, error)) (T, error)
 }
 
 // demoDescribe prints what the demo did and found, and where the files are.
-func demoDescribe(w io.Writer, dir string, line *geo.Line, truth *gen.Truth, out *batchrun.Outcome, took time.Duration) error {
+func demoDescribe(w io.Writer, dir string, line *geo.Line, truth *gen.Truth, out *batch.Outcome, took time.Duration) error {
 	var sb strings.Builder
 	k := out.Counts
 	res := &out.Result

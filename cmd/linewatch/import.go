@@ -14,7 +14,7 @@ import (
 	"time"
 	_ "time/tzdata" // --tz works where the system has no zone database
 
-	batchrun "github.com/linewatch/linewatch/batch"
+	"github.com/linewatch/linewatch/batch"
 	"github.com/linewatch/linewatch/feed"
 	"github.com/linewatch/linewatch/importer"
 	"github.com/urfave/cli/v2"
@@ -497,7 +497,7 @@ func spoolStdin(r io.Reader) (string, error) {
 
 // configure makes cfg read the inputs through the importer, and returns
 // the inputs to give batch.Run. It does nothing to a nil fromImport.
-func (fi *fromImport) configure(cfg *batchrun.Config, inputs []string) []string {
+func (fi *fromImport) configure(cfg *batch.Config, inputs []string) []string {
 	if fi == nil {
 		return inputs
 	}
@@ -524,7 +524,7 @@ func (fi *fromImport) configure(cfg *batchrun.Config, inputs []string) []string 
 		cfg.Progress = func(records, _ int64) { progress(records, fi.read.Load()) }
 	}
 	if reject := cfg.Reject; reject != nil {
-		cfg.Reject = func(rj batchrun.Rejected) error {
+		cfg.Reject = func(rj batch.Rejected) error {
 			if rec, reason, ok := importer.RejectedRow(rj.Record); ok {
 				rj.Record, rj.Reason = rec, reason
 			}

@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	batchrun "github.com/linewatch/linewatch/batch"
+	"github.com/linewatch/linewatch/batch"
 	"github.com/linewatch/linewatch/detect"
 	"github.com/linewatch/linewatch/geo"
 	"github.com/linewatch/linewatch/gpkg"
@@ -196,8 +196,8 @@ func rangeFlags(what, others string) []cli.Flag {
 }
 
 // timeRange reads --since and --until; nil when neither is given.
-func timeRange(c *cli.Context) (*batchrun.TimeRange, error) {
-	r, err := batchrun.ParseTimeRange(c.String("since"), c.String("until"))
+func timeRange(c *cli.Context) (*batch.TimeRange, error) {
+	r, err := batch.ParseTimeRange(c.String("since"), c.String("until"))
 	if err != nil {
 		return nil, usageError(c, "%v", err)
 	}
