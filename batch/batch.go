@@ -18,16 +18,6 @@ import (
 	"github.com/linewatch/linewatch/feed"
 )
 
-// Counts account for every record read (SPEC §2): read = accepted +
-// rejected + duplicate + late + outside. Unattributed and BeyondEnd are
-// among the accepted; Outside are the valid sightings outside the
-// Config's Range.
-type Counts struct {
-	Read, Accepted, Rejected, Duplicate, Late int64
-	Unattributed, BeyondEnd                   int64
-	Outside                                   int64
-}
-
 // Rejected is a record that was not accepted, and why.
 type Rejected struct {
 	Record feed.Record
@@ -55,7 +45,9 @@ type Config struct {
 // Outcome is the result of a run.
 type Outcome struct {
 	Result detect.Result
-	Counts Counts
+	// Counts account for every record read; Outside counts the valid
+	// sightings outside the Config's Range.
+	Counts feed.Counts
 }
 
 const batchSize = 1024
@@ -310,7 +302,7 @@ const (
 
 // acc is what a worker accepted.
 type acc struct {
-	counts Counts
+	counts feed.Counts
 	viols  []*detect.Violation
 	tracks []*detect.TrackPoint
 	notes  [noteBuckets][][]idNote
@@ -378,13 +370,7 @@ func (c *collector) merge() {
 	var buckets [noteBuckets][][]idNote
 	for i := range c.accs {
 		a := &c.accs[i]
-		k := &c.all.counts
-		k.Read += a.counts.Read
-		k.Accepted += a.counts.Accepted
-		k.Rejected += a.counts.Rejected
-		k.Unattributed += a.counts.Unattributed
-		k.BeyondEnd += a.counts.BeyondEnd
-		k.Outside += a.counts.Outside
+		c.all.counts.Add(a.counts)
 		c.all.viols = append(c.all.viols, a.viols...)
 		c.all.tracks = append(c.all.tracks, a.tracks...)
 		for b := range a.notes {

@@ -27,6 +27,7 @@ import (
 
 	"github.com/linewatch/linewatch/batch"
 	"github.com/linewatch/linewatch/detect"
+	"github.com/linewatch/linewatch/feed"
 	"github.com/linewatch/linewatch/geo"
 	"github.com/linewatch/linewatch/output"
 )
@@ -102,7 +103,7 @@ func summarize(t fataler, out *batch.Outcome) scenarioSummary {
 	helper(t)
 	k := out.Counts
 	s := output.Summary{
-		Records: output.Records{Read: k.Read, Accepted: k.Accepted, Rejected: k.Rejected, Duplicate: k.Duplicate,
+		Records: feed.Counts{Read: k.Read, Accepted: k.Accepted, Rejected: k.Rejected, Duplicate: k.Duplicate,
 			Late: k.Late, Unattributed: k.Unattributed, BeyondEnd: k.BeyondEnd},
 		Result: &out.Result,
 	}

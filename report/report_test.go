@@ -13,6 +13,7 @@ import (
 
 	"github.com/linewatch/linewatch/batch"
 	"github.com/linewatch/linewatch/detect"
+	"github.com/linewatch/linewatch/feed"
 	"github.com/linewatch/linewatch/geo"
 	"github.com/linewatch/linewatch/output"
 	"github.com/linewatch/linewatch/report"
@@ -234,7 +235,7 @@ func TestReportSummaryAndPolicy(t *testing.T) {
 		t.Error("no note of the missing summary")
 	}
 	k := r.out.Counts
-	sum := output.Summary{Records: output.Records{Read: k.Read, Accepted: k.Accepted, Rejected: k.Rejected, Duplicate: k.Duplicate},
+	sum := output.Summary{Records: feed.Counts{Read: k.Read, Accepted: k.Accepted, Rejected: k.Rejected, Duplicate: k.Duplicate},
 		Result: &r.out.Result, WallS: 0.25}
 	d.Summary = report.SummaryOf(&sum)
 	d.PolicySource = "strict.yaml"

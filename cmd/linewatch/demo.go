@@ -116,9 +116,8 @@ func demoAction(c *cli.Context) error {
 	}
 	k := out.Counts
 	sum := output.Summary{
-		Records: output.Records{Read: k.Read, Accepted: k.Accepted, Rejected: k.Rejected, Duplicate: k.Duplicate,
-			Late: k.Late, Unattributed: k.Unattributed, BeyondEnd: k.BeyondEnd},
-		Result: &out.Result,
+		Records: k,
+		Result:  &out.Result,
 	}
 	if _, err := createFile(path("alerts.geojson"), func(w io.Writer) (any, error) {
 		return nil, output.Write(w, line, pol, &out.Result, output.Options{Format: output.GeoJSON, Isolated: true})

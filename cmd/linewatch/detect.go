@@ -139,11 +139,10 @@ func detectAction(c *cli.Context) error {
 	}
 	k := out.Counts
 	sum := output.Summary{
-		Records: output.Records{Read: k.Read, Accepted: k.Accepted, Rejected: k.Rejected, Duplicate: k.Duplicate,
-			Late: k.Late, Unattributed: k.Unattributed, BeyondEnd: k.BeyondEnd, Outside: k.Outside},
-		Result: &out.Result,
-		WallS:  time.Since(start).Seconds(),
-		Range:  rng.String(),
+		Records: k,
+		Result:  &out.Result,
+		WallS:   time.Since(start).Seconds(),
+		Range:   rng.String(),
 	}
 	if name := c.String("summary"); name != "" {
 		if err := os.WriteFile(name, sum.AppendJSON(nil), 0o644); err != nil {
