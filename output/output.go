@@ -212,7 +212,7 @@ func AppendEpisode(b []byte, line *geo.Line, pol detect.Policy, e *detect.Episod
 	b = AppendCriteria(b, pol, e)
 	b = append(b, `,"evidence":[`...)
 	for i, v := range e.Evidence {
-		if i == 50 {
+		if i == maxEvidence {
 			break
 		}
 		if i > 0 {

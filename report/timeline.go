@@ -53,7 +53,7 @@ func drawTimeline(d *Data, v *view) string {
 		tMin, tMax = min(tMin, x.Time), max(tMax, x.Time)
 	}
 	for _, e := range d.Episodes {
-		tMin, tMax = min(tMin, e.Start), max(tMax, e.End-1)
+		tMin, tMax = min(tMin, int64(e.Start)), max(tMax, int64(e.End)-1)
 	}
 	if tMin > tMax {
 		return ""
@@ -203,8 +203,8 @@ func drawTimeline(d *Data, v *view) string {
 		for _, s := range e.Sectors {
 			lo, hi = min(lo, index[s]), max(hi, index[s])
 		}
-		x0 := tlLeft + float64(col(e.Start))*colW
-		x1 := tlLeft + float64(col(e.End-1)+1)*colW
+		x0 := tlLeft + float64(col(int64(e.Start)))*colW
+		x1 := tlLeft + float64(col(int64(e.End)-1)+1)*colW
 		y0 := tlTop + float64(lo)*rowH
 		y1 := tlTop + float64(hi+1)*rowH
 		c, _ := classOf(e.Class)
@@ -212,7 +212,7 @@ func drawTimeline(d *Data, v *view) string {
 			v.Approximate++
 			fmt.Fprintf(&b, `<rect class="ep-area" x="%s" y="%s" width="%s" height="%s" fill="url(#lw-hatch)" %s>`,
 				f(x0), f(y0), f(x1-x0), f(y1-y0), attr("data-ep", e.ID))
-			b.title(e.ID + ": its cells are not in the alerts (write them with --evidence); score " + num.FormatMicro(e.Score) + " in all")
+			b.title(e.ID + ": its cells are not in the alerts (write them with --evidence); score " + num.FormatMicro(int64(e.Score)) + " in all")
 			b.WriteString("</rect>\n")
 		}
 		// The outline's 2 px stroke lies inside the episode's cells, so
