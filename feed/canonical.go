@@ -39,18 +39,27 @@ type member struct {
 }
 
 func (c *canonicalizer) append(dst, raw []byte) ([]byte, error) {
+	if err := CheckJSON(raw); err != nil {
+		return dst, err
+	}
+	i := jsontext.SkipSpace(raw, 0)
+	return c.valueAt(dst, raw, i, jsontext.SkipValue(raw, i)), nil
+}
+
+// CheckJSON returns why raw is not one JSON text of I-JSON (RFC 7493) —
+// valid UTF-8, no lone surrogate escapes, every number representable as a
+// double, nesting at most 256 deep — or nil if it is one.
+func CheckJSON(raw []byte) error {
 	s := scanner{b: raw}
 	s.ws()
 	if err := s.value(0); err != nil {
-		return dst, errors.New("invalid JSON: " + err.Error())
+		return errors.New("invalid JSON: " + err.Error())
 	}
 	s.ws()
 	if s.i != len(raw) {
-		return dst, errors.New("invalid JSON: " + s.unexpected("text after the value").Error())
+		return errors.New("invalid JSON: " + s.unexpected("text after the value").Error())
 	}
-	w := walker{b: raw}
-	w.ws()
-	return c.value(dst, &w), nil
+	return nil
 }
 
 // walker moves through JSON text already checked by a scanner.
@@ -59,109 +68,59 @@ type walker struct {
 	i int
 }
 
-func (w *walker) ws() {
-	for w.i < len(w.b) && (w.b[w.i] == ' ' || w.b[w.i] == '\t' || w.b[w.i] == '\n' || w.b[w.i] == '\r') {
-		w.i++
-	}
-}
+func (w *walker) ws() { w.i = jsontext.SkipSpace(w.b, w.i) }
 
 // skip moves past the value at w.i.
-func (w *walker) skip() {
-	s := scanner{b: w.b, i: w.i, lax: true}
-	_ = s.value(0)
-	w.i = s.i
-}
+func (w *walker) skip() { w.i = jsontext.SkipValue(w.b, w.i) }
 
-// strEnd returns the end of the content of the string whose opening quote
-// is at w.i, and moves past its closing quote.
-func (w *walker) strEnd() int {
-	i := w.i + 1
-	for w.b[i] != '"' {
-		if w.b[i] == '\\' {
-			i++
-		}
-		i++
-	}
-	w.i = i + 1
-	return i
-}
-
+// value appends the canonical form of the value at w.i and moves past it.
 func (c *canonicalizer) value(dst []byte, w *walker) []byte {
-	b := w.b
-	switch b[w.i] {
+	a := w.i
+	w.skip()
+	return c.valueAt(dst, w.b, a, w.i)
+}
+
+// valueAt appends the canonical form of the value b[a:z], checked by a
+// scanner (which bounds its nesting, and so this recursion).
+func (c *canonicalizer) valueAt(dst, b []byte, a, z int) []byte {
+	switch b[a] {
 	case '{':
-		return c.object(dst, w)
+		return c.object(dst, b, a)
 	case '[':
 		dst = append(dst, '[')
-		w.i++
-		w.ws()
-		if b[w.i] == ']' {
-			w.i++
-			return append(dst, ']')
-		}
-		for {
-			dst = c.value(dst, w)
-			w.ws()
-			if b[w.i] == ']' {
-				w.i++
-				return append(dst, ']')
+		n := 0
+		jsontext.Elements(b, a, func(ea, ez int) {
+			if n > 0 {
+				dst = append(dst, ',')
 			}
-			dst = append(dst, ',')
-			w.i++ // ,
-			w.ws()
-		}
+			n++
+			dst = c.valueAt(dst, b, ea, ez)
+		})
+		return append(dst, ']')
 	case '"':
-		start := w.i + 1
-		stop := w.strEnd()
 		k0 := len(c.keys)
-		c.keys = unescape(c.keys, b[start:stop])
+		c.keys = unescape(c.keys, b[a+1:z-1])
 		dst = jsontext.AppendString(dst, c.keys[k0:])
 		c.keys = c.keys[:k0]
 		return dst
-	case 't':
-		w.i += 4
-		return append(dst, "true"...)
-	case 'f':
-		w.i += 5
-		return append(dst, "false"...)
-	case 'n':
-		w.i += 4
-		return append(dst, "null"...)
+	case 't', 'f', 'n':
+		return append(dst, b[a:z]...)
 	default:
-		start := w.i
-		w.skip()
-		if num := b[start:w.i]; isES6(num) {
+		if num := b[a:z]; isES6(num) {
 			return append(dst, num...)
 		}
-		f, _ := parseFloat(b[start:w.i])
+		f, _ := parseFloat(b[a:z])
 		return appendES6(dst, f)
 	}
 }
 
-func (c *canonicalizer) object(dst []byte, w *walker) []byte {
-	b := w.b
+func (c *canonicalizer) object(dst, b []byte, a int) []byte {
 	base, kbase := len(c.mem), len(c.keys)
-	w.i++ // {
-	w.ws()
-	for b[w.i] != '}' {
-		start := w.i + 1
-		stop := w.strEnd()
+	jsontext.Members(b, a, func(m jsontext.Member) {
 		k0 := len(c.keys)
-		c.keys = unescape(c.keys, b[start:stop])
-		w.ws()
-		w.i++ // :
-		w.ws()
-		v0 := w.i
-		w.skip()
-		c.mem = append(c.mem, member{k0, len(c.keys), v0, w.i})
-		w.ws()
-		if b[w.i] == ',' {
-			w.i++
-			w.ws()
-		}
-	}
-	w.i++ // }
-	end := w.i
+		c.keys = unescape(c.keys, b[m.KeyA+1:m.KeyB-1])
+		c.mem = append(c.mem, member{k0, len(c.keys), m.ValA, m.ValB})
+	})
 	c.sortMembers(base)
 	dst = append(dst, '{')
 	first := true
@@ -179,10 +138,8 @@ func (c *canonicalizer) object(dst []byte, w *walker) []byte {
 		first = false
 		dst = jsontext.AppendString(dst, key)
 		dst = append(dst, ':')
-		w.i = m.v0
-		dst = c.value(dst, w)
+		dst = c.valueAt(dst, b, m.v0, m.v1)
 	}
-	w.i = end
 	c.mem = c.mem[:base]
 	c.keys = c.keys[:kbase]
 	return append(dst, '}')
