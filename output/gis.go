@@ -1,6 +1,8 @@
 package output
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -10,9 +12,9 @@ import (
 	"github.com/linewatch/linewatch/detect"
 	"github.com/linewatch/linewatch/geo"
 	"github.com/linewatch/linewatch/gpkg"
+	"github.com/linewatch/linewatch/internal/jsontext"
 	"github.com/linewatch/linewatch/internal/num"
 	"github.com/paulmach/orb"
-	"github.com/valyala/fastjson"
 )
 
 // The GIS formats (GeoPackage, KML) hold the same Features as the GeoJSON,
@@ -72,11 +74,11 @@ var gisSkip = map[string]bool{"layer": true, "stroke": true, "stroke-width": tru
 // parsed Feature is kept: the first finds the properties beyond the known
 // columns and the type their values call for, the second makes the rows.
 func gisLayers(line *geo.Line, pol detect.Policy, feats []feature) ([2]gisLayer, error) {
-	var parser fastjson.Parser
 	var buf []byte
-	// parse renders f and returns its layer (0 episodes, 1 violations)
-	// and its properties, valid until the next call.
-	parse := func(f feature) (int, *fastjson.Object, *fastjson.Value, error) {
+	var gf gisFeature
+	// parse renders f and returns its layer (0 episodes, 1 violations),
+	// its properties and geometry in gf, valid until the next call.
+	parse := func(f feature) (int, error) {
 		k := 0
 		if f.ep != nil {
 			buf = AppendEpisode(buf[:0], line, pol, f.ep)
@@ -84,15 +86,10 @@ func gisLayers(line *geo.Line, pol detect.Policy, feats []feature) ([2]gisLayer,
 			k = 1
 			buf = AppendViolation(buf[:0], line, f.v, f.owner)
 		}
-		v, err := parser.ParseBytes(buf)
-		if err != nil {
-			return k, nil, nil, fmt.Errorf("feature %s: %w", f.id, err)
+		if err := gf.read(buf); err != nil {
+			return k, fmt.Errorf("feature %s: %w", f.id, err)
 		}
-		props, err := v.Get("properties").Object()
-		if err != nil {
-			return k, nil, nil, fmt.Errorf("feature %s: %w", f.id, err)
-		}
-		return k, props, v.Get("geometry"), nil
+		return k, nil
 	}
 
 	known := [2][]gpkg.Column{episodeColumns, violationColumns}
@@ -107,20 +104,20 @@ func gisLayers(line *geo.Line, pol detect.Policy, feats []feature) ([2]gisLayer,
 		}
 	}
 	for _, f := range feats {
-		k, props, _, err := parse(f)
+		k, err := parse(f)
 		if err != nil {
 			return [2]gisLayer{}, err
 		}
-		props.Visit(func(key []byte, v *fastjson.Value) {
-			st, ok := extra[k][string(key)]
+		for _, p := range gf.props {
+			st, ok := extra[k][p.key]
 			if !ok {
 				st = &typeState{}
-				extra[k][string(key)] = st
+				extra[k][p.key] = st
 			}
 			if st != nil {
-				st.add(v)
+				st.add(p.val)
 			}
-		})
+		}
 	}
 
 	var out [2]gisLayer
@@ -155,7 +152,7 @@ func gisLayers(line *geo.Line, pol detect.Policy, feats []feature) ([2]gisLayer,
 	}
 
 	for _, f := range feats {
-		k, props, geometry, err := parse(f)
+		k, err := parse(f)
 		if err != nil {
 			return out, err
 		}
@@ -168,15 +165,15 @@ func gisLayers(line *geo.Line, pol detect.Policy, feats []feature) ([2]gisLayer,
 				row.class = f.owner.Class
 			}
 		}
-		if row.geom, err = geometryOf(geometry); err != nil {
+		if row.geom, err = geometryOf(gf.geom); err != nil {
 			return out, fmt.Errorf("feature %s: %w", f.id, err)
 		}
 		row.values = make([]any, len(keys[k]))
 		for i, key := range keys[k] {
-			v := props.Get(key)
+			v := gf.prop(key)
 			if k == 0 && v == nil {
 				// A criterion's verdict: criteria.NAME.holds.
-				v = props.Get("criteria").Get(key, "holds")
+				v = member(member(gf.prop("criteria"), key), "holds")
 			}
 			if row.values[i], err = columnValue(out[k].columns[i].Type, key, v); err != nil {
 				return out, fmt.Errorf("%s %s %s: %w", out[k].name, f.id, key, err)
@@ -187,27 +184,92 @@ func gisLayers(line *geo.Line, pol detect.Policy, feats []feature) ([2]gisLayer,
 	return out, nil
 }
 
+// gisFeature is a Feature as linewatch writes it, read back: its
+// properties (keys decoded, values as JSON text) and its geometry's text.
+type gisFeature struct {
+	props []gisProp
+	geom  []byte
+	key   []byte
+}
+
+type gisProp struct {
+	key string
+	val []byte
+}
+
+// read reads the Feature b; what it keeps points into b.
+func (g *gisFeature) read(b []byte) error {
+	g.props, g.geom = g.props[:0], nil
+	var props []byte
+	i := jsontext.SkipSpace(b, 0)
+	if jsontext.Members(b, i, func(m jsontext.Member) {
+		switch {
+		case m.KeyIs(b, "properties"):
+			props = m.Value(b)
+		case m.KeyIs(b, "geometry"):
+			g.geom = m.Value(b)
+		}
+	}) < 0 || len(props) == 0 || props[0] != '{' {
+		return fmt.Errorf("not a Feature with properties: %s", jsontext.Clip(b))
+	}
+	jsontext.Members(props, 0, func(m jsontext.Member) {
+		g.key = jsontext.Unescape(g.key[:0], props[m.KeyA+1:m.KeyB-1])
+		g.props = append(g.props, gisProp{key: string(g.key), val: m.Value(props)})
+	})
+	return nil
+}
+
+// prop returns the value of the property key, nil if it has none.
+func (g *gisFeature) prop(key string) []byte {
+	for _, p := range g.props {
+		if p.key == key {
+			return p.val
+		}
+	}
+	return nil
+}
+
+// member returns the value of the member key of the object obj, nil if
+// obj is no object or has no such member.
+func member(obj []byte, key string) []byte {
+	var v []byte
+	jsontext.Members(obj, 0, func(m jsontext.Member) {
+		if m.KeyIs(obj, key) {
+			v = m.Value(obj)
+		}
+	})
+	return v
+}
+
+// elements returns the elements of the JSON array a.
+func elements(a []byte) [][]byte {
+	var out [][]byte
+	jsontext.Elements(a, 0, func(x, z int) { out = append(out, a[x:z]) })
+	return out
+}
+
 // geometryOf reads the GeoJSON Point or LineString linewatch writes.
-func geometryOf(g *fastjson.Value) (orb.Geometry, error) {
-	coords := g.GetArray("coordinates")
-	point := func(v *fastjson.Value) (orb.Point, error) {
-		xy := v.GetArray()
+func geometryOf(g []byte) (orb.Geometry, error) {
+	coords := member(g, "coordinates")
+	point := func(v []byte) (orb.Point, error) {
+		xy := elements(v)
 		if len(xy) != 2 {
 			return orb.Point{}, fmt.Errorf("a position of %d numbers", len(xy))
 		}
-		x, err := xy[0].Float64()
+		x, err := strconv.ParseFloat(string(xy[0]), 64)
 		if err != nil {
 			return orb.Point{}, err
 		}
-		y, err := xy[1].Float64()
+		y, err := strconv.ParseFloat(string(xy[1]), 64)
 		return orb.Point{x, y}, err
 	}
-	switch string(g.GetStringBytes("type")) {
-	case "Point":
-		return point(g.Get("coordinates"))
-	case "LineString":
-		ls := make(orb.LineString, len(coords))
-		for i, c := range coords {
+	switch string(member(g, "type")) {
+	case `"Point"`:
+		return point(coords)
+	case `"LineString"`:
+		cs := elements(coords)
+		ls := make(orb.LineString, len(cs))
+		for i, c := range cs {
 			p, err := point(c)
 			if err != nil {
 				return nil, err
@@ -216,7 +278,7 @@ func geometryOf(g *fastjson.Value) (orb.Geometry, error) {
 		}
 		return ls, nil
 	}
-	return nil, fmt.Errorf("geometry %s", g)
+	return nil, fmt.Errorf("geometry %s", jsontext.Clip(g))
 }
 
 // typeState gathers the kinds of value a carried property takes, for
@@ -225,15 +287,15 @@ type typeState struct {
 	str, integer, long, real, boolean, other bool
 }
 
-func (s *typeState) add(v *fastjson.Value) {
-	switch v.Type() {
-	case fastjson.TypeNull:
-	case fastjson.TypeString:
+func (s *typeState) add(v []byte) {
+	switch {
+	case len(v) == 0 || string(v) == "null":
+	case v[0] == '"':
 		s.str = true
-	case fastjson.TypeTrue, fastjson.TypeFalse:
+	case string(v) == "true" || string(v) == "false":
 		s.boolean = true
-	case fastjson.TypeNumber:
-		if n, err := strconv.ParseInt(v.String(), 10, 64); err == nil {
+	case v[0] == '-' || v[0] >= '0' && v[0] <= '9':
+		if n, err := strconv.ParseInt(string(v), 10, 64); err == nil {
 			s.integer = true
 			s.long = s.long || n != int64(int32(n))
 		} else {
@@ -266,41 +328,54 @@ func (s *typeState) Type() gpkg.Type {
 	return gpkg.Text
 }
 
-// columnValue converts a GeoJSON property (nil if absent) to its column's
-// type.
-func columnValue(t gpkg.Type, key string, v *fastjson.Value) (any, error) {
-	if v == nil || v.Type() == fastjson.TypeNull {
+// columnValue converts a GeoJSON property, its JSON text (nil if
+// absent), to its column's type.
+func columnValue(t gpkg.Type, key string, v []byte) (any, error) {
+	if v == nil || string(v) == "null" {
 		return nil, nil
 	}
 	switch t {
 	case gpkg.Integer, gpkg.MediumInt:
-		return v.Int64()
+		return strconv.ParseInt(string(v), 10, 64)
 	case gpkg.Real:
-		return v.Float64()
+		return strconv.ParseFloat(string(v), 64)
 	case gpkg.Boolean:
-		return v.Bool()
+		return strconv.ParseBool(string(v))
 	case gpkg.DateTime:
-		s, err := v.StringBytes()
-		if err != nil {
-			return nil, err
+		s, ok := stringValue(v)
+		if !ok {
+			return nil, fmt.Errorf("not a time: %s", jsontext.Clip(v))
 		}
-		us, err := num.ParseTime(string(s))
+		us, err := num.ParseTime(s)
 		if err != nil {
 			return nil, err
 		}
 		return num.Time(us), nil
 	}
-	switch {
-	case v.Type() == fastjson.TypeString:
-		return string(v.GetStringBytes()), nil
-	case key == "sectors" && v.Type() == fastjson.TypeArray:
+	if s, ok := stringValue(v); ok {
+		return s, nil
+	}
+	if key == "sectors" && v[0] == '[' {
 		var ids []string
-		for _, s := range v.GetArray() {
-			ids = append(ids, string(s.GetStringBytes()))
+		for _, s := range elements(v) {
+			id, _ := stringValue(s)
+			ids = append(ids, id)
 		}
 		return strings.Join(ids, ";"), nil
 	}
-	return v.String(), nil // JSON text, compact
+	var b bytes.Buffer
+	if err := json.Compact(&b, v); err != nil {
+		return nil, err
+	}
+	return b.String(), nil // JSON text, compact
+}
+
+// stringValue is the content of the JSON string v, escapes decoded.
+func stringValue(v []byte) (string, bool) {
+	if len(v) < 2 || v[0] != '"' {
+		return "", false
+	}
+	return string(jsontext.Unescape(nil, v[1:len(v)-1])), true
 }
 
 // lastChange is the time of the latest Feature (the end of the latest
