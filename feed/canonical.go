@@ -42,8 +42,8 @@ func (c *canonicalizer) append(dst, raw []byte) ([]byte, error) {
 	if err := CheckJSON(raw); err != nil {
 		return dst, err
 	}
-	i := jsontext.SkipSpace(raw, 0)
-	return c.valueAt(dst, raw, i, jsontext.SkipValue(raw, i)), nil
+	dst, _ = c.valueAt(dst, raw, jsontext.SkipSpace(raw, 0))
+	return dst, nil
 }
 
 // CheckJSON returns why raw is not one JSON text of I-JSON (RFC 7493) —
@@ -75,48 +75,56 @@ func (w *walker) skip() { w.i = jsontext.SkipValue(w.b, w.i) }
 
 // value appends the canonical form of the value at w.i and moves past it.
 func (c *canonicalizer) value(dst []byte, w *walker) []byte {
-	a := w.i
-	w.skip()
-	return c.valueAt(dst, w.b, a, w.i)
+	dst, w.i = c.valueAt(dst, w.b, w.i)
+	return dst
 }
 
-// valueAt appends the canonical form of the value b[a:z], checked by a
-// scanner (which bounds its nesting, and so this recursion).
-func (c *canonicalizer) valueAt(dst, b []byte, a, z int) []byte {
-	switch b[a] {
+// valueAt appends the canonical form of the value at b[i], checked by a
+// scanner (which bounds its nesting, and so this recursion), and returns
+// the index just past it.
+func (c *canonicalizer) valueAt(dst, b []byte, i int) ([]byte, int) {
+	switch b[i] {
 	case '{':
-		return c.object(dst, b, a)
+		return c.object(dst, b, i)
 	case '[':
 		dst = append(dst, '[')
-		n := 0
-		jsontext.Elements(b, a, func(ea, ez int) {
+		i = jsontext.SkipSpace(b, i+1)
+		for n := 0; b[i] != ']'; n++ {
 			if n > 0 {
 				dst = append(dst, ',')
 			}
-			n++
-			dst = c.valueAt(dst, b, ea, ez)
-		})
-		return append(dst, ']')
+			dst, i = c.valueAt(dst, b, i)
+			if i = jsontext.SkipSpace(b, i); b[i] == ',' {
+				i = jsontext.SkipSpace(b, i+1)
+			}
+		}
+		return append(dst, ']'), i + 1
 	case '"':
+		z := jsontext.SkipString(b, i)
 		k0 := len(c.keys)
-		c.keys = unescape(c.keys, b[a+1:z-1])
+		c.keys = unescape(c.keys, b[i+1:z-1])
 		dst = jsontext.AppendString(dst, c.keys[k0:])
 		c.keys = c.keys[:k0]
-		return dst
-	case 't', 'f', 'n':
-		return append(dst, b[a:z]...)
+		return dst, z
+	case 't', 'n':
+		return append(dst, b[i:i+4]...), i + 4
+	case 'f':
+		return append(dst, "false"...), i + 5
 	default:
-		if num := b[a:z]; isES6(num) {
-			return append(dst, num...)
+		z := jsontext.SkipValue(b, i)
+		if num := b[i:z]; isES6(num) {
+			return append(dst, num...), z
 		}
-		f, _ := parseFloat(b[a:z])
-		return appendES6(dst, f)
+		f, _ := parseFloat(b[i:z])
+		return appendES6(dst, f), z
 	}
 }
 
-func (c *canonicalizer) object(dst, b []byte, a int) []byte {
+// object appends the canonical form of the object at b[a] and returns the
+// index just past it.
+func (c *canonicalizer) object(dst, b []byte, a int) ([]byte, int) {
 	base, kbase := len(c.mem), len(c.keys)
-	jsontext.Members(b, a, func(m jsontext.Member) {
+	end := jsontext.Members(b, a, func(m jsontext.Member) {
 		k0 := len(c.keys)
 		c.keys = unescape(c.keys, b[m.KeyA+1:m.KeyB-1])
 		c.mem = append(c.mem, member{k0, len(c.keys), m.ValA, m.ValB})
@@ -138,11 +146,11 @@ func (c *canonicalizer) object(dst, b []byte, a int) []byte {
 		first = false
 		dst = jsontext.AppendString(dst, key)
 		dst = append(dst, ':')
-		dst = c.valueAt(dst, b, m.v0, m.v1)
+		dst, _ = c.valueAt(dst, b, m.v0)
 	}
 	c.mem = c.mem[:base]
 	c.keys = c.keys[:kbase]
-	return append(dst, '}')
+	return append(dst, '}'), end
 }
 
 // sortMembers sorts c.mem[base:] by key, stably (so that the last of
