@@ -30,6 +30,7 @@ import (
 	"github.com/linewatch/linewatch/feed"
 	"github.com/linewatch/linewatch/geo"
 	"github.com/linewatch/linewatch/output"
+	"github.com/linewatch/linewatch/policy"
 )
 
 var update = flag.Bool("update", false, "rewrite the scenarios' expected output from the engine (check it against SPEC before keeping it)")
@@ -46,7 +47,7 @@ func loadScenarioLine(t fataler, dir string) (*geo.Line, detect.Policy) {
 	pol := detect.DefaultPolicy()
 	if p := filepath.Join(dir, "policy.yaml"); fileExists(p) {
 		var err error
-		if pol, err = detect.LoadPolicy(p); err != nil {
+		if pol, err = policy.Load(p); err != nil {
 			t.Fatal(err)
 		}
 	}

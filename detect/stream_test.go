@@ -16,7 +16,7 @@ import (
 func TestStreamMergeStatus(t *testing.T) {
 	line := straightLine(t)
 	pol := DefaultPolicy()
-	pol.SetHotScore(2) // one incursion makes a hot cell
+	pol.HotScoreMicro = RoundMicro(2) // one incursion makes a hot cell
 	judge := NewJudge(line, pol)
 	st := NewStream(judge)
 	const hour = int64(3600e6)

@@ -2,6 +2,7 @@ package gen
 
 import (
 	"cmp"
+	"encoding/json"
 	"slices"
 	"strings"
 	"time"
@@ -12,24 +13,25 @@ import (
 	"github.com/linewatch/linewatch/geo"
 	"github.com/linewatch/linewatch/internal/num"
 	"github.com/linewatch/linewatch/output"
+	"github.com/linewatch/linewatch/policy"
 )
 
 // Truth is what a scenario injected, and what a detect run on its output
 // with the scenario's policy should report.
 type Truth struct {
-	Seed     uint64         `json:"seed"`
-	Start    string         `json:"start"`
-	End      string         `json:"end"`
-	Days     int            `json:"days"`
-	Parties  [2]string      `json:"parties"`
-	Format   string         `json:"format"`
-	Shuffled bool           `json:"shuffled"`
-	Gzip     bool           `json:"gzip"`
-	Policy   detect.Policy  `json:"policy"`
-	Records  RecordTruth    `json:"records"`
-	Expected Expected       `json:"expected"`
-	Events   []EventTruth   `json:"events"`
-	Episodes []EpisodeTruth `json:"episodes"`
+	Seed     uint64          `json:"seed"`
+	Start    string          `json:"start"`
+	End      string          `json:"end"`
+	Days     int             `json:"days"`
+	Parties  [2]string       `json:"parties"`
+	Format   string          `json:"format"`
+	Shuffled bool            `json:"shuffled"`
+	Gzip     bool            `json:"gzip"`
+	Policy   json.RawMessage `json:"policy"` // as policy.JSON writes it
+	Records  RecordTruth     `json:"records"`
+	Expected Expected        `json:"expected"`
+	Events   []EventTruth    `json:"events"`
+	Episodes []EpisodeTruth  `json:"episodes"`
 }
 
 // RecordTruth counts the records written.
@@ -499,7 +501,7 @@ func (g *generator) truth(plans []eventPlan, out *recordWriter) *Truth {
 		Format:   g.sc.Format.String(),
 		Shuffled: g.sc.Shuffle,
 		Gzip:     g.sc.Gzip,
-		Policy:   pol,
+		Policy:   policy.JSON(pol),
 	}
 	rt := &t.Records
 	rt.Total, rt.Good = c.total, c.good

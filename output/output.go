@@ -269,7 +269,7 @@ func AppendCriteria(b []byte, pol detect.Policy, e *detect.Episode) []byte {
 	b = append(b, `,"strength":`...)
 	b = num.AppendMicro(b, e.Strength)
 	b = append(b, `,"min_score":`...)
-	b = num.AppendFormat(b, pol.SignificantScore, 6)
+	b = num.AppendMicro(b, pol.SignificantScoreMicro)
 	b = append(b, `,"min_depth_m":`...)
 	b = num.AppendFormat(b, pol.SignificantDepthM, 3)
 	b = append(b, `,"min_strength":`...)

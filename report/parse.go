@@ -162,7 +162,7 @@ func parseEpisode(f *feature, sectors map[string]geo.Sector, pol detect.Policy) 
 	}
 	if w := pol.WindowMicros(); (int64(e.Start)-pol.WindowOrigin)%w != 0 || (int64(e.End)-pol.WindowOrigin)%w != 0 {
 		return e, fmt.Errorf("%s–%s are not window bounds of this policy (window %s from %s): pass the policy detect used with --policy",
-			num.FormatTime(int64(e.Start)), num.FormatTime(int64(e.End)), detect.FormatDuration(pol.Window), num.FormatTime(pol.WindowOrigin))
+			num.FormatTime(int64(e.Start)), num.FormatTime(int64(e.End)), num.FormatDuration(pol.Window), num.FormatTime(pol.WindowOrigin))
 	}
 	var want output.Criteria
 	want.Thresholds(pol)

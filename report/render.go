@@ -11,6 +11,7 @@ import (
 	"github.com/linewatch/linewatch/detect"
 	"github.com/linewatch/linewatch/internal/num"
 	"github.com/linewatch/linewatch/output"
+	"github.com/linewatch/linewatch/policy"
 )
 
 //go:embed report.html.tmpl
@@ -204,9 +205,9 @@ func violationTip(x *Violation) string {
 
 // policyRows lists the policy in SPEC §7 order.
 func policyRows(p detect.Policy) []policyRow {
-	m := p.Map()
+	m := policy.Map(p)
 	var rows []policyRow
-	for _, k := range detect.PolicyKeys() {
+	for _, k := range policy.Keys() {
 		val, ok := m[k]
 		if !ok {
 			continue

@@ -267,7 +267,7 @@ func TestParseRefusesAnotherRun(t *testing.T) {
 		t.Errorf("5 km sectors: %v", err)
 	}
 	strict := r.pol
-	strict.SetSignificantScore(50)
+	strict.SignificantScoreMicro = detect.RoundMicro(50)
 	if _, err := report.Parse(data, r.line, strict); err == nil || !strings.Contains(err.Error(), "--policy") {
 		t.Errorf("another significant_score: %v", err)
 	}

@@ -64,7 +64,7 @@ func drawTimeline(d *Data, v *view) string {
 	col := func(t int64) int64 { return (pol.WindowOf(t) - w0) / per }
 	tStart, tEnd := pol.WindowStart(w0), pol.WindowStart(w0+ncols*per)
 	if per > 1 {
-		v.TimelineNote = fmt.Sprintf("Each column holds %d windows of %s.", per, detect.FormatDuration(pol.Window))
+		v.TimelineNote = fmt.Sprintf("Each column holds %d windows of %s.", per, num.FormatDuration(pol.Window))
 	}
 
 	// Cell scores from the violations in the data.
@@ -245,7 +245,7 @@ func drawTimeline(d *Data, v *view) string {
 	b.text(tlLeft, ly+24, `class="tick-label"`, "score 0")
 	b.text(tlLeft+220, ly+24, `class="tick-label" text-anchor="end"`, num.FormatMicro(maxScore)+" (log scale)")
 	b.text(tlLeft+240, ly+9, `class="tick-label"`, fmt.Sprintf("cell: %s × %s window; hot at score ≥ %s; outline: episode, coloured by class",
-		sectorKm(d), detect.FormatDuration(pol.Window), num.FormatMicro(pol.HotScoreMicro)))
+		sectorKm(d), num.FormatDuration(pol.Window), num.FormatMicro(pol.HotScoreMicro)))
 	b.WriteString("</g>\n</svg>")
 	return b.String()
 }

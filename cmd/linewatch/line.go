@@ -15,6 +15,7 @@ import (
 	"github.com/linewatch/linewatch/geo"
 	"github.com/linewatch/linewatch/gpkg"
 	"github.com/linewatch/linewatch/internal/samefile"
+	"github.com/linewatch/linewatch/policy"
 	"github.com/urfave/cli/v2"
 )
 
@@ -42,7 +43,7 @@ func loadLine(c *cli.Context) (*geo.Line, detect.Policy, error) {
 	pol := detect.DefaultPolicy()
 	if p := c.String("policy"); p != "" {
 		var err error
-		if pol, err = detect.LoadPolicy(p); err != nil {
+		if pol, err = policy.Load(p); err != nil {
 			return nil, pol, unusable(err)
 		}
 	}

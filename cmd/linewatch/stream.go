@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,6 +19,7 @@ import (
 
 	"github.com/linewatch/linewatch/detect"
 	"github.com/linewatch/linewatch/geo"
+	"github.com/linewatch/linewatch/internal/num"
 	"github.com/linewatch/linewatch/stream"
 )
 
@@ -281,7 +280,7 @@ func (r *streamRun) startBroker(ctx context.Context) error {
 		SyncAlways: c.Bool("sync-always"), Log: r.log, Metrics: r.metrics,
 	}
 	if v := c.String("retention"); v != "" {
-		d, ok := detect.ParseDuration(v)
+		d, ok := num.ParseDuration(v)
 		if !ok || d <= 0 {
 			return usageError(c, "--retention %q: want a duration > 0 such as 72h or 30d", v)
 		}
@@ -426,19 +425,14 @@ func (r *streamRun) close() {
 	}
 }
 
-// configID identifies what a state was computed with: the line, the
-// policy and the JetStream stream whose sequence numbers it counts.
+// configID is stream.ConfigID of the line and policy the flags name.
 func configID(c *cli.Context, pol detect.Policy) (string, error) {
-	h := sha256.New()
 	data, err := os.ReadFile(c.String("line"))
 	if err != nil {
 		return "", err
 	}
-	h.Write(data)
-	p, _ := pol.MarshalJSON()
-	h.Write(p)
-	fmt.Fprintf(h, "\x00%s\x00%s\x00%v\x00%s", c.String("left"), c.String("right"), c.Float64("buffer-m"), c.String("stream"))
-	return hex.EncodeToString(h.Sum(nil)[:16]), nil
+	line := stream.LineConfig{File: data, Left: c.String("left"), Right: c.String("right"), BufferM: c.Float64("buffer-m")}
+	return stream.ConfigID(line, pol, c.String("stream")), nil
 }
 
 // parseSize reads a size in bytes: 1048576, 512KiB, 16MiB, 1GiB (KB, MB
