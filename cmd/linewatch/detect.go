@@ -89,7 +89,6 @@ func detectAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer from.cleanup()
 	var rejects *rejectFile
 	if name := c.String("rejects"); name != "" {
 		if rejects, err = createRejects(name); err != nil {
@@ -113,7 +112,10 @@ func detectAction(c *cli.Context) error {
 	if bar != nil {
 		cfg.Progress = bar.update
 	}
-	out, err := batch.Run(cfg, from.configure(&cfg, inputs))
+	if from != nil {
+		cfg.Open = from
+	}
+	out, err := batch.Run(cfg, inputs)
 	bar.done()
 	if err != nil {
 		if rejects != nil {

@@ -10,11 +10,9 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 	_ "time/tzdata" // --tz works where the system has no zone database
 
-	"github.com/linewatch/linewatch/batch"
 	"github.com/linewatch/linewatch/feed"
 	"github.com/linewatch/linewatch/importer"
 	"github.com/urfave/cli/v2"
@@ -407,32 +405,10 @@ func fromFlags() []cli.Flag {
 	}, importFlags()...)
 }
 
-// fromImport is `detect --from`: the batch driver reads CSV files through
-// the importer.
-type fromImport struct {
-	im    *importer.Importer
-	names map[string]string // input path → name in rejects (the spooled standard input is "-")
-	temp  string
-	read  atomic.Int64 // bytes of CSV read (for the progress bar)
-}
-
-// countingReader counts the bytes read from a file.
-type countingReader struct {
-	io.ReadCloser
-	n *atomic.Int64
-}
-
-func (r *countingReader) Read(p []byte) (int, error) {
-	n, err := r.ReadCloser.Read(p)
-	r.n.Add(int64(n))
-	return n, err
-}
-
-// detectFrom reads --from and the importer's flags; it returns nil without
-// --from. Standard input is spooled to a temporary file (the batch driver
-// reads "-" itself, as GeoJSON, and reads the inputs twice when it settles
-// conflicting duplicates). Every file's header is checked here.
-func detectFrom(c *cli.Context, inputs []string) (*fromImport, error) {
+// detectFrom reads --from and the importer's flags: the opener through
+// which the batch driver reads the inputs, nil without --from. Every
+// file's header is checked here (standard input's when it is read).
+func detectFrom(c *cli.Context, inputs []string) (*importer.Opener, error) {
 	if !c.IsSet("from") {
 		for _, f := range importFlags() {
 			if c.IsSet(f.Names()[0]) {
@@ -449,97 +425,24 @@ func detectFrom(c *cli.Context, inputs []string) (*fromImport, error) {
 	if err != nil {
 		return nil, err
 	}
-	fi := &fromImport{im: im, names: map[string]string{}}
 	for _, in := range inputs {
-		path := in
 		if in == "-" {
-			if fi.temp != "" {
-				fi.cleanup()
-				return nil, importUsage(c, "standard input (-) can be read only once")
-			}
-			if path, err = spoolStdin(c.App.Reader); err != nil {
-				fi.cleanup()
-				return nil, unusable(fmt.Errorf("standard input: %w", err))
-			}
-			fi.temp = path
-			fi.names[path] = "-"
+			continue
 		}
-		rc, err := importer.OpenFile(path)
+		rc, err := importer.OpenFile(in)
 		if err != nil {
-			fi.cleanup()
 			return nil, unusable(fmt.Errorf("input: %w", err))
 		}
 		rows, err := im.Rows(in, rc)
 		rc.Close()
 		if err != nil {
-			fi.cleanup()
 			return nil, unusable(err)
 		}
 		if !c.Bool("quiet") {
 			sayGuessed(c, in, rows)
 		}
 	}
-	return fi, nil
-}
-
-func spoolStdin(r io.Reader) (string, error) {
-	f, err := os.CreateTemp("", "linewatch-stdin-*.csv")
-	if err != nil {
-		return "", err
-	}
-	_, err = io.Copy(f, r)
-	if err = errors.Join(err, f.Close()); err != nil {
-		os.Remove(f.Name())
-		return "", err
-	}
-	return f.Name(), nil
-}
-
-// configure makes cfg read the inputs through the importer, and returns
-// the inputs to give batch.Run. It does nothing to a nil fromImport.
-func (fi *fromImport) configure(cfg *batch.Config, inputs []string) []string {
-	if fi == nil {
-		return inputs
-	}
-	out := make([]string, len(inputs))
-	for i, in := range inputs {
-		out[i] = in
-		if in == "-" {
-			out[i] = fi.temp
-		}
-	}
-	cfg.Open = func(path string) (*feed.Source, error) {
-		name := path
-		if n, ok := fi.names[path]; ok {
-			name = n
-		}
-		rc, err := importer.OpenFile(path)
-		if err != nil {
-			return nil, err
-		}
-		return fi.im.Source(name, &countingReader{ReadCloser: rc, n: &fi.read})
-	}
-	if progress := cfg.Progress; progress != nil {
-		// Progress in bytes of the CSV files, not of the records made.
-		cfg.Progress = func(records, _ int64) { progress(records, fi.read.Load()) }
-	}
-	if reject := cfg.Reject; reject != nil {
-		cfg.Reject = func(rj batch.Rejected) error {
-			if rec, reason, ok := importer.RejectedRow(rj.Record); ok {
-				rj.Record, rj.Reason = rec, reason
-			}
-			return reject(rj)
-		}
-	}
-	return out
-}
-
-// cleanup removes the spooled standard input.
-func (fi *fromImport) cleanup() {
-	if fi != nil && fi.temp != "" {
-		os.Remove(fi.temp)
-		fi.temp = ""
-	}
+	return importer.NewOpener(im), nil
 }
 
 // importUsage is usageError with the help hint of an import subcommand
