@@ -3,18 +3,17 @@ package main
 import (
 	"bufio"
 	"compress/gzip"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 	_ "time/tzdata" // --tz works where the system has no zone database
 
 	"github.com/linewatch/linewatch/feed"
 	"github.com/linewatch/linewatch/importer"
+	"github.com/linewatch/linewatch/output"
 	"github.com/urfave/cli/v2"
 )
 
@@ -149,7 +148,7 @@ func importerOptions(c *cli.Context, d importer.Dialect) (*importer.Importer, er
 
 // importArgs returns the input files and the output (-o may follow the
 // files: see interspersed).
-func importArgs(c *cli.Context) (inputs []string, output string, err error) {
+func importArgs(c *cli.Context) (inputs []string, outName string, err error) {
 	inputs = c.Args().Slice()
 	if len(inputs) == 0 {
 		return nil, "", importUsage(c, "no CSV or GeoJSON files given (use - for standard input)")
@@ -157,16 +156,8 @@ func importArgs(c *cli.Context) (inputs []string, output string, err error) {
 	return inputs, c.String("output"), nil
 }
 
-// importFileSummary is one file's line in the summary.
-type importFileSummary struct {
-	File      string `json:"file"`
-	Format    string `json:"format"`              // csv or geojson
-	Delimiter string `json:"delimiter,omitempty"` // of a CSV file
-	importer.Counts
-}
-
 func importAction(c *cli.Context, d importer.Dialect) error {
-	inputs, output, err := importArgs(c)
+	inputs, outName, err := importArgs(c)
 	if err != nil {
 		return err
 	}
@@ -199,7 +190,7 @@ func importAction(c *cli.Context, d importer.Dialect) error {
 			return err
 		}
 	}
-	out, err := createImportOutput(c, output)
+	out, err := createImportOutput(c, outName)
 	if err != nil {
 		if rejects != nil {
 			rejects.Close()
@@ -207,8 +198,7 @@ func importAction(c *cli.Context, d importer.Dialect) error {
 		return err
 	}
 	start := time.Now()
-	var total importer.Counts
-	var files []importFileSummary
+	var sum output.ImportSummary
 	runErr := func() error {
 		for _, in := range inputs {
 			var r io.ReadCloser
@@ -222,8 +212,8 @@ func importAction(c *cli.Context, d importer.Dialect) error {
 			if err != nil {
 				return err
 			}
-			total.Add(fs.Counts)
-			files = append(files, fs)
+			sum.Total.Add(fs.Counts)
+			sum.Files = append(sum.Files, fs)
 		}
 		return nil
 	}()
@@ -237,10 +227,11 @@ func importAction(c *cli.Context, d importer.Dialect) error {
 	if closeErr != nil {
 		return failed(closeErr)
 	}
-	wall := time.Since(start).Seconds()
-	if err := writeImportSummary(c, total, files, wall); err != nil {
+	sum.WallS = time.Since(start).Seconds()
+	if err := writeSummary(c, sum.AppendJSON, sum.WriteText); err != nil {
 		return err
 	}
+	total := sum.Total
 	if total.Rows > 0 && total.Imported == 0 {
 		// Nothing came of a file that had rows: a wrong dialect, column
 		// or time format, which a pipeline must not take for success.
@@ -254,14 +245,14 @@ func importAction(c *cli.Context, d importer.Dialect) error {
 
 // importFile converts one file, saying on standard error where its
 // positions come from when the flags did not say.
-func importFile(c *cli.Context, im *importer.Importer, name string, r io.Reader, out io.Writer, rejects *rejectFile) (importFileSummary, error) {
+func importFile(c *cli.Context, im *importer.Importer, name string, r io.Reader, out io.Writer, rejects *rejectFile) (output.ImportFile, error) {
 	rows, err := im.Rows(name, r)
 	if err != nil {
-		return importFileSummary{}, unusable(err)
+		return output.ImportFile{}, unusable(err)
 	}
 	sayGuessed(c, name, rows)
-	summary := func() importFileSummary {
-		fs := importFileSummary{File: name, Format: rows.Format(), Counts: rows.Counts()}
+	summary := func() output.ImportFile {
+		fs := output.ImportFile{File: name, Format: rows.Format(), Counts: rows.Counts()}
 		if d := rows.Delimiter(); d != 0 {
 			fs.Delimiter = delimName(d)
 		}
@@ -348,54 +339,19 @@ func (o *importOutput) Close() error {
 	return nil
 }
 
-func writeImportSummary(c *cli.Context, k importer.Counts, files []importFileSummary, wall float64) error {
-	rate := 0.0
-	if wall > 0 {
-		rate = float64(k.Rows) / wall
-	}
+// writeSummary writes a run's summary as JSON to --summary FILE, or else
+// in words on standard error.
+func writeSummary(c *cli.Context, appendJSON func([]byte) []byte, writeText func(io.Writer) error) error {
 	if name := c.String("summary"); name != "" {
-		sum := struct {
-			Rows struct {
-				Read     int64 `json:"read"`
-				Imported int64 `json:"imported"`
-				Rejected int64 `json:"rejected"`
-			} `json:"rows"`
-			Flagged  int64               `json:"flagged"`
-			Files    []importFileSummary `json:"files"`
-			WallS    float64             `json:"wall_s"`
-			RowsPerS float64             `json:"rows_per_s"`
-		}{Flagged: k.Flagged, Files: files, WallS: round(wall, 3), RowsPerS: round(rate, 1)}
-		sum.Rows.Read, sum.Rows.Imported, sum.Rows.Rejected = k.Rows, k.Imported, k.Rejected
-		data, err := json.Marshal(sum)
-		if err == nil {
-			err = os.WriteFile(name, append(data, '\n'), 0o644)
-		}
-		if err != nil {
+		if err := os.WriteFile(name, appendJSON(nil), 0o644); err != nil {
 			return failed(fmt.Errorf("summary: %w", err))
 		}
 		return nil
 	}
-	flagged := ""
-	if k.Flagged > 0 {
-		flagged = fmt.Sprintf(" (%d flagged %s=%s: kind not in the map, taken as ground)", k.Flagged, importer.FlagProperty, importer.FlagKind)
-	}
-	_, err := fmt.Fprintf(c.App.ErrWriter, "rows: %d read, %d imported%s, %d rejected\ntime: %s s, %s rows/s\n",
-		k.Rows, k.Imported, flagged, k.Rejected, strconv.FormatFloat(round(wall, 3), 'f', -1, 64), strconv.FormatFloat(round(rate, 1), 'f', -1, 64))
-	if err != nil {
+	if err := writeText(c.App.ErrWriter); err != nil {
 		return failed(err)
 	}
 	return nil
-}
-
-func round(x float64, digits int) float64 {
-	p := 1.0
-	for range digits {
-		p *= 10
-	}
-	if x < 0 {
-		return -float64(int64(-x*p+0.5)) / p
-	}
-	return float64(int64(x*p+0.5)) / p
 }
 
 // fromFlags are the flags `detect --from` adds: --from and the importer's.
