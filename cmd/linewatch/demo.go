@@ -165,38 +165,11 @@ func createFile[T any](name string, write func(io.Writer) (T, error)) (T, error)
 // demoDescribe prints what the demo did and found, and where the files are.
 func demoDescribe(w io.Writer, dir string, line *geo.Line, truth *gen.Truth, out *batch.Outcome, took time.Duration) error {
 	var sb strings.Builder
-	k := out.Counts
-	res := &out.Result
 	p := line.Parties()
 	fmt.Fprintf(&sb, "linewatch demo: %d days from %s on the bundled line, %s km of the 2024 front in %d sectors, %s/%s\n",
 		truth.Days, truth.Start[:10], num.Format(line.LengthKm(), 1), len(line.Sectors()), p[0], p[1])
-	fmt.Fprintf(&sb, "records: %d read, %d accepted, %d rejected, %d duplicate\n", k.Read, k.Accepted, k.Rejected, k.Duplicate)
-	fmt.Fprintf(&sb, "found: %d sustained offensive, %d sustained bombardment, %d escalation, %d isolated violations\n",
-		res.Classes[detect.SustainedOffensive], res.Classes[detect.SustainedBombardment], res.Classes[detect.Escalation], len(res.Isolated))
-	byID := map[string]*detect.Episode{}
-	for _, e := range res.Episodes {
-		byID[e.ID] = e
-	}
-	sb.WriteString("where each injected event was found:\n")
-	for _, ev := range truth.Events {
-		fmt.Fprintf(&sb, "  %s %s by %s on %s from %s\n     →", ev.ID, ev.Type, ev.Party, sectorSpan(ev.Sectors), ev.Start[:10])
-		found := 0
-		for _, id := range ev.Episodes {
-			e := byID[id]
-			if e == nil {
-				continue
-			}
-			if found > 0 {
-				sb.WriteString(";")
-			}
-			found++
-			fmt.Fprintf(&sb, " %s %s: %s, km %s–%s, %s to %s", strings.ReplaceAll(e.Class.String(), "_", " "), e.ID,
-				sectorSpan(sectorIDs(line, e.Sectors)), num.Format(e.KmFrom, 1), num.Format(e.KmTo, 1), when(e.Start), when(e.End))
-		}
-		if found == 0 {
-			fmt.Fprintf(&sb, " not found (expected %s)", strings.ReplaceAll(ev.ExpectedClass, "_", " "))
-		}
-		sb.WriteString("\n")
+	if err := truth.WriteFound(&sb, line, out.Counts, &out.Result); err != nil {
+		return err
 	}
 	fmt.Fprintf(&sb, "took %.2f s. Files in %s:\n", took.Seconds(), dir)
 	for _, f := range demoFiles {
@@ -245,31 +218,4 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-func sectorIDs(line *geo.Line, idx []int) []string {
-	ids := make([]string, len(idx))
-	for i, s := range idx {
-		ids[i] = line.SectorID(s)
-	}
-	return ids
-}
-
-func sectorSpan(ids []string) string {
-	if len(ids) == 0 {
-		return "no sector"
-	}
-	if len(ids) == 1 {
-		return ids[0]
-	}
-	return ids[0] + "–" + ids[len(ids)-1]
-}
-
-// when is an instant for people: the date alone at midnight UTC.
-func when(us int64) string {
-	s := num.FormatTime(us)
-	if t, ok := strings.CutSuffix(s, "T00:00:00Z"); ok {
-		return t
-	}
-	return s
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/linewatch/linewatch/batch"
 	"github.com/linewatch/linewatch/detect"
+	"github.com/linewatch/linewatch/internal/progress"
 	"github.com/linewatch/linewatch/output"
 	"github.com/linewatch/linewatch/report"
 	"github.com/urfave/cli/v2"
@@ -108,15 +109,15 @@ func detectAction(c *cli.Context) error {
 	if rejects != nil {
 		cfg.Reject = func(rj batch.Rejected) error { return rejects.write(&rj.Record, rj.Reason) }
 	}
-	bar := newProgress(c.App.ErrWriter, inputs, c.Bool("quiet"))
+	bar := progress.New(c.App.ErrWriter, inputs, c.Bool("quiet"))
 	if bar != nil {
-		cfg.Progress = bar.update
+		cfg.Progress = bar.Update
 	}
 	if from != nil {
 		cfg.Open = from
 	}
 	out, err := batch.Run(cfg, inputs)
-	bar.done()
+	bar.Done()
 	if err != nil {
 		if rejects != nil {
 			rejects.Close()

@@ -2,13 +2,10 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/linewatch/linewatch/batch"
 	"github.com/linewatch/linewatch/detect"
@@ -70,39 +67,11 @@ func loadLine(c *cli.Context) (*geo.Line, detect.Policy, error) {
 		}
 		opt.Select.Features = append(opt.Select.Features, ref)
 	}
-	l, err := loadLineFile(path, c.String("line-layer"), opt)
+	l, err := gpkg.LoadLine(path, c.String("line-layer"), opt)
 	if err != nil {
 		return nil, pol, unusable(err)
 	}
 	return l, pol, nil
-}
-
-// loadLineFile loads a line from a GeoJSON file or, when the file is a
-// GeoPackage (an SQLite file), from one of its layers.
-func loadLineFile(path, layer string, opt geo.Options) (*geo.Line, error) {
-	isGPKG, _ := gpkg.IsGeoPackage(path) // an unreadable file: geo.LoadFile says why
-	if !isGPKG {
-		if strings.EqualFold(filepath.Ext(path), ".gpkg") {
-			return nil, fmt.Errorf("line %s: not a GeoPackage (not an SQLite file)", path)
-		}
-		if layer != "" {
-			return nil, fmt.Errorf("line %s: --line-layer %s is for a GeoPackage, and this is not one", path, layer)
-		}
-		return geo.LoadFile(path, opt)
-	}
-	info, err := gpkg.LineLayer(path, layer)
-	if err != nil {
-		return nil, fmt.Errorf("line %s: %w", path, err)
-	}
-	fc, err := gpkg.FeatureCollection(path, info)
-	if err != nil {
-		return nil, fmt.Errorf("line %s: %w", path, err)
-	}
-	l, err := geo.Load(bytes.NewReader(fc), opt)
-	if err != nil {
-		return nil, fmt.Errorf("line %s layer %s: %w", path, info.Name, err)
-	}
-	return l, nil
 }
 
 // outFile is where a command writes its result: a file or standard output,

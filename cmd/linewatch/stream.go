@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -123,7 +122,7 @@ func streamAction(c *cli.Context) error {
 		return usageError(c, "-o nats://SUBJECT needs a subject")
 	}
 	for _, name := range []string{"max-body", "max-inflight"} {
-		if _, err := parseSize(c.String(name)); err != nil {
+		if _, err := num.ParseSize(c.String(name)); err != nil {
 			return usageError(c, "--%s: %v", name, err)
 		}
 	}
@@ -131,7 +130,7 @@ func streamAction(c *cli.Context) error {
 		return err
 	}
 	if ml := c.String("memory-limit"); ml != "0" && os.Getenv("GOMEMLIMIT") == "" {
-		n, err := parseSize(ml)
+		n, err := num.ParseSize(ml)
 		if err != nil {
 			return usageError(c, "--memory-limit: %v", err)
 		}
@@ -330,8 +329,8 @@ func (r *streamRun) startServers() error {
 		}
 	}
 	if r.inKind == "http" {
-		maxBody, _ := parseSize(c.String("max-body"))
-		maxInFlight, _ := parseSize(c.String("max-inflight"))
+		maxBody, _ := num.ParseSize(c.String("max-body"))
+		maxInFlight, _ := num.ParseSize(c.String("max-inflight"))
 		cfg := stream.IngestConfig{
 			JS: r.broker.JS, Subject: c.String("subject"), MaxBody: maxBody, MaxInFlight: maxInFlight,
 			MaxRecord: int(r.broker.Conn().MaxPayload()) - 1024, MaxFuture: r.pol.MaxFuture, Metrics: r.metrics,
@@ -433,25 +432,4 @@ func configID(c *cli.Context, pol detect.Policy) (string, error) {
 	}
 	line := stream.LineConfig{File: data, Left: c.String("left"), Right: c.String("right"), BufferM: c.Float64("buffer-m")}
 	return stream.ConfigID(line, pol, c.String("stream")), nil
-}
-
-// parseSize reads a size in bytes: 1048576, 512KiB, 16MiB, 1GiB (KB, MB
-// and GB are read as powers of 1024 as well).
-func parseSize(s string) (int64, error) {
-	t := strings.TrimSpace(s)
-	mult := int64(1)
-	for _, u := range []struct {
-		suffix string
-		m      int64
-	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1 << 10}, {"MB", 1 << 20}, {"GB", 1 << 30}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"B", 1}} {
-		if v, ok := strings.CutSuffix(t, u.suffix); ok {
-			t, mult = strings.TrimSpace(v), u.m
-			break
-		}
-	}
-	n, err := strconv.ParseInt(t, 10, 64)
-	if err != nil || n <= 0 || n > (1<<40)/mult {
-		return 0, fmt.Errorf("want a size such as 16MiB, got %q", s)
-	}
-	return n * mult, nil
 }
