@@ -1,6 +1,6 @@
 // Package policy reads linewatch's policy files (SPEC §7, §9): YAML text
-// in which every key is optional, read into a detect.Policy that
-// detect.Validate accepts, with errors that name the file, the line and
+// in which every key is optional, read into a detect.Policy that passes
+// its Validate, with errors that name the file, the line and
 // the key ("did you mean …?" for a misspelt one). It also writes a policy
 // back in its own notation, for reports and for the identity of a
 // streaming state (JSON, Map).
