@@ -15,17 +15,7 @@ import (
 // are used with. The output is itself a policy that Parse reads back to
 // the same values (JSON is YAML).
 func JSON(p detect.Policy) []byte {
-	b := make([]byte, 0, 640)
-	b = append(b, '{')
-	for i, e := range entries(p) {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = strconv.AppendQuote(b, e.key)
-		b = append(b, ':')
-		b = appendJSONValue(b, e.val)
-	}
-	return append(b, '}')
+	return appendJSONValue(make([]byte, 0, 640), entries(p))
 }
 
 // Map returns the effective policy p as JSON writes it, for reports:

@@ -380,31 +380,35 @@ func nodeNumber(v *yaml.Node) (float64, bool) {
 
 func numberKey(field func(*detect.Policy) *float64) setter {
 	return func(p *detect.Policy, v *yaml.Node, r detect.PolicyRule) error {
-		x, ok := nodeNumber(v)
-		if !ok {
-			return &Error{Line: v.Line, Key: r.Key, Msg: "must be " + r.Want + ", got " + describeNode(v)}
+		x, err := ruleNumber(v, r)
+		if err == nil {
+			*field(p) = x
 		}
-		if msg := r.Number(x); msg != "" {
-			return &Error{Line: v.Line, Key: r.Key, Msg: msg}
-		}
-		*field(p) = x
-		return nil
+		return err
 	}
 }
 
 // scoreKey is a score threshold, stored in micro-units.
 func scoreKey(field func(*detect.Policy) *int64) setter {
 	return func(p *detect.Policy, v *yaml.Node, r detect.PolicyRule) error {
-		x, ok := nodeNumber(v)
-		if !ok {
-			return &Error{Line: v.Line, Key: r.Key, Msg: "must be " + r.Want + ", got " + describeNode(v)}
+		x, err := ruleNumber(v, r)
+		if err == nil {
+			*field(p) = detect.RoundMicro(x)
 		}
-		if msg := r.Number(x); msg != "" {
-			return &Error{Line: v.Line, Key: r.Key, Msg: msg}
-		}
-		*field(p) = detect.RoundMicro(x)
-		return nil
+		return err
 	}
+}
+
+// ruleNumber reads the number of a node, checked by the key's rule.
+func ruleNumber(v *yaml.Node, r detect.PolicyRule) (float64, error) {
+	x, ok := nodeNumber(v)
+	if !ok {
+		return 0, &Error{Line: v.Line, Key: r.Key, Msg: "must be " + r.Want + ", got " + describeNode(v)}
+	}
+	if msg := r.Number(x); msg != "" {
+		return 0, &Error{Line: v.Line, Key: r.Key, Msg: msg}
+	}
+	return x, nil
 }
 
 // ---- counts ----

@@ -213,16 +213,9 @@ func Members(b []byte, i int, f func(m Member)) int {
 			return -1
 		}
 		f(m)
-		if i = SkipSpace(b, m.ValB); i >= len(b) {
-			return -1
-		}
-		switch b[i] {
-		case ',':
-			i = SkipSpace(b, i+1)
-		case '}':
-			return i + 1
-		default:
-			return -1
+		var end bool
+		if i, end = next(b, m.ValB, '}'); end {
+			return i
 		}
 	}
 }
@@ -244,18 +237,27 @@ func Elements(b []byte, i int, f func(a, z int)) int {
 			return -1
 		}
 		f(i, z)
-		if i = SkipSpace(b, z); i >= len(b) {
-			return -1
-		}
-		switch b[i] {
-		case ',':
-			i = SkipSpace(b, i+1)
-		case ']':
-			return i + 1
-		default:
-			return -1
+		var end bool
+		if i, end = next(b, z, ']'); end {
+			return i
 		}
 	}
+}
+
+// next moves from the end of a member or element at b[i] past the comma
+// to the next one, or past closer to the end of the object or array (end
+// true, i past closer, or -1 where the text is not JSON).
+func next(b []byte, i int, closer byte) (int, bool) {
+	if i = SkipSpace(b, i); i >= len(b) {
+		return -1, true
+	}
+	switch b[i] {
+	case ',':
+		return SkipSpace(b, i+1), false
+	case closer:
+		return i + 1, true
+	}
+	return -1, true
 }
 
 // Unescape appends the content of a JSON string (without its quotes) to
