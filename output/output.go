@@ -2,7 +2,9 @@
 // as GeoJSON, GeoJSON text sequences or CSV, in the shapes SPEC §5 fixes,
 // and as a GeoPackage or KML for GIS tools and Google Earth; byte for
 // byte the same for the same result, styled so that map tools colour them
-// by class.
+// by class. It also writes the run's summaries and the line's sector
+// layout, and defines the shape its episodes are read back in (Episode),
+// for the report and for gen's truth.
 package output
 
 import (
