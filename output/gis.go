@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/linewatch/linewatch/detect"
 	"github.com/linewatch/linewatch/geo"
@@ -109,10 +110,10 @@ func gisLayers(line *geo.Line, pol detect.Policy, feats []feature) ([2]gisLayer,
 			return [2]gisLayer{}, err
 		}
 		for _, p := range gf.props {
-			st, ok := extra[k][p.key]
+			st, ok := extra[k][string(p.key)]
 			if !ok {
 				st = &typeState{}
-				extra[k][p.key] = st
+				extra[k][string(p.key)] = st
 			}
 			if st != nil {
 				st.add(p.val)
@@ -169,11 +170,19 @@ func gisLayers(line *geo.Line, pol detect.Policy, feats []feature) ([2]gisLayer,
 			return out, fmt.Errorf("feature %s: %w", f.id, err)
 		}
 		row.values = make([]any, len(keys[k]))
+		var verdicts []gisProp
+		if k == 0 {
+			verdicts = holds(gf.prop("criteria"))
+		}
 		for i, key := range keys[k] {
 			v := gf.prop(key)
 			if k == 0 && v == nil {
 				// A criterion's verdict: criteria.NAME.holds.
-				v = member(member(gf.prop("criteria"), key), "holds")
+				for _, p := range verdicts {
+					if string(p.key) == key {
+						v = p.val
+					}
+				}
 			}
 			if row.values[i], err = columnValue(out[k].columns[i].Type, key, v); err != nil {
 				return out, fmt.Errorf("%s %s %s: %w", out[k].name, f.id, key, err)
@@ -193,36 +202,59 @@ type gisFeature struct {
 }
 
 type gisProp struct {
-	key string
+	key []byte // decoded
 	val []byte
 }
 
-// read reads the Feature b; what it keeps points into b.
+// read reads the Feature b; what it keeps points into b. It walks the
+// Feature's members itself, so that its properties are walked once, not
+// skipped first.
 func (g *gisFeature) read(b []byte) error {
 	g.props, g.geom = g.props[:0], nil
-	var props []byte
+	found := false
 	i := jsontext.SkipSpace(b, 0)
-	if jsontext.Members(b, i, func(m jsontext.Member) {
-		switch {
-		case m.KeyIs(b, "properties"):
-			props = m.Value(b)
-		case m.KeyIs(b, "geometry"):
-			g.geom = m.Value(b)
+	if i < len(b) && b[i] == '{' {
+		i = jsontext.SkipSpace(b, i+1)
+	}
+	for i > 0 && i < len(b) && b[i] == '"' {
+		kb := jsontext.SkipString(b, i)
+		if kb < 0 {
+			break
 		}
-	}) < 0 || len(props) == 0 || props[0] != '{' {
+		key := b[i:kb]
+		if i = jsontext.SkipSpace(b, kb); i >= len(b) || b[i] != ':' {
+			break
+		}
+		va := jsontext.SkipSpace(b, i+1)
+		if jsontext.KeyIs(key, "properties") && va < len(b) && b[va] == '{' {
+			found = true
+			i = jsontext.Members(b, va, func(m jsontext.Member) {
+				key := b[m.KeyA+1 : m.KeyB-1]
+				if bytes.IndexByte(key, '\\') >= 0 {
+					key = jsontext.Unescape(nil, key) // rare: a carried key with escapes
+				}
+				g.props = append(g.props, gisProp{key: key, val: m.Value(b)})
+			})
+		} else {
+			i = jsontext.SkipValue(b, va)
+			if i > 0 && jsontext.KeyIs(key, "geometry") {
+				g.geom = b[va:i]
+			}
+		}
+		if i = jsontext.SkipSpace(b, max(i, 0)); i < len(b) && b[i] == ',' {
+			i = jsontext.SkipSpace(b, i+1)
+		}
+	}
+	if !found {
 		return fmt.Errorf("not a Feature with properties: %s", jsontext.Clip(b))
 	}
-	jsontext.Members(props, 0, func(m jsontext.Member) {
-		g.key = jsontext.Unescape(g.key[:0], props[m.KeyA+1:m.KeyB-1])
-		g.props = append(g.props, gisProp{key: string(g.key), val: m.Value(props)})
-	})
 	return nil
 }
 
 // prop returns the value of the property key, nil if it has none.
 func (g *gisFeature) prop(key string) []byte {
 	for _, p := range g.props {
-		if p.key == key {
+		if string(p.key) == key {
 			return p.val
 		}
 	}
@@ -241,6 +273,16 @@ func member(obj []byte, key string) []byte {
 	return v
 }
 
+// holds returns the verdicts of an episode's criteria: each criterion's
+// name and its "holds".
+func holds(criteria []byte) []gisProp {
+	var out []gisProp
+	jsontext.Members(criteria, 0, func(m jsontext.Member) {
+		out = append(out, gisProp{key: criteria[m.KeyA+1 : m.KeyB-1], val: member(m.Value(criteria), "holds")})
+	})
+	return out
+}
+
 // elements returns the elements of the JSON array a.
 func elements(a []byte) [][]byte {
 	var out [][]byte
@@ -250,35 +292,58 @@ func elements(a []byte) [][]byte {
 
 // geometryOf reads the GeoJSON Point or LineString linewatch writes.
 func geometryOf(g []byte) (orb.Geometry, error) {
-	coords := member(g, "coordinates")
-	point := func(v []byte) (orb.Point, error) {
-		xy := elements(v)
-		if len(xy) != 2 {
-			return orb.Point{}, fmt.Errorf("a position of %d numbers", len(xy))
+	var typ, coords []byte
+	jsontext.Members(g, 0, func(m jsontext.Member) {
+		switch {
+		case m.KeyIs(g, "type"):
+			typ = m.Value(g)
+		case m.KeyIs(g, "coordinates"):
+			coords = m.Value(g)
 		}
-		x, err := strconv.ParseFloat(string(xy[0]), 64)
-		if err != nil {
-			return orb.Point{}, err
-		}
-		y, err := strconv.ParseFloat(string(xy[1]), 64)
-		return orb.Point{x, y}, err
+	})
+	xy, err := numbers(coords)
+	if err != nil {
+		return nil, err
 	}
-	switch string(member(g, "type")) {
+	switch string(typ) {
 	case `"Point"`:
-		return point(coords)
+		if len(xy) != 2 {
+			return nil, fmt.Errorf("a position of %d numbers", len(xy))
+		}
+		return orb.Point{xy[0], xy[1]}, nil
 	case `"LineString"`:
-		cs := elements(coords)
-		ls := make(orb.LineString, len(cs))
-		for i, c := range cs {
-			p, err := point(c)
-			if err != nil {
-				return nil, err
-			}
-			ls[i] = p
+		if len(xy)%2 != 0 {
+			return nil, fmt.Errorf("a LineString of %d numbers", len(xy))
+		}
+		ls := make(orb.LineString, len(xy)/2)
+		for i := range ls {
+			ls[i] = orb.Point{xy[2*i], xy[2*i+1]}
 		}
 		return ls, nil
 	}
 	return nil, fmt.Errorf("geometry %s", jsontext.Clip(g))
+}
+
+// numbers returns the numbers of a GeoJSON coordinates array, at any
+// depth, in order.
+func numbers(a []byte) ([]float64, error) {
+	var out []float64
+	for i := 0; i < len(a); i++ {
+		if c := a[i]; c != '-' && (c < '0' || c > '9') {
+			continue
+		}
+		j := i + 1
+		for j < len(a) && a[j] != ',' && a[j] != ']' && !jsontext.IsSpace(a[j]) {
+			j++
+		}
+		f, err := strconv.ParseFloat(text(a[i:j]), 64)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+		i = j
+	}
+	return out, nil
 }
 
 // typeState gathers the kinds of value a carried property takes, for
@@ -295,7 +360,7 @@ func (s *typeState) add(v []byte) {
 	case string(v) == "true" || string(v) == "false":
 		s.boolean = true
 	case v[0] == '-' || v[0] >= '0' && v[0] <= '9':
-		if n, err := strconv.ParseInt(string(v), 10, 64); err == nil {
+		if n, err := strconv.ParseInt(text(v), 10, 64); err == nil {
 			s.integer = true
 			s.long = s.long || n != int64(int32(n))
 		} else {
@@ -336,9 +401,9 @@ func columnValue(t gpkg.Type, key string, v []byte) (any, error) {
 	}
 	switch t {
 	case gpkg.Integer, gpkg.MediumInt:
-		return strconv.ParseInt(string(v), 10, 64)
+		return strconv.ParseInt(text(v), 10, 64)
 	case gpkg.Real:
-		return strconv.ParseFloat(string(v), 64)
+		return strconv.ParseFloat(text(v), 64)
 	case gpkg.Boolean:
 		return strconv.ParseBool(string(v))
 	case gpkg.DateTime:
@@ -370,12 +435,21 @@ func columnValue(t gpkg.Type, key string, v []byte) (any, error) {
 	return b.String(), nil // JSON text, compact
 }
 
+// text views JSON text as a string, without copying, for strconv: the
+// string must not outlive the call (an error that holds it is formatted
+// at once, while the Feature's text stands).
+func text(v []byte) string { return unsafe.String(unsafe.SliceData(v), len(v)) }
+
 // stringValue is the content of the JSON string v, escapes decoded.
 func stringValue(v []byte) (string, bool) {
 	if len(v) < 2 || v[0] != '"' {
 		return "", false
 	}
-	return string(jsontext.Unescape(nil, v[1:len(v)-1])), true
+	c := v[1 : len(v)-1]
+	if bytes.IndexByte(c, '\\') < 0 {
+		return string(c), true
+	}
+	return string(jsontext.Unescape(nil, c)), true
 }
 
 // lastChange is the time of the latest Feature (the end of the latest

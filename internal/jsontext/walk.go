@@ -31,11 +31,12 @@ func SkipString(b []byte, i int) int {
 }
 
 // SkipValue returns the index just past the value that starts at b[i] (no
-// white space before it), or -1 where the text is not JSON. It checks as
-// much syntax as finding the end takes — brackets, commas, colons, keys,
-// the end of strings — and takes a number or literal as the bytes up to
-// the next delimiter. Nested arrays and objects are walked with a stack
-// of one byte a level, never by recursion.
+// white space before it), or -1 where it cannot be found. It checks what
+// finding the end takes — strings end, brackets balance — and trusts the
+// rest of the syntax (commas, colons, numbers, which bracket closes
+// which), which the text's checker or writer vouches for. A number or
+// literal is the bytes up to the next delimiter. Nested arrays and
+// objects are walked by counting brackets, never by recursion.
 func SkipValue(b []byte, i int) int {
 	if i >= len(b) {
 		return -1
@@ -70,85 +71,24 @@ func skipScalar(b []byte, i int) int {
 
 // skipNested moves past the array or object at b[i].
 func skipNested(b []byte, i int) int {
-	var buf [32]byte
-	open := buf[:0] // the open brackets, '{' or '['
-	for {
-		// At a value.
-		if i >= len(b) {
-			return -1
-		}
-		switch c := b[i]; c {
+	depth := 0
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case '"': // to its closing quote
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
 		case '{', '[':
-			i = SkipSpace(b, i+1)
-			if i < len(b) && b[i] == closer(c) {
-				i++
-				break
+			depth++
+		case '}', ']':
+			if depth--; depth == 0 {
+				return i + 1
 			}
-			open = append(open, c)
-			if c == '{' {
-				if i = skipKey(b, i); i < 0 {
-					return -1
-				}
-			}
-			continue
-		case '"':
-			i = SkipString(b, i)
-		default:
-			i = skipScalar(b, i)
-		}
-		if i < 0 {
-			return -1
-		}
-		// After a value: close what it ends, up to the next value.
-		for {
-			if len(open) == 0 {
-				return i
-			}
-			top := open[len(open)-1]
-			i = SkipSpace(b, i)
-			if i >= len(b) {
-				return -1
-			}
-			if b[i] == closer(top) {
-				i++
-				open = open[:len(open)-1]
-				continue
-			}
-			if b[i] != ',' {
-				return -1
-			}
-			i = SkipSpace(b, i+1)
-			if top == '{' {
-				if i = skipKey(b, i); i < 0 {
-					return -1
-				}
-			}
-			break
 		}
 	}
-}
-
-func closer(open byte) byte {
-	if open == '{' {
-		return '}'
-	}
-	return ']'
-}
-
-// skipKey moves past an object's key, its colon and the white space after
-// them.
-func skipKey(b []byte, i int) int {
-	if i >= len(b) || b[i] != '"' {
-		return -1
-	}
-	if i = SkipString(b, i); i < 0 {
-		return -1
-	}
-	i = SkipSpace(b, i)
-	if i >= len(b) || b[i] != ':' {
-		return -1
-	}
-	return SkipSpace(b, i+1)
+	return -1
 }
 
 // Member is one member of an object in a JSON text: the bounds of its key,
