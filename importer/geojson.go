@@ -187,35 +187,7 @@ func (f *gjFeature) read(raw []byte) error {
 	return nil
 }
 
-func (f *gjFeature) isFeature() bool { return jsonString(f.typ) == "Feature" }
-
-// jsonString is the content of the JSON string v, "" if v is no string.
-func jsonString(v []byte) string {
-	if len(v) < 2 || v[0] != '"' {
-		return ""
-	}
-	return string(jsontext.Unescape(nil, v[1:len(v)-1]))
-}
-
-// jsonMember returns the value of the member key of the JSON object obj,
-// nil if obj is no object or has no such member.
-func jsonMember(obj []byte, key string) []byte {
-	var v []byte
-	jsontext.Members(obj, 0, func(m jsontext.Member) {
-		if m.KeyIs(obj, key) {
-			v = m.Value(obj)
-		}
-	})
-	return v
-}
-
-// jsonElements returns the elements of the JSON array a (none if a is no
-// array).
-func jsonElements(a []byte) [][]byte {
-	var out [][]byte
-	jsontext.Elements(a, 0, func(x, z int) { out = append(out, a[x:z]) })
-	return out
-}
+func (f *gjFeature) isFeature() bool { t, _ := jsontext.String(f.typ); return t == "Feature" }
 
 // isNumber tells whether the JSON value v is a number.
 func isNumber(v []byte) bool { return len(v) > 0 && (v[0] == '-' || v[0] >= '0' && v[0] <= '9') }
@@ -282,11 +254,12 @@ func (g *geojsonReader) load(raw []byte, c *conv) string {
 	case gm == nil || string(gm) == "null":
 		c.geomFault = "the Feature has no geometry (give --lon and --lat to take the position from properties)"
 	default:
-		coords := jsonMember(gm, "coordinates")
-		switch t := jsonString(jsonMember(gm, "type")); t {
+		coords := jsontext.Get(gm, "coordinates")
+		t, _ := jsontext.String(jsontext.Get(gm, "type"))
+		switch t {
 		case "Point":
 		case "MultiPoint":
-			if pts := jsonElements(coords); len(pts) == 1 {
+			if pts := jsontext.Values(coords); len(pts) == 1 {
 				coords = pts[0]
 				break
 			}
@@ -295,7 +268,7 @@ func (g *geojsonReader) load(raw []byte, c *conv) string {
 			c.geomFault = fmt.Sprintf("the geometry is a %s, not a Point", clipText([]byte(t)))
 		}
 		if c.geomFault == "" {
-			pos := jsonElements(coords)
+			pos := jsontext.Values(coords)
 			if len(pos) < 2 || !isNumber(pos[0]) || !isNumber(pos[1]) {
 				c.geomFault = "the Point's coordinates are not [longitude, latitude]"
 				break

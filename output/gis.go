@@ -261,32 +261,13 @@ func (g *gisFeature) prop(key string) []byte {
 	return nil
 }
 
-// member returns the value of the member key of the object obj, nil if
-// obj is no object or has no such member.
-func member(obj []byte, key string) []byte {
-	var v []byte
-	jsontext.Members(obj, 0, func(m jsontext.Member) {
-		if m.KeyIs(obj, key) {
-			v = m.Value(obj)
-		}
-	})
-	return v
-}
-
 // holds returns the verdicts of an episode's criteria: each criterion's
 // name and its "holds".
 func holds(criteria []byte) []gisProp {
 	var out []gisProp
 	jsontext.Members(criteria, 0, func(m jsontext.Member) {
-		out = append(out, gisProp{key: criteria[m.KeyA+1 : m.KeyB-1], val: member(m.Value(criteria), "holds")})
+		out = append(out, gisProp{key: criteria[m.KeyA+1 : m.KeyB-1], val: jsontext.Get(m.Value(criteria), "holds")})
 	})
-	return out
-}
-
-// elements returns the elements of the JSON array a.
-func elements(a []byte) [][]byte {
-	var out [][]byte
-	jsontext.Elements(a, 0, func(x, z int) { out = append(out, a[x:z]) })
 	return out
 }
 
@@ -407,7 +388,7 @@ func columnValue(t gpkg.Type, key string, v []byte) (any, error) {
 	case gpkg.Boolean:
 		return strconv.ParseBool(string(v))
 	case gpkg.DateTime:
-		s, ok := stringValue(v)
+		s, ok := jsontext.String(v)
 		if !ok {
 			return nil, fmt.Errorf("not a time: %s", jsontext.Clip(v))
 		}
@@ -417,13 +398,13 @@ func columnValue(t gpkg.Type, key string, v []byte) (any, error) {
 		}
 		return num.Time(us), nil
 	}
-	if s, ok := stringValue(v); ok {
+	if s, ok := jsontext.String(v); ok {
 		return s, nil
 	}
 	if key == "sectors" && v[0] == '[' {
 		var ids []string
-		for _, s := range elements(v) {
-			id, _ := stringValue(s)
+		for _, s := range jsontext.Values(v) {
+			id, _ := jsontext.String(s)
 			ids = append(ids, id)
 		}
 		return strings.Join(ids, ";"), nil
@@ -439,18 +420,6 @@ func columnValue(t gpkg.Type, key string, v []byte) (any, error) {
 // string must not outlive the call (an error that holds it is formatted
 // at once, while the Feature's text stands).
 func text(v []byte) string { return unsafe.String(unsafe.SliceData(v), len(v)) }
-
-// stringValue is the content of the JSON string v, escapes decoded.
-func stringValue(v []byte) (string, bool) {
-	if len(v) < 2 || v[0] != '"' {
-		return "", false
-	}
-	c := v[1 : len(v)-1]
-	if bytes.IndexByte(c, '\\') < 0 {
-		return string(c), true
-	}
-	return string(jsontext.Unescape(nil, c)), true
-}
 
 // lastChange is the time of the latest Feature (the end of the latest
 // episode, the time of the latest violation), or the epoch if there is

@@ -287,3 +287,38 @@ func Clip(b []byte) string {
 	}
 	return string(b[:n]) + "…"
 }
+
+// Get returns the value of the member key of the object obj (the last, if
+// the key is repeated, as feed's decoder takes it), or nil if obj is no
+// object or has no such member.
+func Get(obj []byte, key string) []byte {
+	var v []byte
+	Members(obj, 0, func(m Member) {
+		if m.KeyIs(obj, key) {
+			v = m.Value(obj)
+		}
+	})
+	return v
+}
+
+// Values returns the elements of the array a, nil if a is no array.
+func Values(a []byte) [][]byte {
+	var out [][]byte
+	Elements(a, 0, func(x, z int) { out = append(out, a[x:z]) })
+	return out
+}
+
+// String returns the content of the string v, escapes decoded; false if
+// v is no string.
+func String(v []byte) (string, bool) {
+	if len(v) < 2 || v[0] != '"' {
+		return "", false
+	}
+	c := v[1 : len(v)-1]
+	for _, b := range c {
+		if b == '\\' {
+			return string(Unescape(nil, c)), true
+		}
+	}
+	return string(c), true
+}

@@ -124,3 +124,23 @@ func TestClip(t *testing.T) {
 		t.Errorf("Clip(80 bytes) = %q", got)
 	}
 }
+
+func TestGetValuesString(t *testing.T) {
+	obj := []byte(`{"type":"Point","coordinates":[30.5, 48],"type":"Last","n":"a\u00e9"}`)
+	if got := string(Get(obj, "type")); got != `"Last"` {
+		t.Errorf("Get(type) = %s, want the last member's", got)
+	}
+	if Get(obj, "none") != nil || Get([]byte(`[1]`), "type") != nil {
+		t.Error("Get found what is not there")
+	}
+	vs := Values(Get(obj, "coordinates"))
+	if len(vs) != 2 || string(vs[0]) != "30.5" || string(vs[1]) != "48" {
+		t.Errorf("Values = %q", vs)
+	}
+	if s, ok := String(Get(obj, "n")); !ok || s != "aé" {
+		t.Errorf("String = %q, %v", s, ok)
+	}
+	if _, ok := String([]byte("48")); ok {
+		t.Error("String took a number")
+	}
+}
