@@ -19,10 +19,17 @@ import (
 // both ends of the line and far apart in time join into one episode,
 // since both keys reach across them.
 func TestExtremePolicyValues(t *testing.T) {
-	const maxInt = "1000000000"
-	keys := "hot_score: 1\njoin_sectors: " + maxInt + "\njoin_gap_windows: " + maxInt +
-		"\ndeliberate_min_ground: " + maxInt + "\ndeliberate_min_tracks: " + maxInt +
-		"\nsustained_min_hot_windows: " + maxInt + "\nmax_track_gap: 106751d\nallowed_lateness: 106751d\n"
+	const maxInt = 1000000000
+	extreme := func(window time.Duration) Policy {
+		pol := DefaultPolicy()
+		pol.Window = window
+		pol.HotScoreMicro = 1 * microUnits
+		pol.JoinSectors, pol.JoinGapWindows = maxInt, maxInt
+		pol.DeliberateMinGround, pol.DeliberateMinTracks = maxInt, maxInt
+		pol.SustainedMinHotWindows = maxInt
+		pol.MaxTrackGap, pol.AllowedLateness = 106751*24*time.Hour, 106751*24*time.Hour
+		return pol
+	}
 	t0, err := num.ParseTime("2024-05-01T00:00:00Z")
 	if err != nil {
 		t.Fatal(err)
@@ -36,16 +43,16 @@ func TestExtremePolicyValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
-		window string
+		window time.Duration
 		times  []int64 // µs
 	}{
 		// join_gap_windows + 1 windows apart: the farthest that joins.
-		{"1us", []int64{t0, t0 + 1_000_000_001, t0 + 2_000_000_002}},
-		{"106751d", []int64{first, t0, last}},
+		{time.Microsecond, []int64{t0, t0 + 1_000_000_001, t0 + 2_000_000_002}},
+		{106751 * 24 * time.Hour, []int64{first, t0, last}},
 	} {
-		t.Run(c.window, func(t *testing.T) {
-			pol, err := ParsePolicy([]byte("window: " + c.window + "\n" + keys))
-			if err != nil {
+		t.Run(c.window.String(), func(t *testing.T) {
+			pol := extreme(c.window)
+			if err := pol.Validate(); err != nil {
 				t.Fatal(err)
 			}
 			line := straightLine(t)

@@ -135,7 +135,7 @@ func Generate(line *geo.Line, sc Scenario, w io.Writer) (*Truth, error) {
 		g.bgDay = sc.Background * line.LengthKm()
 	}
 
-	out := newOutput(g, w)
+	out := newRecordWriter(g, w)
 	var day []rec
 	next := 0
 	for d := range sc.Days {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/linewatch/linewatch/detect"
 	"github.com/linewatch/linewatch/geo"
+	"github.com/linewatch/linewatch/internal/num"
 )
 
 // Format is the layout of the generated sightings file.
@@ -117,7 +118,7 @@ func (e Event) Spec() string {
 	if !e.Start.Equal(e.Start.UTC().Truncate(24 * time.Hour)) {
 		start = e.Start.UTC().Format(time.RFC3339)
 	}
-	dur := detect.FormatDuration(e.Duration)
+	dur := num.FormatDuration(e.Duration)
 	if day := 24 * time.Hour; e.Duration > 0 && e.Duration%day == 0 {
 		dur = strconv.FormatInt(int64(e.Duration/day), 10) + "d"
 	}
@@ -168,7 +169,7 @@ func ParseEvent(typ EventType, spec string) (Event, error) {
 }
 
 func parseEventDuration(s string) (time.Duration, error) {
-	d, ok := detect.ParseDuration(strings.TrimSpace(s))
+	d, ok := num.ParseDuration(strings.TrimSpace(s))
 	if !ok || d <= 0 {
 		return 0, fmt.Errorf("duration %q: want days (6d) or a Go duration (36h), > 0", s)
 	}

@@ -2,7 +2,9 @@
 // as GeoJSON, GeoJSON text sequences or CSV, in the shapes SPEC §5 fixes,
 // and as a GeoPackage or KML for GIS tools and Google Earth; byte for
 // byte the same for the same result, styled so that map tools colour them
-// by class.
+// by class. It also writes the run's summaries and the line's sector
+// layout, and defines the shape its episodes are read back in (Episode),
+// for the report and for gen's truth.
 package output
 
 import (
@@ -206,7 +208,7 @@ func AppendEpisode(b []byte, line *geo.Line, pol detect.Policy, e *detect.Episod
 	b = AppendCriteria(b, pol, e)
 	b = append(b, `,"evidence":[`...)
 	for i, v := range e.Evidence {
-		if i == 50 {
+		if i == maxEvidence {
 			break
 		}
 		if i > 0 {
@@ -329,7 +331,7 @@ func AppendCriteria(b []byte, pol detect.Policy, e *detect.Episode) []byte {
 	b = append(b, `,"strength":`...)
 	b = num.AppendMicro(b, e.Strength)
 	b = append(b, `,"min_score":`...)
-	b = num.AppendFormat(b, pol.SignificantScore, 6)
+	b = num.AppendMicro(b, pol.SignificantScoreMicro)
 	b = append(b, `,"min_depth_m":`...)
 	b = num.AppendFormat(b, pol.SignificantDepthM, 3)
 	b = append(b, `,"min_strength":`...)
