@@ -160,6 +160,10 @@ func Write(w io.Writer, line *geo.Line, pol detect.Policy, res *detect.Result, o
 	return bw.Flush()
 }
 
+// MaxEvidence is the most evidence ids an episode's Feature lists (its
+// first, in evidence order).
+const MaxEvidence = 50
+
 // AppendEpisode appends an episode as a GeoJSON Feature.
 func AppendEpisode(b []byte, line *geo.Line, pol detect.Policy, e *detect.Episode) []byte {
 	b = append(b, `{"type":"Feature","id":`...)
@@ -214,7 +218,7 @@ func AppendEpisode(b []byte, line *geo.Line, pol detect.Policy, e *detect.Episod
 	b = AppendCriteria(b, pol, e)
 	b = append(b, `,"evidence":[`...)
 	for i, v := range e.Evidence {
-		if i == 50 {
+		if i == MaxEvidence {
 			break
 		}
 		if i > 0 {

@@ -37,7 +37,7 @@ func BenchmarkReaderSource(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		log, _ := stream.OpenLog("-", io.Discard)
-		d := stream.New(stream.Config{Judge: detect.NewJudge(line, pol), Alerts: stream.NewFileSink(log, line, pol), Finite: true})
+		d := stream.New(stream.Config{Judge: detect.NewJudge(line, pol), Alerts: stream.NewFileSink(log), Finite: true})
 		if err := d.Run(context.Background(), &stream.ReaderSource{Name: "-", R: bytes.NewReader(data)}); err != nil {
 			b.Fatal(err)
 		}

@@ -289,7 +289,7 @@ func startEngine(t testing.TB, c *cluster, line *geo.Line, pol detect.Policy, tt
 	if err != nil {
 		t.Fatal(err)
 	}
-	sink := stream.NewNATSSink(b.JS, "linewatch.alerts", line, pol)
+	sink := stream.NewNATSSink(b.JS, "linewatch.alerts")
 	sink.SetOrigin("test")
 	m := stream.NewMetrics()
 	e := &engine{broker: b, metrics: m, done: make(chan error, 1)}
