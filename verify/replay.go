@@ -351,7 +351,7 @@ func (v *verifier) compare(replayed []byte) error {
 			for k := range rs {
 				if !matched[k] && rs[k].id == a.id && rs[k].status == a.status {
 					if bytes.Equal(rs[k].bytes, a.bytes) {
-						return mismatch("%s differs from the replay's in its \"log\" member: it says %s, the replay %s", a.name(), logText(a.log), logText(rs[k].log))
+						return mismatch("%s differs from the replay's in its \"log\" member: it says %s; the replay's: %s", a.name(), logText(a.log), logText(rs[k].log))
 					}
 					return mismatch("%s differs from the replay's: %s", a.name(), firstDifference(a.bytes, rs[k].bytes))
 				}
