@@ -13,8 +13,15 @@ import (
 )
 
 // BenchmarkReaderSource runs the whole pipeline on a GeoJSONSeq feed in
-// memory: $LINEWATCH_BENCH_FEED if set, else 200,000 generated records.
+// memory: $LINEWATCH_BENCH_FEED if set, else 200,000 generated records;
+// without the log, then with it (kept in a directory).
 func BenchmarkReaderSource(b *testing.B) {
+	b.Run("nolog", func(b *testing.B) { benchReader(b, false) })
+	b.Run("log", func(b *testing.B) { benchReader(b, true) })
+}
+
+// benchReader runs the pipeline, with the log in a directory or without.
+func benchReader(b *testing.B, withLog bool) {
 	pol := detect.DefaultPolicy()
 	line := loadLine(b, "front-2024")
 	var data []byte
@@ -37,7 +44,11 @@ func BenchmarkReaderSource(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		log, _ := stream.OpenLog("-", io.Discard)
-		d := stream.New(stream.Config{Judge: detect.NewJudge(line, pol), Alerts: stream.NewFileSink(log), Finite: true})
+		cfg := stream.Config{Judge: detect.NewJudge(line, pol), Alerts: stream.NewFileSink(log), Finite: true}
+		if withLog {
+			cfg.Log = newTestLog(b, b.TempDir())
+		}
+		d := stream.New(cfg)
 		if err := d.Run(context.Background(), &stream.ReaderSource{Name: "-", R: bytes.NewReader(data)}); err != nil {
 			b.Fatal(err)
 		}
