@@ -260,11 +260,11 @@ func (h *Ingest) ingest(r *http.Request, ch *charge) (*IngestResponse, error) {
 		return nil, err
 	}
 	if signature != "" {
-		src, signed, err := h.cfg.Sources.Authenticate(r.Header.Get("Authorization"), signature, body)
+		src, _, err := h.cfg.Sources.Authenticate(r.Header.Get("Authorization"), signature, body)
 		if err != nil {
 			return nil, fail(http.StatusUnauthorized, "%v", err)
 		}
-		return h.ingestSigned(r, ch, src, signature, signed, body)
+		return h.ingestSigned(r, ch, src, signature, body)
 	}
 	recs, err := splitBody(body, seq, ch)
 	if err != nil {
@@ -350,41 +350,45 @@ func (h *Ingest) ingest(r *http.Request, ch *charge) (*IngestResponse, error) {
 // engine rejects them again, for the same reasons. A body that has a
 // record naming another source than the signer's is refused (422): it
 // would make the source speak for another.
-func (h *Ingest) ingestSigned(r *http.Request, ch *charge, src *sources.Source, signature string, signed *sources.Signed, body []byte) (*IngestResponse, error) {
-	recs, err := sources.Records(body)
-	if err != nil {
-		return nil, fail(http.StatusBadRequest, "body: %v", err)
-	}
-	if len(recs) == 0 {
-		return nil, fail(http.StatusBadRequest, "empty body: no records")
-	}
-	for _, rec := range recs {
-		if err := ch.take(int64(len(rec.Raw)) + perRecord); err != nil {
-			return nil, err
-		}
-	}
-	if err := sources.CheckRecordSources(recs, src.ID); err != nil {
-		return nil, fail(http.StatusUnprocessableEntity, "%v: nothing was stored", err)
-	}
+func (h *Ingest) ingestSigned(r *http.Request, ch *charge, src *sources.Source, signature string, body []byte) (*IngestResponse, error) {
 	if len(body) > h.maxChunk() {
 		return nil, fail(http.StatusRequestEntityTooLarge,
 			"a signed body is stored whole, in one message: it may hold %d bytes, this one has %d; sign and post fewer records at a time", h.maxChunk(), len(body))
 	}
-	resp := &IngestResponse{Results: make([]IngestResult, len(recs))}
+	// One pass over the records as the engine splits the body
+	// (sources.Records), each decoded once: for the answer, and to check
+	// it names the signer (sources.CheckRecordSources).
+	resp := &IngestResponse{}
 	dec := feed.NewDecoder()
 	var s detect.Sighting
 	now := h.cfg.Now().UnixMicro()
 	maxFuture := h.cfg.MaxFuture.Microseconds()
 	type idSource struct{ id, source string }
-	seen := make(map[idSource]bool, len(recs))
+	seen := map[idSource]bool{}
 	c := chunk{data: body}
-	for i := range recs {
-		rec := &recs[i]
+	fs := feed.NewSource("body", bytes.NewReader(body))
+	for i := 0; ; i++ {
+		rec, err := fs.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fail(http.StatusBadRequest, "body: %v", err)
+		}
+		if err := ch.take(perRecord); err != nil {
+			return nil, err
+		}
+		resp.Results = append(resp.Results, IngestResult{Index: i})
 		res := &resp.Results[i]
-		res.Index = i
 		reason := rec.Err
 		if reason == "" {
 			reason = decodeReason(dec.Decode(rec.Raw, &s))
+		}
+		if reason == "" && s.Source != src.ID {
+			if s.Source == "" {
+				return nil, fail(http.StatusUnprocessableEntity, "record %d (id %q) has no properties.source; a signed body's records name their source, %q: nothing was stored", i, s.ID, src.ID)
+			}
+			return nil, fail(http.StatusUnprocessableEntity, "record %d (id %q) names source %q, but the body is signed by %q: nothing was stored", i, s.ID, s.Source, src.ID)
 		}
 		if reason == "" && s.Time-now > maxFuture {
 			reason = reasonFuture
@@ -402,6 +406,9 @@ func (h *Ingest) ingestSigned(r *http.Request, ch *charge, src *sources.Source, 
 		}
 		seen[idSource{s.ID, s.Source}] = true
 		c.index = append(c.index, i)
+	}
+	if len(resp.Results) == 0 {
+		return nil, fail(http.StatusBadRequest, "empty body: no records")
 	}
 	if len(c.index) == 0 {
 		return resp, nil // nothing to store: 422
