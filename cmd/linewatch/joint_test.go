@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -11,6 +12,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/linewatch/linewatch/keys"
 	"github.com/linewatch/linewatch/sources"
@@ -50,7 +54,8 @@ func TestJointMechanism(t *testing.T) {
 
 	engine := startStream(t, "--line", frontLine, "--in", "http://127.0.0.1:0", "--state", p("state"), "-o", p("alerts.geojsonl"),
 		"--sources", srcFile, "--log-key", p("log.key"), "--witness-key", wPub[0], "--witness-key", wPub[1],
-		"--checkpoint-every", "200ms")
+		"--checkpoint-every", "200ms", "--nats-listen", "127.0.0.1:0")
+	natsURL := engine.await(t, `NATS JetStream server on (nats://[^\s"]+)`)
 	url := engine.await(t, `HTTP ingest on (http://[^/\s]+)`)
 
 	// Each observer posts its share of the feed, 250 records a body, in
@@ -103,6 +108,33 @@ func TestJointMechanism(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+
+	// The checkpoints are published to JetStream too.
+	key, err := nats.NkeyOptionFromSeed(p("state/nats.nk"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(natsURL, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _ := jetstream.New(nc)
+	ctx := context.Background()
+	ls, err := js.Stream(ctx, "LINEWATCH_LOG")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		last, err := ls.GetLastMsgForSubject(ctx, "linewatch.log.checkpoints")
+		if err == nil && strings.HasPrefix(string(last.Data), fmt.Sprintf("linewatch.example/front\n%d\n", posted)) &&
+			last.Header.Get("Nats-Msg-Id") == fmt.Sprintf("checkpoint:%d", posted) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the last checkpoint on NATS: %v %+v", err, last)
+		}
+	}
+	nc.Close()
 
 	// The witnesses cosign, pulling from the engine and posting back.
 	for i, w := range []string{"ua", "ru"} {
@@ -192,4 +224,23 @@ func copyDir(t *testing.T, from, to string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Standard input cannot continue a log an earlier run began: the second
+// run on the same state is refused, saying what to do; a witness key that
+// is not one is a usage error.
+func TestStreamLogOnStandardInput(t *testing.T) {
+	dir := t.TempDir()
+	r := runIn(t, "key", "generate", "-o", filepath.Join(dir, "log.key"), "linewatch.example/stdin")
+	if r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	feed := streamFeed(t, 2_000)
+	args := []string{"stream", "--line", frontLine, "--in", "-", "--state", filepath.Join(dir, "state"), "-o", filepath.Join(dir, "alerts.geojsonl"),
+		"--log-key", filepath.Join(dir, "log.key")}
+	if r := runBin(t, feed, args...); r.code != 0 || !strings.Contains(r.stderr, "log_size=") {
+		t.Fatalf("first run: %d %s", r.code, r.stderr)
+	}
+	wantOneLineError(t, runBin(t, feed, args...), "holds the records of an earlier run")
+	wantOneLineError(t, runBin(t, feed, append(args[:len(args):len(args)], "--state", filepath.Join(dir, "other"), "--witness-key", "not-a-key")...), "--witness-key")
 }

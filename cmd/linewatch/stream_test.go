@@ -115,6 +115,9 @@ func TestStreamUsage(t *testing.T) {
 		{[]string{"stream", "--line", frontLine, "--in", "http://127.0.0.1:0", "--replicas", "3"}, "one copy"},
 		{[]string{"stream", "--line", frontLine, "--in", "nats://embedded", "--nats-user", "u"}, "not the embedded one"},
 		{[]string{"stream", "--line", frontLine, "--in", "http://127.0.0.1:0", "--lease-ttl", "3s"}, "--lease-ttl"},
+		{[]string{"stream", "--line", frontLine, "--in", "-", "--witness-key", "w.pub"}, "give its key, --log-key FILE"},
+		{[]string{"stream", "--line", frontLine, "--in", "-", "--log-origin", "x.example"}, "--log-origin is for the log"},
+		{[]string{"stream", "--line", frontLine, "--in", "-", "--log-key", "no-such.key"}, "--log-key"},
 	} {
 		wantOneLineError(t, runIn(t, c.args...), c.want)
 	}
