@@ -2,6 +2,8 @@ package tlog
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,6 +12,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -61,6 +64,7 @@ type Dir struct {
 	dirs    map[string]bool // directories created or changed since then
 	made    map[string]bool // directories known to exist
 	tmp     uint64          // the last temporary file's number
+	prefix  string          // this Dir's temporary files' prefix
 }
 
 // NewDir returns the storage of a log in directory root, created if needed.
@@ -68,7 +72,16 @@ func NewDir(root string) (*Dir, error) {
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return nil, fmt.Errorf("log directory: %w", err)
 	}
-	return &Dir{root: root, pending: map[string]bool{}, dirs: map[string]bool{}, made: map[string]bool{}}, nil
+	return newDir(root), nil
+}
+
+// newDir is a Dir of root. Its temporary files' names are its own, even
+// beside another Dir of root in this process (an engine and a witness).
+func newDir(root string) *Dir {
+	var rnd [6]byte
+	rand.Read(rnd[:])
+	return &Dir{root: root, pending: map[string]bool{}, dirs: map[string]bool{}, made: map[string]bool{},
+		prefix: ".tmp-" + hex.EncodeToString(rnd[:]) + "-"}
 }
 
 // Root is the directory.
@@ -112,7 +125,7 @@ func (d *Dir) Put(_ context.Context, name string, data []byte) error {
 			return err
 		}
 	} else {
-		tmp := filepath.Join(dir, fmt.Sprintf(".tmp-%d-%d", os.Getpid(), n))
+		tmp := filepath.Join(dir, d.prefix+strconv.FormatUint(n, 10))
 		if err := writeFile(tmp, data); err != nil {
 			os.Remove(tmp)
 			return err
