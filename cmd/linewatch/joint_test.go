@@ -24,16 +24,17 @@ import (
 // The joint mechanism end to end, as separate processes: three observers
 // (one of each party, and a neutral mission) sign what they post over
 // HTTP; the engine logs every record and checkpoints; two parties'
-// witnesses cosign from the engine's URL; a copy of the log is exported
-// from the URL; with the engine stopped, verify with three signatures
-// holds on the copy and the alerts; a byte changed in the copy's entries,
-// and an alert edited, are each caught and named.
+// witnesses, each a linewatch process of its own, cosign from the engine's
+// URL; a copy of the log is exported from the URL; with the engine
+// stopped, verify with three signatures holds on the copy and the alerts;
+// a byte changed in the copy's entries, and an alert edited, are each
+// caught and named.
 func TestJointMechanism(t *testing.T) {
 	dir := t.TempDir()
 	p := func(name string) string { return filepath.Join(dir, name) }
 	gen := func(args ...string) string {
 		t.Helper()
-		r := runIn(t, append([]string{"key", "generate"}, args...)...)
+		r := runBin(t, nil, append([]string{"key", "generate"}, args...)...)
 		if r.code != 0 {
 			t.Fatalf("key generate %v: %s", args, r.stderr)
 		}
@@ -138,7 +139,7 @@ func TestJointMechanism(t *testing.T) {
 
 	// The witnesses cosign, pulling from the engine and posting back.
 	for i, w := range []string{"ua", "ru"} {
-		r := runIn(t, "cosign", "--key", p(w+".key"), "--log", url+"/v1", "--log-key", logPub, "--state", p(w+".state"), "-o", p(w+".cosigned"))
+		r := runBin(t, nil, "cosign", "--key", p(w+".key"), "--log", url+"/v1", "--log-key", logPub, "--state", p(w+".state"), "-o", p(w+".cosigned"))
 		if r.code != 0 || !strings.Contains(r.stderr, fmt.Sprintf("cosigned linewatch.example/front size %d", posted)) {
 			t.Fatalf("witness %s: %d %s", w, r.code, r.stderr)
 		}
@@ -153,7 +154,7 @@ func TestJointMechanism(t *testing.T) {
 			t.Fatalf("the engine's checkpoint has %d signatures after %d witnesses:\n%s", n, i+1, b.String())
 		}
 	}
-	r := runIn(t, "log", "export", "--from", url+"/v1", "-o", p("export"))
+	r := runBin(t, nil, "log", "export", "--from", url+"/v1", "-o", p("export"))
 	if r.code != 0 {
 		t.Fatalf("log export: %s", r.stderr)
 	}
@@ -163,7 +164,7 @@ func TestJointMechanism(t *testing.T) {
 		return []string{"verify", "--log", logDir, "--key", logPub, "--key", wPub[0], "--key", wPub[1], "--min-signatures", "3",
 			"--line", frontLine, "--sources", srcFile, "--complete", alerts}
 	}
-	r = runIn(t, verifyArgs(p("export"), p("alerts.geojsonl"))...)
+	r = runBin(t, nil, verifyArgs(p("export"), p("alerts.geojsonl"))...)
 	if r.code != 0 || !strings.Contains(r.stdout, "signed by 3 of the 3 keys given") || !strings.Contains(r.stdout, "verified: every check holds") {
 		t.Fatalf("verify: %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
@@ -182,7 +183,7 @@ func TestJointMechanism(t *testing.T) {
 	i := bytes.Index(data, []byte(`"strength":`))
 	data[i+len(`"strength":`)] ^= 1 // a digit, another digit
 	os.WriteFile(bundle, data, 0o644)
-	r = runIn(t, verifyArgs(bad, p("alerts.geojsonl"))...)
+	r = runBin(t, nil, verifyArgs(bad, p("alerts.geojsonl"))...)
 	m := regexp.MustCompile(`MISMATCH: leaf (\d+): its entry hashes to \S+, but the signed tree holds`).FindStringSubmatch(r.stderr)
 	if r.code != 1 || m == nil {
 		t.Fatalf("a byte changed in the entries: %d %s", r.code, r.stderr)
@@ -199,7 +200,7 @@ func TestJointMechanism(t *testing.T) {
 		t.Fatal("no alert to edit")
 	}
 	os.WriteFile(p("edited.geojsonl"), edited, 0o644)
-	r = runIn(t, verifyArgs(p("export"), p("edited.geojsonl"))...)
+	r = runBin(t, nil, verifyArgs(p("export"), p("edited.geojsonl"))...)
 	if r.code != 1 || !regexp.MustCompile(`MISMATCH: alert 1 \(episode \S+, opened\) differs from the replay's: "km_from" is 1\d+\.\d+ in it, \d+\.\d+ in the replay's`).MatchString(r.stderr) {
 		t.Fatalf("an alert edited: %d %s", r.code, r.stderr)
 	}
