@@ -156,7 +156,7 @@ func testDiskFull(t *testing.T, disk string, fill, free func(), what string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sink := stream.NewFileSink(log, line, pol)
+	sink := stream.NewFileSink(log)
 	defer sink.Close()
 	d := stream.New(stream.Config{Judge: detect.NewJudge(line, pol), Alerts: sink, Metrics: m})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -249,7 +249,7 @@ func TestDriverDiskFullResumes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sink := stream.NewFileSink(log, line, pol)
+	sink := stream.NewFileSink(log)
 	defer sink.Close()
 	m := stream.NewMetrics()
 	d := stream.New(stream.Config{Judge: detect.NewJudge(line, pol), Alerts: sink, Store: store, ConfigID: "test",
