@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -51,6 +52,11 @@ type IngestConfig struct {
 	// request needs one, and each record's properties.source is set to
 	// its token's source id.
 	Tokens map[string]string
+	// Token, when neither Tokens nor Sources gives tokens, is the one
+	// bearer token every request needs; records keep their own
+	// properties.source. It is how the ingest is closed by default
+	// (IngestTokenFile).
+	Token string
 	// Sources, when it gives any source a token or a key, authenticates
 	// every request instead of Tokens (sources.Registry.Authenticate): a
 	// source with a token is treated as Tokens says; a source with a key
@@ -234,6 +240,14 @@ func (h *Ingest) ingest(r *http.Request, ch *charge) (*IngestResponse, error) {
 		}
 		var ok bool
 		if source, ok = h.cfg.Tokens[strings.TrimSpace(tok)]; !ok {
+			return nil, fail(http.StatusUnauthorized, "invalid bearer token")
+		}
+	} else if h.cfg.Token != "" {
+		scheme, tok, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+		if !strings.EqualFold(scheme, "Bearer") {
+			return nil, fail(http.StatusUnauthorized, "a bearer token is required (Authorization: Bearer TOKEN)")
+		}
+		if subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(h.cfg.Token)) != 1 {
 			return nil, fail(http.StatusUnauthorized, "invalid bearer token")
 		}
 	}

@@ -243,6 +243,45 @@ func TestIngestErrors(t *testing.T) {
 	}
 }
 
+// With no tokens per source, the ingest takes its one token (generated
+// once, mode 0600, the same on the next start): every request needs it,
+// and records keep their own source.
+func TestIngestOneToken(t *testing.T) {
+	path := filepath.Join(t.TempDir(), stream.IngestTokenFile)
+	tok, created, err := stream.EnsureToken(path)
+	if err != nil || !created || len(tok) != 64 {
+		t.Fatalf("EnsureToken = %q, %v, %v", tok, created, err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("token file: %v %v, want mode 0600", fi.Mode(), err)
+	}
+	if again, created, err := stream.EnsureToken(path); again != tok || created || err != nil {
+		t.Fatalf("EnsureToken again = %q, %v, %v: want the same token, read", again, created, err)
+	}
+	b := startBroker(t, t.TempDir())
+	t.Cleanup(b.Close)
+	m := stream.NewMetrics()
+	h := stream.NewIngest(stream.IngestConfig{
+		JS: b.JS, Subject: testSubject, MaxRecord: 1 << 20, Token: tok,
+		MaxFuture: detect.DefaultPolicy().MaxFuture, Metrics: m,
+	})
+	srv := httptest.NewServer(stream.Mux(h, m, ""))
+	t.Cleanup(srv.Close)
+	f := &ingestFixture{broker: b, srv: srv, metrics: m}
+	rec := `{"type":"Feature","id":"o1","geometry":{"type":"Point","coordinates":[37.5,47.9]},"properties":{"time":"2024-01-01T00:01:00Z","side":"RU","source":"obs-a"}}`
+	for _, h := range [][]string{nil, {"Authorization", "Bearer " + tok[:63]}, {"Authorization", "Basic " + tok}} {
+		if a := f.post(t, seqType, rec+"\n", h...); a.code != 401 {
+			t.Fatalf("%v: status %d", h, a.code)
+		}
+	}
+	if a := f.post(t, seqType, rec+"\n", "Authorization", "Bearer "+tok); a.code != 202 || a.resp.Accepted != 1 {
+		t.Fatalf("status %d %s", a.code, a.body)
+	}
+	if got := f.stored(t); len(got) != 1 || got[0] != rec {
+		t.Fatalf("stored %q, want the record as sent", got)
+	}
+}
+
 func TestIngestTokens(t *testing.T) {
 	dir := t.TempDir()
 	tf := filepath.Join(dir, "tokens")

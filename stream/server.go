@@ -3,9 +3,12 @@ package stream
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
 	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -61,6 +64,37 @@ func LoadToken(path string) (string, error) {
 		return "", fmt.Errorf("token: %s holds no token on its first line", path)
 	}
 	return tok, nil
+}
+
+// IngestTokenFile is the name, in the state directory, of the bearer
+// token generated for the HTTP ingest when no tokens are given.
+const IngestTokenFile = "ingest.token"
+
+// EnsureToken reads the bearer token of the file path, as LoadToken does,
+// or, where there is no such file, generates one (32 random bytes, in
+// hex) and writes it there with mode 0600. created tells which.
+func EnsureToken(path string) (tok string, created bool, err error) {
+	tok, err = LoadToken(path)
+	if err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return tok, false, err
+	}
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", false, err
+	}
+	tok = hex.EncodeToString(b[:])
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", false, fmt.Errorf("token: %w", err)
+	}
+	if _, err := f.WriteString(tok + "\n"); err != nil {
+		f.Close()
+		return "", false, fmt.Errorf("token: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return "", false, fmt.Errorf("token: %w", err)
+	}
+	return tok, true, nil
 }
 
 // MaxConns is the most connections Serve keeps open at once; more wait to

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -55,6 +56,7 @@ func streamCommand() *cli.Command {
 		&cli.StringFlag{Name: "reject-stream", Value: "LINEWATCH_REJECTS", Usage: "JetStream `STREAM` created for --rejects nats://SUBJECT if no stream captures the subject"},
 		&cli.Uint64Flag{Name: "ready-max-lag", Usage: "GET /readyz answers 503 while more than `N` records wait in the stream (0: the lag does not count)"},
 		&cli.StringFlag{Name: "tokens", Usage: "require bearer tokens on the HTTP ingest: `FILE` of \"TOKEN SOURCE-ID\" lines; each record's source is set to its token's", TakesFile: true},
+		&cli.StringFlag{Name: "ingest-token", Usage: "the one bearer token the HTTP ingest requires when neither --tokens nor --sources gives tokens, the first line of `FILE`; records keep their own source (default: " + stream.IngestTokenFile + " in --state, generated with mode 0600)", TakesFile: true},
 		sourcesFlag("the sources registry, a YAML `FILE`: each source's token (as --tokens) and affiliation, which corroboration counts (docs/sources.md)"),
 		&cli.StringFlag{Name: "max-body", Value: "16MiB", Usage: "largest HTTP request body, `SIZE` in bytes or with KiB, MiB (413 past it)"},
 		&cli.StringFlag{Name: "max-inflight", Value: "256MiB", Usage: "memory the HTTP requests under way may hold together, `SIZE` (a request beyond it is answered 503 with Retry-After; one that needs more alone, 413)"},
@@ -134,7 +136,7 @@ func streamAction(c *cli.Context) error {
 	default:
 		return usageError(c, "--in %q: want -, http://ADDR, nats://embedded or nats://HOST:PORT", in)
 	}
-	if err := checkOutputs(c, []string{"output", "rejects", "summary"}, []string{"line", "policy", "tokens", "metrics-token",
+	if err := checkOutputs(c, []string{"output", "rejects", "summary"}, []string{"line", "policy", "tokens", "ingest-token", "metrics-token",
 		"nats-nkey", "nats-creds", "nats-tls-cert", "nats-tls-key"}, nil); err != nil {
 		return err
 	}
@@ -178,6 +180,9 @@ func streamAction(c *cli.Context) error {
 	}
 	if r.sources != nil && c.String("tokens") != "" {
 		return usageError(c, "--tokens and --sources: give the tokens in the sources file")
+	}
+	if c.String("ingest-token") != "" && (c.String("tokens") != "" || r.sources.Authenticates()) {
+		return usageError(c, "--ingest-token is the one token of an ingest without --tokens or sources with tokens: give one or the other")
 	}
 	defer r.close()
 	return r.run()
@@ -527,6 +532,28 @@ func (r *streamRun) startServers() error {
 		if r.sources.Authenticates() {
 			cfg.Sources = r.sources
 		}
+		tokenFile := ""
+		if cfg.Tokens == nil && cfg.Sources == nil {
+			// No tokens given: the ingest is closed all the same, by a
+			// token of its own that the operator hands to its clients.
+			tokenFile = c.String("ingest-token")
+			var created bool
+			var err error
+			if tokenFile == "" {
+				tokenFile = filepath.Join(c.String("state"), stream.IngestTokenFile)
+				if err = os.MkdirAll(c.String("state"), 0o700); err == nil {
+					cfg.Token, created, err = stream.EnsureToken(tokenFile)
+				}
+			} else {
+				cfg.Token, err = stream.LoadToken(tokenFile)
+			}
+			if err != nil {
+				return unusable(fmt.Errorf("--ingest-token: %w", err))
+			}
+			if created {
+				r.log.Info("generated the HTTP ingest's bearer token (mode 0600): clients send Authorization: Bearer TOKEN", "file", tokenFile)
+			}
+		}
 		mux := stream.Mux(stream.NewIngest(cfg), r.metrics, token)
 		mountLog(mux, r.logCfg)
 		srv, addr, err := stream.Serve(r.inURL, mux)
@@ -534,8 +561,12 @@ func (r *streamRun) startServers() error {
 			return unusable(fmt.Errorf("--in http://%s: %w", r.inURL, err))
 		}
 		r.servers = append(r.servers, srv)
-		r.log.Info(fmt.Sprintf("HTTP ingest on http://%s/v1/sightings", addr), "metrics", "/metrics", "health", "/healthz", "ready", "/readyz")
-		r.warnOpen(addr, token, cfg.Tokens != nil || cfg.Sources != nil)
+		attrs := []any{"metrics", "/metrics", "health", "/healthz", "ready", "/readyz"}
+		if tokenFile != "" {
+			attrs = append(attrs, "token_file", tokenFile)
+		}
+		r.log.Info(fmt.Sprintf("HTTP ingest on http://%s/v1/sightings", addr), attrs...)
+		r.warnOpen(addr, token)
 	}
 	if addr := c.String("metrics"); addr != "" {
 		mux := stream.Mux(nil, r.metrics, token)
@@ -546,19 +577,16 @@ func (r *streamRun) startServers() error {
 		}
 		r.servers = append(r.servers, srv)
 		r.log.Info(fmt.Sprintf("metrics on http://%s/metrics", a), "health", "/healthz", "ready", "/readyz")
-		r.warnOpen(a, token, true)
+		r.warnOpen(a, token)
 	}
 	return nil
 }
 
 // warnOpen warns of endpoints reachable from other machines without a
-// token.
-func (r *streamRun) warnOpen(addr net.Addr, metricsToken string, ingestTokens bool) {
+// token (the ingest always asks for one).
+func (r *streamRun) warnOpen(addr net.Addr, metricsToken string) {
 	if stream.Loopback(addr) {
 		return
-	}
-	if !ingestTokens {
-		r.log.Warn("the HTTP ingest takes records from anyone who reaches "+addr.String()+": give --tokens", "addr", addr.String())
 	}
 	if metricsToken == "" {
 		r.log.Warn("/metrics and /healthz answer anyone who reaches "+addr.String()+": give --metrics-token", "addr", addr.String())

@@ -25,6 +25,20 @@ import (
 
 // post sends body to the ingest with the token (none if "") and extra
 // headers, and returns the status and the answer.
+// ingestToken is the bearer token stream generated for its HTTP ingest
+// in the state directory, given no tokens.
+func ingestToken(t *testing.T, state string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(state, "ingest.token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(filepath.Join(state, "ingest.token")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("ingest.token: %v, mode %v, want 0600", err, fi.Mode())
+	}
+	return strings.TrimSpace(string(b))
+}
+
 func post(t *testing.T, url, token string, body []byte, header ...string) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest("POST", url+"/v1/sightings", bytes.NewReader(body))
@@ -348,7 +362,7 @@ func TestStreamingServiceDiskFull(t *testing.T) {
 	n := 0
 	send := func() (int, string) {
 		n++
-		return post(t, url, "", []byte(feature(fmt.Sprint("d", n), 30.5, 47.97, day0.Add(time.Duration(n)*time.Minute), "B", "")+"\n"))
+		return post(t, url, ingestToken(t, state), []byte(feature(fmt.Sprint("d", n), 30.5, 47.97, day0.Add(time.Duration(n)*time.Minute), "B", "")+"\n"))
 	}
 	if code, answer := send(); code != 202 || health() != 200 {
 		t.Fatalf("before the disk fills: %d %s, /healthz %d", code, answer, health())
@@ -422,7 +436,11 @@ func TestStreamingServiceTampering(t *testing.T) {
 			url := "http://" + p.await(t, `HTTP ingest on http://(\S+)/v1/sightings`)
 			natsURL := p.await(t, `NATS JetStream server on (nats://[^\s"]+)`)
 			p.await(t, `(consuming the JetStream stream)`)
-			if code, answer := post(t, url, "", []byte(feature("a", 30.5, 47.97, day0, "B", "")+"\n")); code != 202 {
+			// Closed by default: no token, no record.
+			if code, answer := post(t, url, "", []byte(feature("a", 30.5, 47.97, day0, "B", "")+"\n")); code != 401 {
+				t.Fatalf("POST without a token: %d %s", code, answer)
+			}
+			if code, answer := post(t, url, ingestToken(t, filepath.Join(dir, "state")), []byte(feature("a", 30.5, 47.97, day0, "B", "")+"\n")); code != 202 {
 				t.Fatalf("POST: %d %s", code, answer)
 			}
 			key, err := nats.NkeyOptionFromSeed(filepath.Join(dir, "state", "nats.nk"))
