@@ -2,6 +2,7 @@ package stream
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/linewatch/linewatch/detect"
@@ -29,6 +30,11 @@ type Batch struct {
 	Ack func()
 
 	items []item
+	// msgs are the broker messages the records came in, in order (none
+	// from a source that has no messages): the unit a worker prepares.
+	msgs []message
+	// readNo numbers the batch among those its source handed on (from 1).
+	readNo int64
 }
 
 // item is what a worker made of a record.
@@ -40,8 +46,8 @@ type item struct {
 // Reset empties the batch for reuse.
 func (b *Batch) Reset() {
 	b.Records.Reset()
-	b.refs, b.items = b.refs[:0], b.items[:0]
-	b.Last, b.Ack = 0, nil
+	b.refs, b.items, b.msgs = b.refs[:0], b.items[:0], b.msgs[:0]
+	b.Last, b.Ack, b.readNo = 0, nil, 0
 }
 
 // Add copies a record into the batch. ref is the instant in µs that its
@@ -55,9 +61,10 @@ func (b *Batch) Add(r feed.Record, ref int64) {
 // Batcher fills batches for a source and hands them on, in the driver's
 // pipeline.
 type Batcher struct {
-	f   *pipeline.Feeder[*Batch]
-	cur *Batch
-	err error // the driver stopped
+	f    *pipeline.Feeder[*Batch]
+	cur  *Batch
+	err  error         // the driver stopped
+	read *atomic.Int64 // batches handed on, if counted
 }
 
 // Current returns the batch being filled, taking a new one if needed (it
@@ -96,6 +103,9 @@ func (bt *Batcher) Flush(ctx context.Context) error {
 		return err
 	}
 	bt.cur.sealed = time.Now()
+	if bt.read != nil {
+		bt.cur.readNo = bt.read.Add(1)
+	}
 	if err := bt.f.Flush(); err != nil {
 		return err
 	}

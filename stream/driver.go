@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/linewatch/linewatch/detect"
@@ -35,6 +36,11 @@ type Config struct {
 	Finite bool
 
 	Metrics *Metrics // may be nil
+
+	// Remote, if set, is where worker processes put the messages they
+	// prepared (RunWorker): the driver takes those rather than preparing
+	// them itself, and prepares whatever no worker has done in time.
+	Remote *Remote
 }
 
 // Driver runs the pipeline: batches from a source are decoded and prepared
@@ -54,6 +60,8 @@ type Driver struct {
 
 	closedN   int64         // closed alerts written by this process
 	closedMax time.Duration // the longest latency among them
+
+	read atomic.Int64 // batches the source handed on
 }
 
 // ClosedLatency is how many closed alerts this process wrote and the
@@ -174,6 +182,9 @@ func (d *Driver) Run(ctx context.Context, src Source) (err error) {
 		if sinkErr = d.process(b); sinkErr != nil {
 			return sinkErr
 		}
+		if d.cfg.Remote != nil {
+			d.cfg.Remote.advance(d.seq)
+		}
 		if d.sinceCkpt >= d.cfg.CheckpointRecords || time.Since(d.lastCkpt) >= d.cfg.CheckpointEvery {
 			sinkErr = d.checkpoint()
 		}
@@ -185,19 +196,28 @@ func (d *Driver) Run(ctx context.Context, src Source) (err error) {
 		}
 		return sinkErr
 	}
+	workers, batches, prepare := d.cfg.Workers, 2*d.cfg.Workers+4, (*worker).prepare
+	if r := d.cfg.Remote; r != nil {
+		if err := r.open(ctx, d.seq); err != nil {
+			return err
+		}
+		defer r.close()
+		workers, batches, prepare = r.pipeline(batches, &d.read)
+	}
 	cfg := pipeline.Config[*Batch]{
-		Workers: d.cfg.Workers,
-		Batches: 2*d.cfg.Workers + 4,
+		Workers: workers,
+		Batches: batches,
 		New:     func() *Batch { return new(Batch) },
 		Worker: func(int) func(*Batch) {
-			return newWorker(d.cfg.Judge).prepare
+			w := newWorker(d.cfg.Judge)
+			return func(b *Batch) { prepare(w, b) }
 		},
 		Sink:  sink,
 		Every: d.cfg.CheckpointEvery,
 		Tick:  tick,
 	}
 	runErr := pipeline.Run(ctx, cfg, func(f *pipeline.Feeder[*Batch]) error {
-		bt := &Batcher{f: f}
+		bt := &Batcher{f: f, read: &d.read}
 		err := src.Run(f.Context(), bt)
 		if err == nil {
 			err = bt.Flush(f.Context())
@@ -374,7 +394,12 @@ func newWorker(j *detect.Judge) *worker {
 
 func (w *worker) prepare(b *Batch) {
 	b.items = slices.Grow(b.items[:0], b.Len())[:b.Len()]
-	for i := range b.Recs {
+	w.prepareRange(b, 0, b.Len())
+}
+
+// prepareRange prepares records from to to (excluded) of b into b.items.
+func (w *worker) prepareRange(b *Batch, from, to int) {
+	for i := from; i < to; i++ {
 		it := &b.items[i]
 		*it = item{}
 		s, reason := w.pr.Decode(&b.Recs[i])

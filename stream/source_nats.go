@@ -263,6 +263,8 @@ func (w *tamperWatch) look(ctx context.Context) error {
 // does; a record's file is "nats:STREAM/SEQ" and its line is its line in the
 // message.
 func addMessage(b *Batch, stream string, seq uint64, ref int64, data []byte) {
+	first := b.Len()
+	defer func() { b.msgs = append(b.msgs, message{seq: seq, ref: ref, first: first, n: b.Len() - first}) }()
 	name := "nats:" + stream + "/" + strconv.FormatUint(seq, 10)
 	if oneRecord(data) {
 		b.Add(feed.Record{File: name, Line: 1, Index: -1, Raw: bytes.TrimSpace(data)}, ref)
