@@ -25,11 +25,14 @@ type RemoteConfig struct {
 	JS   jetstream.JetStream
 	// Stream is the prepared stream (EnsurePreparedStream, created with
 	// Replicas and MaxAge if absent); Group the engines' durable consumer
-	// name, which names the subjects (PreparedSubject).
-	Stream   string
-	Group    string
-	Replicas int
-	MaxAge   time.Duration
+	// name, which names the subjects (PreparedSubject); Sightings the
+	// sightings stream, on which the workers' consumer (WorkersConsumer)
+	// shows whether any worker is pulling.
+	Stream    string
+	Group     string
+	Sightings string
+	Replicas  int
+	MaxAge    time.Duration
 	// ConfigID and Build are what a prepared message must name to be
 	// used: the engine's line, policy and stream (Config.ConfigID), and
 	// its linewatch build (BuildID) — another build may prepare otherwise.
@@ -69,6 +72,8 @@ type Remote struct {
 	stream   jetstream.Stream
 	streamAt time.Time // when a lookup of the stream last failed
 	sub      *nats.Subscription
+	stop     context.CancelFunc
+	pulling  atomic.Bool // a worker is waiting for messages on the workers' consumer
 
 	window int           // the driver's read-ahead, in batches
 	read   *atomic.Int64 // batches the driver's source handed on
@@ -120,6 +125,21 @@ func (r *Remote) open(ctx context.Context, after uint64) error {
 	r.mu.Unlock()
 	r.pos.Store(after)
 	r.findStream(ctx)
+	wctx, stop := context.WithCancel(context.Background())
+	r.stop = stop
+	r.lookForWorkers(ctx)
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-wctx.Done():
+				return
+			case <-t.C:
+				r.lookForWorkers(wctx)
+			}
+		}
+	}()
 	sub, err := r.cfg.Conn.Subscribe(PreparedSubject(r.cfg.Group)+".>", r.receive)
 	if err != nil {
 		return fmt.Errorf("subscribing to the workers' prepared messages: %w", err)
@@ -131,6 +151,9 @@ func (r *Remote) open(ctx context.Context, after uint64) error {
 }
 
 func (r *Remote) close() {
+	if r.stop != nil {
+		r.stop()
+	}
 	if r.sub != nil {
 		r.sub.Unsubscribe()
 		r.sub = nil
@@ -161,6 +184,35 @@ func (r *Remote) findStream(ctx context.Context) jetstream.Stream {
 	}
 	r.stream = s
 	return s
+}
+
+// lookForWorkers notes whether a worker is pulling from the workers'
+// consumer, and says when that changes.
+func (r *Remote) lookForWorkers(ctx context.Context) {
+	if r.cfg.Sightings == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	pulling := false
+	if c, err := r.cfg.JS.Consumer(ctx, r.cfg.Sightings, WorkersConsumer(r.cfg.Group)); err == nil {
+		pulling = c.CachedInfo().NumWaiting > 0
+	} else if !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return // cannot tell
+	}
+	if r.pulling.Swap(pulling) != pulling {
+		if pulling {
+			r.log.Info("workers are pulling: the engine takes what they prepare", "consumer", WorkersConsumer(r.cfg.Group))
+		} else {
+			r.log.Info("no worker is pulling: the engine prepares what it does not receive", "consumer", WorkersConsumer(r.cfg.Group))
+		}
+	}
+}
+
+// alive tells whether workers are about: one is pulling, or a prepared
+// message came lately.
+func (r *Remote) alive() bool {
+	return r.pulling.Load() || time.Since(time.Unix(0, r.seen.Load())) <= r.cfg.Wait+time.Second
 }
 
 // receive takes a prepared message as a worker publishes it.
@@ -315,10 +367,9 @@ func (r *Remote) await(seq uint64, b *Batch) []byte {
 			return data
 		}
 		// The engine does it: the time is up, the window is filling up
-		// behind this batch (the workers lag behind), or no worker has
-		// been heard of for longer than a message may wait.
-		if !time.Now().Before(deadline) || r.read.Load()-b.readNo >= int64(r.window/2) ||
-			time.Since(time.Unix(0, r.seen.Load())) > r.cfg.Wait+time.Second {
+		// behind this batch (the workers lag behind), or no worker is
+		// about.
+		if !time.Now().Before(deadline) || r.read.Load()-b.readNo >= int64(r.window/2) || !r.alive() {
 			return nil
 		}
 		select {
@@ -335,8 +386,7 @@ func (r *Remote) await(seq uint64, b *Batch) []byte {
 // it looks only once a second.
 func (r *Remote) direct(seq uint64) []byte {
 	now := time.Now()
-	quiet := now.Sub(time.Unix(0, r.seen.Load())) > r.cfg.Wait+time.Second
-	if r.misses.Load() >= 32 && quiet {
+	if r.misses.Load() >= 32 && !r.alive() {
 		last := r.probedAt.Load()
 		if now.UnixNano()-last < int64(time.Second) || !r.probedAt.CompareAndSwap(last, now.UnixNano()) {
 			return nil

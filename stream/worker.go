@@ -451,3 +451,6 @@ func workersConsumer(ctx context.Context, js jetstream.JetStream, stream, group 
 	}
 	return c, nil
 }
+
+// RoleWorker is a worker's role, as /healthz and /readyz show it.
+const RoleWorker = "worker"

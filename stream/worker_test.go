@@ -142,7 +142,7 @@ func runEngine(t testing.TB, b *stream.Broker, line *geo.Line, pol detect.Policy
 
 func newRemote(b *stream.Broker, m *stream.Metrics, build string, wait time.Duration, audit float64) *stream.Remote {
 	return stream.NewRemote(stream.RemoteConfig{
-		Conn: b.Conn(), JS: b.JS, Group: "linewatch", ConfigID: "test", Build: build,
+		Conn: b.Conn(), JS: b.JS, Group: "linewatch", Sightings: testStream, ConfigID: "test", Build: build,
 		Wait: wait, Audit: audit, Metrics: m,
 	})
 }
