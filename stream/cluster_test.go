@@ -419,3 +419,41 @@ func streamData(t testing.TB, js jetstream.JetStream, name string) []byte {
 	}
 	return b
 }
+
+// A message JetStream did not acknowledge is published again from what
+// was written — not from the caller's buffer, which the driver reuses for
+// the next alert or reject.
+func TestNATSLogRepublishesWhatWasWritten(t *testing.T) {
+	b := startBroker(t, t.TempDir())
+	defer b.Close()
+	ctx := context.Background()
+	spec := stream.StreamSpec{Name: "REJECTS", Subject: "rejects", Duplicates: time.Minute}
+	if _, err := stream.EnsureStream(ctx, b.JS, spec, nil); err != nil {
+		t.Fatal(err)
+	}
+	l := stream.NewNATSLog(b.JS, "rejects", "reject")
+	if err := l.Truncate(0); err != nil {
+		t.Fatal(err)
+	}
+	// The stream is gone while the messages are published: none is
+	// acknowledged. Once it is back, Sync publishes them again.
+	if err := b.JS.DeleteStream(ctx, "REJECTS"); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 0, 64)
+	for i := 1; i <= 3; i++ {
+		buf = fmt.Appendf(buf[:0], "reject %d\n", i)
+		if _, err := l.Write(buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := stream.EnsureStream(ctx, b.JS, spec, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(streamData(t, b.JS, "REJECTS")), "reject 1\nreject 2\nreject 3\n"; got != want {
+		t.Fatalf("the stream holds %q, want %q", got, want)
+	}
+}

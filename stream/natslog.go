@@ -135,7 +135,9 @@ func (l *NATSLog) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	id := l.kind + ":" + strconv.FormatUint(l.n, 10)
-	m := &nats.Msg{Subject: l.subject, Data: bytes.TrimSuffix(p, []byte("\n")), Header: nats.Header{}}
+	// A copy: the message is published again from here if JetStream does
+	// not acknowledge it (Sync), and the caller reuses p.
+	m := &nats.Msg{Subject: l.subject, Data: bytes.Clone(bytes.TrimSuffix(p, []byte("\n"))), Header: nats.Header{}}
 	m.Header.Set(jetstream.MsgIDHeader, id)
 	if l.lastID != "" {
 		m.Header.Set(jetstream.ExpectedLastMsgIDHeader, l.lastID)
