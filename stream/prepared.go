@@ -256,6 +256,12 @@ func preparedSubject(group string, seq uint64) string {
 func EnsurePreparedStream(ctx context.Context, js jetstream.JetStream, name string, replicas int, maxAge time.Duration) (jetstream.Stream, error) {
 	s, err := js.Stream(ctx, name)
 	if err == nil {
+		// Made by someone else, it might capture what is not prepared
+		// records, or keep them otherwise.
+		if c := s.CachedInfo().Config; len(c.Subjects) != 1 || c.Subjects[0] != preparedSubjects || c.MaxMsgsPerSubject != 1 || !c.AllowDirect {
+			return nil, fmt.Errorf("JetStream stream %s is not a stream of prepared records (subjects %q, %d messages a subject, direct get %v): delete it, or name another with --prepared-stream",
+				name, c.Subjects, c.MaxMsgsPerSubject, c.AllowDirect)
+		}
 		return s, nil
 	}
 	if !errors.Is(err, jetstream.ErrStreamNotFound) {
@@ -264,7 +270,7 @@ func EnsurePreparedStream(ctx context.Context, js jetstream.JetStream, name stri
 	s, err = js.CreateStream(ctx, jetstream.StreamConfig{
 		Name:              name,
 		Description:       "linewatch: sightings messages prepared by workers, one per subject",
-		Subjects:          []string{"linewatch.prepared.>"},
+		Subjects:          []string{preparedSubjects},
 		Storage:           jetstream.FileStorage,
 		Retention:         jetstream.LimitsPolicy,
 		MaxMsgsPerSubject: 1,
@@ -278,10 +284,13 @@ func EnsurePreparedStream(ctx context.Context, js jetstream.JetStream, name stri
 		return js.Stream(ctx, name)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("creating JetStream stream %s: %w", name, err)
+		return nil, fmt.Errorf("creating JetStream stream %s (an engine with --worker-wait creates it): %w", name, err)
 	}
 	return s, nil
 }
+
+// preparedSubjects is what the prepared stream captures.
+const preparedSubjects = "linewatch.prepared.>"
 
 // DefaultPreparedMaxAge is how long the prepared stream keeps a message.
 const DefaultPreparedMaxAge = time.Hour
