@@ -252,8 +252,20 @@ func preparedSubject(group string, seq uint64) string {
 // subject is empty), answers direct gets (the engine looks a message up by
 // its subject), and keeps messages for maxAge — long enough for an engine
 // that lags behind or takes over to find them, and no longer, since an
-// engine prepares itself what it does not find.
+// engine prepares itself what it does not find. While JetStream does not
+// answer it tries again, as EnsureStream does.
 func EnsurePreparedStream(ctx context.Context, js jetstream.JetStream, name string, replicas int, maxAge time.Duration) (jetstream.Stream, error) {
+	var s jetstream.Stream
+	err := retryCtx(ctx, setupWait, apiAttempt, func(ctx context.Context) error {
+		var err error
+		s, err = ensurePreparedStream(ctx, js, name, replicas, maxAge)
+		return err
+	})
+	return s, err
+}
+
+// ensurePreparedStream is one attempt of EnsurePreparedStream.
+func ensurePreparedStream(ctx context.Context, js jetstream.JetStream, name string, replicas int, maxAge time.Duration) (jetstream.Stream, error) {
 	s, err := js.Stream(ctx, name)
 	if err == nil {
 		// Made by someone else, it might capture what is not prepared
