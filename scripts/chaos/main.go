@@ -1,9 +1,10 @@
 // Command chaos is the chaos test of linewatch on a NATS cluster, run by
 // scripts/cluster: three nats-server processes clustered on 127.0.0.1,
 // two `linewatch stream` engines (one active, one standby) with their
-// state in JetStream, and a feed posted over HTTP while it kills -9 the
-// server leading the sightings stream, then the active engine, then
-// restarts both. It checks that
+// state in JetStream, two workers (`linewatch stream --role worker`) that
+// prepare the records for them, and a feed posted over HTTP while it
+// kills -9 the server leading the sightings stream, then the active
+// engine, then a worker, then restarts all three. It checks that
 //
 //   - every record JetStream stored was processed exactly once (the
 //     engine's count of records read equals the records in the stream,
@@ -12,9 +13,10 @@
 //     uninterrupted run (`stream --in -` on the same feed) and the late
 //     rejects likewise;
 //   - every closed alert is an episode `detect` finds in the same records;
+//   - the engine took messages the workers prepared;
 //
-// and reports the failover time and the records/s processed before,
-// during and after the chaos.
+// and reports the failover time, the records/s processed before, during
+// and after the chaos, and the share of the messages workers prepared.
 package main
 
 import (
@@ -50,6 +52,7 @@ var (
 	work       = flag.String("work", "", "work `DIR` (default: a temporary one, removed unless the test fails)")
 	ttl        = flag.Duration("lease-ttl", 5*time.Second, "the engines' --lease-ttl")
 	line       = flag.String("line", "fixtures/lines/front-2024.geojson", "the line")
+	noWorkers  = flag.Bool("no-workers", false, "run the engines alone, without workers (for comparison)")
 )
 
 func say(format string, args ...any) {
@@ -270,7 +273,28 @@ cluster { name: linewatch, listen: 127.0.0.1:%d, routes: [%s] }
 		e.args = []string{"stream", "--line", *line, "--in", fmt.Sprintf("http://127.0.0.1:%d", e.port),
 			"--nats", strings.Join(urls, ","), "--replicas", "3", "-o", "nats://linewatch.alerts",
 			"--rejects", "nats://linewatch.rejects", "--lease-ttl", ttl.String(), "--checkpoint-records", "5000"}
+		if !*noWorkers {
+			e.args = append(e.args, "--worker-wait", "1s")
+		}
 		return e
+	}
+	// Two workers.
+	mkWorker := func(name string) *engine {
+		w := &engine{name: name, port: freePort(), log: filepath.Join(*work, name+".log")}
+		w.args = []string{"stream", "--role", "worker", "--line", *line, "--nats", strings.Join(urls, ","), "--replicas", "3",
+			"--metrics", fmt.Sprintf("127.0.0.1:%d", w.port)}
+		return w
+	}
+	w1, w2 := mkWorker("worker-1"), mkWorker("worker-2")
+	workers := []*engine{w1, w2}
+	if *noWorkers {
+		workers = nil
+	}
+	for _, w := range workers {
+		w.start()
+	}
+	if workers != nil {
+		say("worker-1 and worker-2 prepare for the engines")
 	}
 	a, b := mk("engine-a"), mk("engine-b")
 	a.start()
@@ -338,6 +362,11 @@ cluster { name: linewatch, listen: 127.0.0.1:%d, routes: [%s] }
 	waitFor("engine-b to take over", 60*time.Second, func() bool { return b.role() == "active" })
 	failover := time.Since(killed)
 	mark(fmt.Sprintf("engine-b active: failover in %.2f s", failover.Seconds()))
+	waitPosted(0.55)
+	mark("kill -9 worker-1")
+	if workers != nil {
+		kill9(w1.cmd)
+	}
 	waitPosted(0.7)
 	mark("restart " + leader.name)
 	leader.start()
@@ -345,6 +374,10 @@ cluster { name: linewatch, listen: 127.0.0.1:%d, routes: [%s] }
 	a.start()
 	waitFor("engine-a to stand by", 30*time.Second, func() bool { return a.role() == "standby" })
 	mark("engine-a standby")
+	mark("restart worker-1")
+	if workers != nil {
+		w1.start()
+	}
 	for range posted {
 	}
 	if err := <-loadDone; err != nil {
@@ -361,7 +394,8 @@ cluster { name: linewatch, listen: 127.0.0.1:%d, routes: [%s] }
 	h, _ := b.health()
 
 	// Stop: SIGTERM, exit 0; the standby too.
-	for _, e := range []*engine{b, a} {
+	byWorker, byEngine := metric(b.port, `linewatch_prepared_messages_total{by="worker"}`), metric(b.port, `linewatch_prepared_messages_total{by="engine"}`)
+	for _, e := range append([]*engine{b, a}, workers...) {
 		e.cmd.Process.Signal(syscall.SIGTERM)
 		waitFor(e.name+" to exit", 60*time.Second, func() bool { return e.cmd.ProcessState != nil })
 		if !e.cmd.ProcessState.Success() {
@@ -399,9 +433,25 @@ cluster { name: linewatch, listen: 127.0.0.1:%d, routes: [%s] }
 	if closed == 0 {
 		fatal("no closed alert to compare with detect")
 	}
+	if byWorker == 0 && workers != nil {
+		fatal("engine-b took no message from the workers (%d prepared itself)", byEngine)
+	}
 	rejects := lateRejects(subjectMessages(js, "LINEWATCH_REJECTS"))
 	if !slices.Equal(rejects, ref.late) {
-		fatal("late rejects: %d in the cluster, %d in the uninterrupted run, or not the same", len(rejects), len(ref.late))
+		i := 0
+		for i < min(len(rejects), len(ref.late)) && rejects[i] == ref.late[i] {
+			i++
+		}
+		cl, rf := "(none)", "(none)"
+		if i < len(rejects) {
+			cl = rejects[i]
+		}
+		if i < len(ref.late) {
+			rf = ref.late[i]
+		}
+		os.WriteFile(filepath.Join(*work, "cluster-rejects.ndjson"), subjectMessages(js, "LINEWATCH_REJECTS"), 0o644)
+		fatal("late rejects: %d in the cluster, %d in the uninterrupted run; the first difference, at %d:\n  cluster: %.300s\n  uninterrupted: %.300s",
+			len(rejects), len(ref.late), i, cl, rf)
 	}
 	say("ok: %d records processed once each; %d alerts (%d closed, each one of detect's episodes) and %d late rejects, byte for byte those of an uninterrupted run",
 		h.Read, len(lines(alerts)), closed, len(rejects))
@@ -425,8 +475,16 @@ cluster { name: linewatch, listen: 127.0.0.1:%d, routes: [%s] }
 		return float64(r1-r0) / (t1 - t0).Seconds()
 	}
 	say("records/s processed: before %.0f, during the chaos %.0f, after %.0f (feed posted at %d/s)",
-		rateIn(0, marks[0]), rateIn(marks[0], marks[5]), rateIn(marks[5], marks[7]), *rate)
+		rateIn(0, marks[0]), rateIn(marks[0], marks[7]), rateIn(marks[7], marks[9]), *rate)
+	say("messages engine-b took from the workers: %.0f; prepared itself: %.0f (the engine prepares what no worker did within --worker-wait 1s)", byWorker, byEngine)
 	say("failover (kill -9 of the active engine to the standby active): %.2f s, lease TTL %s", failover.Seconds(), *ttl)
+	if keep {
+		var b strings.Builder
+		for _, s := range samples {
+			fmt.Fprintf(&b, "%.2f\t%d\n", s.t.Seconds(), s.read)
+		}
+		os.WriteFile(filepath.Join(*work, "records-read.tsv"), []byte(b.String()), 0o644)
+	}
 	say("passed in %.1f s", time.Since(begin).Seconds())
 	monMu.Unlock()
 	cleanup()
@@ -604,6 +662,25 @@ func messages(js jetstream.JetStream, name string) [][]byte {
 		out = append(out, m.Data)
 	}
 	return out
+}
+
+// metric is the value of a metric the process on port serves (0 if none).
+func metric(port int, name string) float64 {
+	c := http.Client{Timeout: 5 * time.Second}
+	res, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
+	if err != nil {
+		return 0
+	}
+	defer res.Body.Close()
+	sc := bufio.NewScanner(res.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			var f float64
+			fmt.Sscan(v, &f)
+			return f
+		}
+	}
+	return 0
 }
 
 func leaderOf(js jetstream.JetStream, name string, servers []*server) *server {
