@@ -75,7 +75,7 @@ func cleanup() {
 	procsMu.Lock()
 	defer procsMu.Unlock()
 	for _, p := range procs {
-		if p.ProcessState == nil {
+		if !exitedLocked(p) {
 			p.Process.Kill()
 		}
 	}
@@ -116,16 +116,44 @@ func start(logFile string, name string, args ...string) *exec.Cmd {
 	if err := cmd.Start(); err != nil {
 		fatal("%s: %v", name, err)
 	}
-	go func() { cmd.Wait(); f.Close() }()
+	done := make(chan struct{})
+	go func() { cmd.Wait(); f.Close(); close(done) }()
 	procsMu.Lock()
 	procs = append(procs, cmd)
+	waited[cmd] = done
 	procsMu.Unlock()
 	return cmd
 }
 
+// waited closes a process's channel once it has exited and been waited
+// for (its ProcessState is then set).
+var waited = map[*exec.Cmd]chan struct{}{}
+
+func exitedLocked(cmd *exec.Cmd) bool {
+	select {
+	case <-waited[cmd]:
+		return true
+	default:
+		return false
+	}
+}
+
+// exited tells whether cmd has exited.
+func exited(cmd *exec.Cmd) bool {
+	procsMu.Lock()
+	done := waited[cmd]
+	procsMu.Unlock()
+	select {
+	case <-done:
+		return true
+	default:
+		return false
+	}
+}
+
 func kill9(cmd *exec.Cmd) {
 	cmd.Process.Signal(syscall.SIGKILL)
-	for cmd.ProcessState == nil {
+	for !exited(cmd) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
@@ -179,6 +207,9 @@ type health struct {
 func (e *engine) start() {
 	e.cmd = start(e.log, *linewatch, e.args...)
 	waitFor("engine "+e.name+" to answer", 30*time.Second, func() bool {
+		if exited(e.cmd) {
+			fatal("%s exited before it answered; its log: %s", e.name, tail(e.log))
+		}
 		_, ok := e.health()
 		return ok
 	})
@@ -314,10 +345,11 @@ cluster { name: linewatch, listen: 127.0.0.1:%d, routes: [%s] }
 	)
 	t0 := time.Now()
 	stopMon := make(chan struct{})
+	both := []*engine{a, b}
 	go func() {
 		var best int64 // the records read, as last seen (none is active during a failover)
 		for {
-			for _, e := range []*engine{a, b} {
+			for _, e := range both {
 				if h, ok := e.health(); ok && h.Role == "active" {
 					best = max(best, h.Read)
 				}
@@ -333,10 +365,11 @@ cluster { name: linewatch, listen: 127.0.0.1:%d, routes: [%s] }
 		}
 	}()
 
-	// The load, into the standby's ingest (which stays up), in order.
+	// The load, in order, into an engine's ingest (the other's while one
+	// is down).
 	posted := make(chan int, 1024)
 	loadDone := make(chan error, 1)
-	go func() { loadDone <- load(feed, b.port, posted) }()
+	go func() { loadDone <- load(feed, []int{b.port, a.port}, posted) }()
 	total := countLines(feed)
 	var marks []time.Duration
 	mark := func(what string) {
@@ -356,12 +389,23 @@ cluster { name: linewatch, listen: 127.0.0.1:%d, routes: [%s] }
 	mark("kill -9 " + leader.name + ", the leader of the sightings stream")
 	kill9(leader.cmd)
 	waitPosted(0.4)
-	mark("kill -9 engine-a, the active engine")
+	// The active engine, whichever it is: losing the leader of the
+	// sightings stream may have cost engine-a its lease, and engine-b may
+	// have taken over.
+	waitFor("one engine active, the other standing by", 60*time.Second, func() bool {
+		ra, rb := a.role(), b.role()
+		if ra == "standby" && rb == "active" {
+			a, b = b, a
+			return true
+		}
+		return ra == "active" && rb == "standby"
+	})
+	mark("kill -9 " + a.name + ", the active engine")
 	killed := time.Now()
 	kill9(a.cmd)
-	waitFor("engine-b to take over", 60*time.Second, func() bool { return b.role() == "active" })
+	waitFor(b.name+" to take over", 60*time.Second, func() bool { return b.role() == "active" })
 	failover := time.Since(killed)
-	mark(fmt.Sprintf("engine-b active: failover in %.2f s", failover.Seconds()))
+	mark(fmt.Sprintf("%s active: failover in %.2f s", b.name, failover.Seconds()))
 	waitPosted(0.55)
 	mark("kill -9 worker-1")
 	if workers != nil {
@@ -370,10 +414,10 @@ cluster { name: linewatch, listen: 127.0.0.1:%d, routes: [%s] }
 	waitPosted(0.7)
 	mark("restart " + leader.name)
 	leader.start()
-	mark("restart engine-a")
+	mark("restart " + a.name)
 	a.start()
-	waitFor("engine-a to stand by", 30*time.Second, func() bool { return a.role() == "standby" })
-	mark("engine-a standby")
+	waitFor(a.name+" to stand by", 30*time.Second, func() bool { return a.role() == "standby" })
+	mark(a.name + " standby")
 	mark("restart worker-1")
 	if workers != nil {
 		w1.start()
@@ -385,7 +429,7 @@ cluster { name: linewatch, listen: 127.0.0.1:%d, routes: [%s] }
 	}
 	mark("feed posted")
 	stored := streamRecords(js, "LINEWATCH_SIGHTINGS")
-	waitFor("engine-b to process every record", 120*time.Second, func() bool {
+	waitFor(b.name+" to process every record", 120*time.Second, func() bool {
 		h, ok := b.health()
 		return ok && h.Read >= int64(stored.records)
 	})
@@ -397,7 +441,7 @@ cluster { name: linewatch, listen: 127.0.0.1:%d, routes: [%s] }
 	byWorker, byEngine := metric(b.port, `linewatch_prepared_messages_total{by="worker"}`), metric(b.port, `linewatch_prepared_messages_total{by="engine"}`)
 	for _, e := range append([]*engine{b, a}, workers...) {
 		e.cmd.Process.Signal(syscall.SIGTERM)
-		waitFor(e.name+" to exit", 60*time.Second, func() bool { return e.cmd.ProcessState != nil })
+		waitFor(e.name+" to exit", 60*time.Second, func() bool { return exited(e.cmd) })
 		if !e.cmd.ProcessState.Success() {
 			fatal("%s exited with %v on SIGTERM; its log: %s", e.name, e.cmd.ProcessState, tail(e.log))
 		}
@@ -434,7 +478,7 @@ cluster { name: linewatch, listen: 127.0.0.1:%d, routes: [%s] }
 		fatal("no closed alert to compare with detect")
 	}
 	if byWorker == 0 && workers != nil {
-		fatal("engine-b took no message from the workers (%d prepared itself)", byEngine)
+		fatal("%s took no message from the workers (%.0f prepared itself)", b.name, byEngine)
 	}
 	rejects := lateRejects(subjectMessages(js, "LINEWATCH_REJECTS"))
 	if !slices.Equal(rejects, ref.late) {
@@ -476,7 +520,7 @@ cluster { name: linewatch, listen: 127.0.0.1:%d, routes: [%s] }
 	}
 	say("records/s processed: before %.0f, during the chaos %.0f, after %.0f (feed posted at %d/s)",
 		rateIn(0, marks[0]), rateIn(marks[0], marks[7]), rateIn(marks[7], marks[9]), *rate)
-	say("messages engine-b took from the workers: %.0f; prepared itself: %.0f (the engine prepares what no worker did within --worker-wait 1s)", byWorker, byEngine)
+	say("messages %s took from the workers: %.0f; prepared itself: %.0f (the engine prepares what no worker did within --worker-wait 1s)", b.name, byWorker, byEngine)
 	say("failover (kill -9 of the active engine to the standby active): %.2f s, lease TTL %s", failover.Seconds(), *ttl)
 	if keep {
 		var b strings.Builder
@@ -580,18 +624,21 @@ func lateRejects(data []byte) []string {
 // load posts the feed in batches of 500 records at the rate asked, one
 // request at a time (so the stream keeps the feed's order), sending a
 // batch again until it is answered (JetStream drops a batch stored twice).
-func load(feed string, port int, posted chan<- int) error {
+func load(feed string, ports []int, posted chan<- int) error {
 	defer close(posted)
 	ls := readLines(feed)
-	url := fmt.Sprintf("http://127.0.0.1:%d/v1/sightings", port)
+	p := 0
 	client := &http.Client{Timeout: 60 * time.Second}
 	const batch = 500
 	start := time.Now()
 	for i := 0; i < len(ls); i += batch {
 		body := strings.Join(ls[i:min(i+batch, len(ls))], "\n") + "\n"
 		for try := 0; ; try++ {
+			url := fmt.Sprintf("http://127.0.0.1:%d/v1/sightings", ports[p])
 			res, err := client.Post(url, "application/geo+json-seq", strings.NewReader(body))
-			if err == nil {
+			if err != nil {
+				p = (p + 1) % len(ports) // that engine is down: the other
+			} else {
 				io.Copy(io.Discard, res.Body)
 				res.Body.Close()
 				if res.StatusCode == http.StatusAccepted || res.StatusCode == http.StatusUnprocessableEntity {
