@@ -194,14 +194,17 @@ func Aggregate(line *geo.Line, pol Policy, viols []*Violation) Result {
 // join_sectors and their windows within join_gap_windows + 1. Each group
 // comes sorted by window, then sector; groups come in the order of their
 // first cells. hot is sorted in place.
+//
+// The work does not grow with join_sectors or join_gap_windows, which a
+// policy may set to a billion: each cell is compared with the latest
+// earlier cell of each sector in reach that has one, and no more. That is
+// enough, since the earlier cells of a sector within join_gap_windows + 1
+// windows of a cell are within that many of each other, and so already
+// joined to the latest.
 func joinCells(line *geo.Line, pol *Policy, hot []*Cell) [][]*Cell {
 	slices.SortFunc(hot, func(a, b *Cell) int {
 		return cmp.Or(strings.Compare(a.Party, b.Party), cmp.Compare(a.Window, b.Window), cmp.Compare(a.Sector, b.Sector))
 	})
-	index := make(map[cellKey]int, len(hot))
-	for i, c := range hot {
-		index[cellKey{c.Party, c.Sector, c.Window}] = i
-	}
 	parent := make([]int, len(hot))
 	for i := range parent {
 		parent[i] = i
@@ -214,17 +217,43 @@ func joinCells(line *geo.Line, pol *Policy, hot []*Cell) [][]*Cell {
 		return i
 	}
 	sectors := line.Sectors()
-	js, jw := pol.JoinSectors, int64(pol.JoinGapWindows)+1
-	for i, c := range hot {
-		st := sectors[c.Sector].Stretch
-		for ds := -js; ds <= js; ds++ {
-			s := c.Sector + ds
-			if s < 0 || s >= len(sectors) || sectors[s].Stretch != st {
-				continue
-			}
-			for dw := -jw; dw <= jw; dw++ {
-				j, ok := index[cellKey{c.Party, s, c.Window + dw}]
-				if !ok || j == i {
+	// The first and last sector of each stretch: a cell reaches no
+	// sector beyond its stretch.
+	first, last := map[int]int{}, map[int]int{}
+	for i, s := range sectors {
+		if _, ok := first[s.Stretch]; !ok {
+			first[s.Stretch] = i
+		}
+		last[s.Stretch] = i
+	}
+	js := min(int64(pol.JoinSectors), int64(len(sectors)))
+	jw := sat(int64(pol.JoinGapWindows), 1)
+	for lo := 0; lo < len(hot); {
+		hi := lo
+		for hi < len(hot) && hot[hi].Party == hot[lo].Party {
+			hi++
+		}
+		// The sectors of the party's hot cells, and the latest cell seen
+		// in each (an index of hot, or -1).
+		var occupied []int
+		for _, c := range hot[lo:hi] {
+			occupied = append(occupied, c.Sector)
+		}
+		slices.Sort(occupied)
+		occupied = slices.Compact(occupied)
+		latest := make([]int, len(occupied))
+		for i := range latest {
+			latest[i] = -1
+		}
+		for i := lo; i < hi; i++ {
+			c := hot[i]
+			st := sectors[c.Sector].Stretch
+			from := max(int64(c.Sector)-js, int64(first[st]))
+			to := min(int64(c.Sector)+js, int64(last[st]))
+			k, _ := slices.BinarySearch(occupied, int(from))
+			for ; k < len(occupied) && int64(occupied[k]) <= to; k++ {
+				j := latest[k]
+				if j < 0 || c.Window-hot[j].Window > jw {
 					continue
 				}
 				// The smaller index (earliest window, lowest sector) is
@@ -235,7 +264,10 @@ func joinCells(line *geo.Line, pol *Policy, hot []*Cell) [][]*Cell {
 					parent[a] = b
 				}
 			}
+			k, _ = slices.BinarySearch(occupied, c.Sector)
+			latest[k] = i
 		}
+		lo = hi
 	}
 	var groups [][]*Cell
 	at := map[int]int{}

@@ -271,7 +271,7 @@ func (s *Stream) UnmarshalBinary(data []byte) error {
 		// no update.
 		oe.legacy = se.Affiliations == nil
 		s.episodes[se.ID] = oe
-		s.nextClose = min(s.nextClose, sat(ep.End, (int64(s.pol.JoinGapWindows)+1)*s.pol.Window.Microseconds()))
+		s.nextClose = min(s.nextClose, sat(ep.End, satMul(sat(int64(s.pol.JoinGapWindows), 1), s.pol.Window.Microseconds())))
 	}
 	s.dirty, s.grown = sn.Dirty, sn.Grown
 	return nil

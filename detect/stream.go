@@ -162,6 +162,16 @@ func sat(a, b int64) int64 {
 	return c
 }
 
+// satMul is a × b for a, b ≥ 0, or math.MaxInt64 where that would
+// overflow: join_gap_windows + 1 windows of the longest window are
+// longer than any time.
+func satMul(a, b int64) int64 {
+	if a != 0 && b > math.MaxInt64/a {
+		return math.MaxInt64
+	}
+	return a * b
+}
+
 func (s *Stream) addViolation(v *Violation) {
 	s.ByType[v.Type]++
 	k := cellKey{v.Party, v.Sector, s.pol.WindowOf(v.Time)}
@@ -279,7 +289,7 @@ func (s *Stream) evaluate(wm int64, windowClosed bool) []Alert {
 	var alerts []Alert
 	next := map[string]*openEpisode{}
 	line := s.judge.line
-	gapWindows := int64(s.pol.JoinGapWindows) + 1
+	gapWindows := sat(int64(s.pol.JoinGapWindows), 1)
 	for _, g := range joinCells(line, &s.pol, hot) {
 		e := newEpisode(line, &s.pol, g)
 		keys := make([]cellKey, len(g))
@@ -342,7 +352,7 @@ func (s *Stream) evaluate(wm int64, windowClosed bool) []Alert {
 			continue
 		}
 		next[e.ID] = oe
-		s.nextClose = min(s.nextClose, sat(e.End, gapWindows*s.pol.Window.Microseconds()))
+		s.nextClose = min(s.nextClose, sat(e.End, satMul(gapWindows, s.pol.Window.Microseconds())))
 	}
 	s.episodes = next
 	slices.SortStableFunc(alerts, func(a, b Alert) int {
@@ -359,7 +369,7 @@ func lastWindowPassed(p *Policy, e *Episode, gapWindows int64, wm int64) bool {
 	if wm == math.MaxInt64 {
 		return true
 	}
-	return sat(e.End, gapWindows*p.Window.Microseconds()) <= wm
+	return sat(e.End, satMul(gapWindows, p.Window.Microseconds())) <= wm
 }
 
 func maxClass(eps map[string]*openEpisode, ids []string) Class {

@@ -17,7 +17,7 @@ import (
 func TestStreamMergeStatus(t *testing.T) {
 	line := straightLine(t)
 	pol := DefaultPolicy()
-	pol.SetHotScore(2) // one incursion makes a hot cell
+	pol.HotScoreMicro = RoundMicro(2) // one incursion makes a hot cell
 	judge := NewJudge(line, pol)
 	st := NewStream(judge)
 	const hour = int64(3600e6)
@@ -111,7 +111,7 @@ func TestStreamRefusesVersion1State(t *testing.T) {
 func TestStreamRestoresStateWithoutCorroboration(t *testing.T) {
 	line := straightLine(t)
 	pol := DefaultPolicy()
-	pol.SetHotScore(2)
+	pol.HotScoreMicro = 2 * microUnits
 	pol.Affiliations = NewAffiliations(map[string]string{"obsA": "A"})
 	judge := NewJudge(line, pol)
 	day1 := int64(19844) * 24 * 3600e6

@@ -11,6 +11,7 @@ import (
 	"github.com/linewatch/linewatch/detect"
 	"github.com/linewatch/linewatch/internal/num"
 	"github.com/linewatch/linewatch/output"
+	"github.com/linewatch/linewatch/policy"
 )
 
 //go:embed report.html.tmpl
@@ -105,7 +106,7 @@ func Write(w io.Writer, d *Data) error {
 	if len(d.Episodes)+len(d.Violations) > 0 {
 		lo, hi := int64(1<<62), int64(-1<<62)
 		for _, e := range d.Episodes {
-			lo, hi = min(lo, e.Start), max(hi, e.End)
+			lo, hi = min(lo, int64(e.Start)), max(hi, int64(e.End))
 		}
 		for _, x := range d.Violations {
 			lo, hi = min(lo, x.Time), max(hi, x.Time)
@@ -142,8 +143,8 @@ func episodeRowOf(e *Episode) episodeRow {
 	c, _ := classOf(e.Class)
 	r := episodeRow{
 		ID: e.ID, Class: e.Class, Label: label(e.Class), Colour: output.Style[c].Color, Party: e.Party,
-		Start: when(e.Start), End: when(e.End),
-		Span:       days(e.End-e.Start) + ", " + plural(e.HotWindows, "hot window"),
+		Start: when(int64(e.Start)), End: when(int64(e.End)),
+		Span:       days(int64(e.End)-int64(e.Start)) + ", " + plural(e.HotWindows, "hot window"),
 		Km:         num.Format(e.KmFrom, 3) + "–" + num.Format(e.KmTo, 3),
 		Violations: e.Violations, Crossings: e.Crossings,
 		Incursions: e.Incursions, Fire: e.Fire, Buffer: e.Buffer,
@@ -179,7 +180,7 @@ func episodeRowOf(e *Episode) episodeRow {
 // episodeTip is an episode's tooltip: id, class, dates, place, criteria.
 func episodeTip(e *Episode) string {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "%s — %s\n%s, %s to %s\n", e.ID, label(e.Class), e.Party, when(e.Start), when(e.End))
+	fmt.Fprintf(&sb, "%s — %s\n%s, %s to %s\n", e.ID, label(e.Class), e.Party, when(int64(e.Start)), when(int64(e.End)))
 	fmt.Fprintf(&sb, "sectors %s, km %s–%s\n", strings.Join(e.Sectors, " "), num.Format(e.KmFrom, 3), num.Format(e.KmTo, 3))
 	fmt.Fprintf(&sb, "%s: %d crossings, %d incursions, %d fire, %d buffer\n", plural(e.Violations, "violation"), e.Crossings, e.Incursions, e.Fire, e.Buffer)
 	for _, c := range episodeRowOf(e).Criteria {
@@ -216,9 +217,9 @@ func violationTip(x *Violation) string {
 
 // policyRows lists the policy in SPEC §7 order.
 func policyRows(p detect.Policy) []policyRow {
-	m := p.Map()
+	m := policy.Map(p)
 	var rows []policyRow
-	for _, k := range detect.PolicyKeys() {
+	for _, k := range policy.Keys() {
 		val, ok := m[k]
 		if !ok {
 			continue

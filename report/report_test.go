@@ -14,6 +14,7 @@ import (
 
 	"github.com/linewatch/linewatch/batch"
 	"github.com/linewatch/linewatch/detect"
+	"github.com/linewatch/linewatch/feed"
 	"github.com/linewatch/linewatch/geo"
 	"github.com/linewatch/linewatch/output"
 	"github.com/linewatch/linewatch/report"
@@ -235,7 +236,7 @@ func TestReportSummaryAndPolicy(t *testing.T) {
 		t.Error("no note of the missing summary")
 	}
 	k := r.out.Counts
-	sum := output.Summary{Records: output.Records{Read: k.Read, Accepted: k.Accepted, Rejected: k.Rejected, Duplicate: k.Duplicate},
+	sum := output.Summary{Records: feed.Counts{Read: k.Read, Accepted: k.Accepted, Rejected: k.Rejected, Duplicate: k.Duplicate},
 		Result: &r.out.Result, WallS: 0.25}
 	d.Summary = report.SummaryOf(&sum)
 	d.PolicySource = "strict.yaml"
@@ -267,7 +268,7 @@ func TestParseRefusesAnotherRun(t *testing.T) {
 		t.Errorf("5 km sectors: %v", err)
 	}
 	strict := r.pol
-	strict.SetSignificantScore(50)
+	strict.SignificantScoreMicro = detect.RoundMicro(50)
 	if _, err := report.Parse(data, r.line, strict); err == nil || !strings.Contains(err.Error(), "--policy") {
 		t.Errorf("another significant_score: %v", err)
 	}

@@ -153,10 +153,9 @@ func (d *Driver) Summary(wallS float64) output.Summary {
 	// batch keeps; the stream counts them without keeping them.
 	res.Isolated = make([]*detect.Violation, d.engine.Isolated)
 	return output.Summary{
-		Records: output.Records{Read: c.Read, Accepted: c.Accepted, Rejected: c.Rejected, Duplicate: c.Duplicate,
-			Late: c.Late, Unattributed: c.Unattributed, BeyondEnd: c.BeyondEnd},
-		Result: res,
-		WallS:  wallS,
+		Records: c.Counts,
+		Result:  res,
+		WallS:   wallS,
 	}
 }
 

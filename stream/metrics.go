@@ -17,15 +17,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/linewatch/linewatch/detect"
+	"github.com/linewatch/linewatch/feed"
 	"github.com/linewatch/linewatch/internal/num"
 )
 
-// Counts account for every record the engine read (SPEC §2): read =
-// accepted + rejected + duplicate + late. Unattributed and BeyondEnd are
-// among the accepted; Future among the rejected.
+// Counts account for every record the engine read (SPEC §2), and for the
+// alerts it wrote.
 type Counts struct {
-	Read, Accepted, Rejected, Duplicate, Late int64
-	Unattributed, BeyondEnd, Future           int64
+	feed.Counts
 	// Alerts by status (index detect.Status).
 	Alerts [5]int64
 }

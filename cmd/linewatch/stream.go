@@ -1,20 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -24,6 +19,7 @@ import (
 
 	"github.com/linewatch/linewatch/detect"
 	"github.com/linewatch/linewatch/geo"
+	"github.com/linewatch/linewatch/internal/num"
 	"github.com/linewatch/linewatch/sources"
 	"github.com/linewatch/linewatch/stream"
 )
@@ -146,6 +142,10 @@ func streamAction(c *cli.Context) error {
 	default:
 		return usageError(c, "--in %q: want -, http://ADDR, nats://embedded or nats://HOST:PORT", in)
 	}
+	if err := checkOutputs(c, []string{"output", "rejects", "summary"}, []string{"line", "policy", "tokens", "metrics-token",
+		"nats-nkey", "nats-creds", "nats-tls-cert", "nats-tls-key"}, nil); err != nil {
+		return err
+	}
 	r.out = c.String("output")
 	if r.out == "" {
 		r.out = "-"
@@ -157,7 +157,7 @@ func streamAction(c *cli.Context) error {
 		}
 	}
 	for _, name := range []string{"max-body", "max-inflight"} {
-		if _, err := parseSize(c.String(name)); err != nil {
+		if _, err := num.ParseSize(c.String(name)); err != nil {
 			return usageError(c, "--%s: %v", name, err)
 		}
 	}
@@ -171,7 +171,7 @@ func streamAction(c *cli.Context) error {
 		return err
 	}
 	if ml := c.String("memory-limit"); ml != "0" && os.Getenv("GOMEMLIMIT") == "" {
-		n, err := parseSize(ml)
+		n, err := num.ParseSize(ml)
 		if err != nil {
 			return usageError(c, "--memory-limit: %v", err)
 		}
@@ -380,7 +380,7 @@ func (r *streamRun) startBroker(ctx context.Context) error {
 		SyncAlways: c.Bool("sync-always"), Log: r.log, Metrics: r.metrics,
 	}
 	if v := c.String("retention"); v != "" {
-		d, ok := detect.ParseDuration(v)
+		d, ok := num.ParseDuration(v)
 		if !ok || d <= 0 {
 			return usageError(c, "--retention %q: want a duration > 0 such as 72h or 30d", v)
 		}
@@ -525,8 +525,8 @@ func (r *streamRun) startServers() error {
 		}
 	}
 	if r.inKind == "http" {
-		maxBody, _ := parseSize(c.String("max-body"))
-		maxInFlight, _ := parseSize(c.String("max-inflight"))
+		maxBody, _ := num.ParseSize(c.String("max-body"))
+		maxInFlight, _ := num.ParseSize(c.String("max-inflight"))
 		cfg := stream.IngestConfig{
 			JS: r.broker.JS, Subject: c.String("subject"), MaxBody: maxBody, MaxInFlight: maxInFlight,
 			MaxRecord: int(r.broker.Conn().MaxPayload()) - 1024, MaxFuture: r.pol.MaxFuture, Metrics: r.metrics,
@@ -623,51 +623,13 @@ func (r *streamRun) close() {
 	}
 }
 
-// configID identifies what a state was computed with: the line, the
-// policy, the sources' affiliations and the JetStream stream whose
-// sequence numbers it counts.
+// configID is stream.ConfigID of the line, policy and sources' registry
+// the flags name.
 func configID(c *cli.Context, pol detect.Policy, reg *sources.Registry) (string, error) {
-	h := sha256.New()
 	data, err := os.ReadFile(c.String("line"))
 	if err != nil {
 		return "", err
 	}
-	h.Write(data)
-	p, _ := pol.MarshalJSON()
-	if pol.CorroborationMinAffiliations == 1 {
-		// The default, which states begun before corroboration existed
-		// had without the key: their id stays what it was.
-		p = bytes.Replace(p, []byte(`,"corroboration_min_affiliations":1`), nil, 1)
-	}
-	h.Write(p)
-	fmt.Fprintf(h, "\x00%s\x00%s\x00%v\x00%s", c.String("left"), c.String("right"), c.Float64("buffer-m"), c.String("stream"))
-	if aff := reg.Affiliations(); len(aff) > 0 {
-		// Only with affiliations, so that a state begun without them
-		// resumes as before.
-		for _, id := range slices.Sorted(maps.Keys(aff)) {
-			fmt.Fprintf(h, "\x00%s=%s", id, aff[id])
-		}
-	}
-	return hex.EncodeToString(h.Sum(nil)[:16]), nil
-}
-
-// parseSize reads a size in bytes: 1048576, 512KiB, 16MiB, 1GiB (KB, MB
-// and GB are read as powers of 1024 as well).
-func parseSize(s string) (int64, error) {
-	t := strings.TrimSpace(s)
-	mult := int64(1)
-	for _, u := range []struct {
-		suffix string
-		m      int64
-	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1 << 10}, {"MB", 1 << 20}, {"GB", 1 << 30}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"B", 1}} {
-		if v, ok := strings.CutSuffix(t, u.suffix); ok {
-			t, mult = strings.TrimSpace(v), u.m
-			break
-		}
-	}
-	n, err := strconv.ParseInt(t, 10, 64)
-	if err != nil || n <= 0 || n > (1<<40)/mult {
-		return 0, fmt.Errorf("want a size such as 16MiB, got %q", s)
-	}
-	return n * mult, nil
+	line := stream.LineConfig{File: data, Left: c.String("left"), Right: c.String("right"), BufferM: c.Float64("buffer-m")}
+	return stream.ConfigID(line, pol, reg.Affiliations(), c.String("stream")), nil
 }

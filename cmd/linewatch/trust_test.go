@@ -17,6 +17,7 @@ import (
 	"github.com/linewatch/linewatch/detect"
 
 	"github.com/linewatch/linewatch/keys"
+	"github.com/linewatch/linewatch/policy"
 	"github.com/linewatch/linewatch/sources"
 	"github.com/linewatch/linewatch/tlog"
 )
@@ -203,7 +204,7 @@ func TestConfigIDKeepsEarlierStates(t *testing.T) {
 	h := sha256.New()
 	data, _ := os.ReadFile(straightLine)
 	h.Write(data)
-	p, _ := pol.MarshalJSON()
+	p := policy.JSON(pol)
 	h.Write(bytes.Replace(p, []byte(`,"corroboration_min_affiliations":1`), nil, 1))
 	fmt.Fprintf(h, "\x00%s\x00%s\x00%v\x00%s", "", "", 0.0, "LINEWATCH_SIGHTINGS")
 	if want := hex.EncodeToString(h.Sum(nil)[:16]); got != want {

@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/linewatch/linewatch/detect"
+	"github.com/linewatch/linewatch/internal/num"
 	"github.com/linewatch/linewatch/stream"
 )
 
@@ -45,7 +46,7 @@ func workerAction(c *cli.Context) error {
 		return err
 	}
 	if ml := c.String("memory-limit"); ml != "0" && os.Getenv("GOMEMLIMIT") == "" {
-		n, err := parseSize(ml)
+		n, err := num.ParseSize(ml)
 		if err != nil {
 			return usageError(c, "--memory-limit: %v", err)
 		}
