@@ -67,9 +67,11 @@ func startCluster(t testing.TB, n int) *cluster {
 			}
 		}
 	})
-	waitFor(t, "the cluster to elect a meta leader", 30*time.Second, func() bool {
+	// A meta leader that knows every server: before, a stream of n
+	// replicas finds no place ("no suitable peers for placement").
+	waitFor(t, "the cluster to elect a meta leader that sees every server", 30*time.Second, func() bool {
 		for _, s := range c.servers {
-			if s != nil && s.JetStreamIsLeader() {
+			if s != nil && s.JetStreamIsLeader() && len(s.JetStreamClusterPeers()) == n {
 				return true
 			}
 		}

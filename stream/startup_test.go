@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
+
 	"github.com/linewatch/linewatch/stream"
 )
 
@@ -57,14 +59,27 @@ func TestStartWaitsForJetStream(t *testing.T) {
 
 // A stop (SIGTERM: the context cancelled) ends the wait at once.
 func TestStartWaitingForJetStreamStops(t *testing.T) {
-	c := startCluster(t, 3)
-	connectCluster(t, c)
-	c.kill(0)
-	c.kill(1)
+	// One server of a cluster of three whose other two never come: it
+	// never has a JetStream quorum.
+	o := &server.Options{
+		ServerName: "alone", Host: "127.0.0.1", Port: freePort(t), JetStream: true, StoreDir: t.TempDir(),
+		Cluster: server.ClusterOpts{Name: "lw", Host: "127.0.0.1", Port: freePort(t)},
+		Routes:  server.RoutesFromStr(fmt.Sprintf("nats://127.0.0.1:%d,nats://127.0.0.1:%d", freePort(t), freePort(t))),
+		NoLog:   true, NoSigs: true,
+	}
+	srv, err := server.NewServer(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Start()
+	defer srv.Shutdown()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("server not ready")
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		_, err := stream.StartBroker(ctx, stream.BrokerConfig{URL: fmt.Sprintf("nats://127.0.0.1:%d", c.opts[2].Port),
+		_, err := stream.StartBroker(ctx, stream.BrokerConfig{URL: srv.ClientURL(),
 			Stream: testStream, Subject: testSubject, Duplicates: time.Minute, Replicas: 3})
 		done <- err
 	}()
