@@ -86,13 +86,23 @@ func cleanup() {
 	}
 }
 
+// usedPorts are the ports freePort gave: once closed, a port may be
+// handed out again, and two servers of the cluster would want it.
+var usedPorts = map[int]bool{}
+
 func freePort() int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		fatal("%v", err)
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			fatal("%v", err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if !usedPorts[port] {
+			usedPorts[port] = true
+			return port
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func run(name string, args ...string) {
@@ -169,6 +179,9 @@ type server struct {
 func (s *server) start() {
 	s.cmd = start(s.log, *natsServer, "-c", s.conf)
 	waitFor("nats-server "+s.name, 20*time.Second, func() bool {
+		if exited(s.cmd) {
+			fatal("nats-server %s exited; its log: %s", s.name, tail(s.log))
+		}
 		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", s.port))
 		if err == nil {
 			c.Close()
