@@ -18,8 +18,10 @@ func transient(err error) bool {
 	}
 	var apiErr *jetstream.APIError
 	if errors.As(err, &apiErr) {
-		// 10008: JetStream system temporarily unavailable.
-		return apiErr.ErrorCode == 10008 || apiErr.Code == 503
+		// 10008: JetStream system temporarily unavailable; 10005: no
+		// suitable peers for placement — a server of the cluster is
+		// offline (restarting) when a stream or bucket is created.
+		return apiErr.ErrorCode == 10008 || apiErr.ErrorCode == 10005 || apiErr.Code == 503
 	}
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
 		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse) ||
