@@ -3,6 +3,7 @@ package stream
 import (
 	"context"
 	"crypto/sha256"
+	"sync/atomic"
 	"time"
 
 	"github.com/linewatch/linewatch/detect"
@@ -37,6 +38,11 @@ type Batch struct {
 
 	items   []item
 	leafBuf []byte // the log entries of the records, each after a 0x00 byte
+	// msgs are the broker messages the records came in, in order (none
+	// from a source that has no messages): the unit a worker prepares.
+	msgs []message
+	// readNo numbers the batch among those its source handed on (from 1).
+	readNo int64
 }
 
 // RecordMeta is what a record's log entry holds besides the record: where
@@ -109,9 +115,9 @@ type item struct {
 // Reset empties the batch for reuse.
 func (b *Batch) Reset() {
 	b.Records.Reset()
-	b.metas, b.items, b.bodies = b.metas[:0], b.items[:0], b.bodies[:0]
+	b.metas, b.items, b.bodies, b.msgs = b.metas[:0], b.items[:0], b.bodies[:0], b.msgs[:0]
 	b.leafBuf = b.leafBuf[:0]
-	b.Last, b.Ack, b.ref = 0, nil, 0
+	b.Last, b.Ack, b.ref, b.readNo = 0, nil, 0, 0
 }
 
 // Add copies a record into the batch. ref is the instant in µs that its
@@ -159,10 +165,11 @@ func (b *Batch) recordMeta(i int, ref *tlog.BodyRef) RecordMeta {
 // Batcher fills batches for a source and hands them on, in the driver's
 // pipeline.
 type Batcher struct {
-	f   *pipeline.Feeder[*Batch]
-	cur *Batch
-	err error // the driver stopped
-	ref int64 // the latest Ref
+	f    *pipeline.Feeder[*Batch]
+	cur  *Batch
+	err  error         // the driver stopped
+	ref  int64         // the latest Ref
+	read *atomic.Int64 // batches handed on, if counted
 }
 
 // Ref returns the instant a source's records read now are judged against
@@ -213,6 +220,9 @@ func (bt *Batcher) Flush(ctx context.Context) error {
 	}
 	bt.cur.sealed = time.Now()
 	bt.cur.ref = bt.ref
+	if bt.read != nil {
+		bt.cur.readNo = bt.read.Add(1)
+	}
 	if err := bt.f.Flush(); err != nil {
 		return err
 	}

@@ -195,8 +195,26 @@ type StreamSpec struct {
 // EnsureStream returns the stream spec names, creating it (file storage,
 // S2-compressed, capturing spec.Subject) if it does not exist. An
 // existing stream is taken as it is; log (if set) is told when it keeps
-// fewer copies than spec asks for.
+// fewer copies than spec asks for. While JetStream does not answer (see
+// transient) it tries again, for up to a minute or until ctx is done.
 func EnsureStream(ctx context.Context, js jetstream.JetStream, spec StreamSpec, log *slog.Logger) (jetstream.Stream, error) {
+	var s jetstream.Stream
+	warned := false
+	err := retryCtx(ctx, setupWait, apiAttempt, func(ctx context.Context) error {
+		var err error
+		s, err = ensureStream(ctx, js, spec, log)
+		if transient(err) && !warned && log != nil {
+			log.Warn("JetStream does not answer yet (a server restarting, a cluster electing its leaders?): trying again for up to "+setupWait.String(),
+				"stream", spec.Name, "error", err.Error())
+			warned = true
+		}
+		return err
+	})
+	return s, err
+}
+
+// ensureStream is one attempt of EnsureStream.
+func ensureStream(ctx context.Context, js jetstream.JetStream, spec StreamSpec, log *slog.Logger) (jetstream.Stream, error) {
 	name := spec.Name
 	s, err := js.Stream(ctx, name)
 	if err == nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/linewatch/linewatch/detect"
@@ -55,6 +56,11 @@ type Config struct {
 	Sources *sources.Registry
 
 	Metrics *Metrics // may be nil
+
+	// Remote, if set, is where worker processes put the messages they
+	// prepared (RunWorker): the driver takes those rather than preparing
+	// them itself, and prepares whatever no worker has done in time.
+	Remote *Remote
 }
 
 // Driver runs the pipeline: batches from a source are decoded and prepared
@@ -85,6 +91,8 @@ type Driver struct {
 
 	closedN   int64         // closed alerts written by this process
 	closedMax time.Duration // the longest latency among them
+
+	read atomic.Int64 // batches the source handed on
 }
 
 // ClosedLatency is how many closed alerts this process wrote and the
@@ -229,6 +237,9 @@ func (d *Driver) Run(ctx context.Context, src Source) (err error) {
 		if sinkErr = d.process(b); sinkErr != nil {
 			return sinkErr
 		}
+		if d.cfg.Remote != nil {
+			d.cfg.Remote.advance(d.seq)
+		}
 		if d.sinceCkpt >= d.cfg.CheckpointRecords || time.Since(d.lastCkpt) >= d.cfg.CheckpointEvery {
 			sinkErr = d.checkpoint()
 		}
@@ -240,19 +251,28 @@ func (d *Driver) Run(ctx context.Context, src Source) (err error) {
 		}
 		return sinkErr
 	}
+	workers, batches, prepare := d.cfg.Workers, 2*d.cfg.Workers+4, (*worker).prepare
+	if r := d.cfg.Remote; r != nil {
+		if err := r.open(ctx, d.seq); err != nil {
+			return err
+		}
+		defer r.close()
+		workers, batches, prepare = r.pipeline(batches, &d.read)
+	}
 	cfg := pipeline.Config[*Batch]{
-		Workers: d.cfg.Workers,
-		Batches: 2*d.cfg.Workers + 4,
+		Workers: workers,
+		Batches: batches,
 		New:     func() *Batch { return new(Batch) },
 		Worker: func(int) func(*Batch) {
-			return newWorker(d.cfg.Judge, d.log != nil, d.signing).prepare
+			w := newWorker(d.cfg.Judge, d.log != nil, d.signing)
+			return func(b *Batch) { prepare(w, b) }
 		},
 		Sink:  sink,
 		Every: d.cfg.CheckpointEvery,
 		Tick:  tick,
 	}
 	runErr := pipeline.Run(ctx, cfg, func(f *pipeline.Feeder[*Batch]) error {
-		bt := &Batcher{f: f, ref: d.ref}
+		bt := &Batcher{f: f, ref: d.ref, read: &d.read}
 		err := src.Run(f.Context(), bt)
 		if err == nil {
 			err = bt.Flush(f.Context())
@@ -529,7 +549,12 @@ func newWorker(j *detect.Judge, log bool, signing map[string]bool) *worker {
 func (w *worker) prepare(b *Batch) {
 	b.items = slices.Grow(b.items[:0], b.Len())[:b.Len()]
 	b.leafBuf = b.leafBuf[:0]
-	for i := range b.Recs {
+	w.prepareRange(b, 0, b.Len())
+}
+
+// prepareRange prepares records from to to (excluded) of b into b.items.
+func (w *worker) prepareRange(b *Batch, from, to int) {
+	for i := from; i < to; i++ {
 		it := &b.items[i]
 		*it = item{}
 		if w.log {
@@ -542,10 +567,34 @@ func (w *worker) prepare(b *Batch) {
 			it.reason = reason
 		case s.Time-m.ref > w.maxFuture:
 			it.reason = reasonFuture
-		case m.seq != 0 && (m.source != "" && s.Source != m.source || w.signing[s.Source] && (m.body < 0 || m.source != s.Source)):
+		case !w.vouched(m, s.Source):
 			it.reason = reasonUnauthenticated
 		default:
 			it.p = w.pr.Prepare()
+		}
+	}
+}
+
+// vouched tells whether a record that says it is from source came as its
+// message says: a message authenticated as a source holds only that
+// source's records, and a source that signs is one only in a body it
+// signed.
+func (w *worker) vouched(m *meta, source string) bool {
+	return m.seq == 0 || !(m.source != "" && source != m.source || w.signing[source] && (m.body < 0 || m.source != source))
+}
+
+// taken completes records from to to (excluded) of b, which a worker
+// process prepared: their leaves are the engine's to compute (a worker
+// does not know the instants the log has), and whether their messages
+// vouch for their sources its to check.
+func (w *worker) taken(b *Batch, from, to int) {
+	for i := from; i < to; i++ {
+		it := &b.items[i]
+		if w.log {
+			w.leaf(b, i)
+		}
+		if it.reason == "" && !w.vouched(&b.metas[i], it.p.Source) {
+			it.reason, it.p = reasonUnauthenticated, detect.Prepared{}
 		}
 	}
 }

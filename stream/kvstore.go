@@ -60,7 +60,19 @@ type kvHead struct {
 // StateBucket returns the key-value bucket that holds the state, creating
 // it (file storage, with replicas, one value per key, and the markers
 // that per-key time-to-live, which the lease uses, needs) if absent.
+// While JetStream does not answer it tries again, as EnsureStream does.
 func StateBucket(ctx context.Context, js jetstream.JetStream, bucket string, replicas int) (jetstream.KeyValue, error) {
+	var kv jetstream.KeyValue
+	err := retryCtx(ctx, setupWait, apiAttempt, func(ctx context.Context) error {
+		var err error
+		kv, err = stateBucket(ctx, js, bucket, replicas)
+		return err
+	})
+	return kv, err
+}
+
+// stateBucket is one attempt of StateBucket.
+func stateBucket(ctx context.Context, js jetstream.JetStream, bucket string, replicas int) (jetstream.KeyValue, error) {
 	kv, err := js.KeyValue(ctx, bucket)
 	if err == nil {
 		return kv, nil

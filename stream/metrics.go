@@ -63,6 +63,9 @@ type Metrics struct {
 	// the source handing on the batch that held the record that moved the
 	// watermark past the episode, to the alert being written.
 	closedLatency prometheus.Histogram
+	// more are other parts' figures (a Remote's, a worker's), served with
+	// these.
+	more []prometheus.Collector
 }
 
 // NewMetrics returns empty metrics.
@@ -269,11 +272,22 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descCkpts, prometheus.CounterValue, float64(m.ckpts.Load()))
 }
 
+// AddCollector adds figures of another part of the process to those
+// Handler serves; call it before Handler.
+func (m *Metrics) AddCollector(c prometheus.Collector) {
+	m.mu.Lock()
+	m.more = append(m.more, c)
+	m.mu.Unlock()
+}
+
 // Handler serves the metrics in the Prometheus text format, with the Go
 // runtime's and the process's own (resident memory, CPU).
 func (m *Metrics) Handler() http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(m, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.mu.Lock()
+	reg.MustRegister(m.more...)
+	m.mu.Unlock()
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }
 

@@ -135,8 +135,8 @@ func (l *NATSLog) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	id := l.kind + ":" + strconv.FormatUint(l.n, 10)
-	// A copy: the message may be published again (Sync) after the caller
-	// has reused p.
+	// A copy: the message is published again from here if JetStream does
+	// not acknowledge it (Sync), and the caller reuses p.
 	m := &nats.Msg{Subject: l.subject, Data: bytes.Clone(bytes.TrimSuffix(p, []byte("\n"))), Header: nats.Header{}}
 	m.Header.Set(jetstream.MsgIDHeader, id)
 	if l.lastID != "" {

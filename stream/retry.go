@@ -18,8 +18,10 @@ func transient(err error) bool {
 	}
 	var apiErr *jetstream.APIError
 	if errors.As(err, &apiErr) {
-		// 10008: JetStream system temporarily unavailable.
-		return apiErr.ErrorCode == 10008 || apiErr.Code == 503
+		// 10008: JetStream system temporarily unavailable; 10005: no
+		// suitable peers for placement — a server of the cluster is
+		// offline (restarting) when a stream or bucket is created.
+		return apiErr.ErrorCode == 10008 || apiErr.ErrorCode == 10005 || apiErr.Code == 503
 	}
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
 		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse) ||
@@ -34,19 +36,35 @@ func transient(err error) bool {
 // request made meanwhile gets no answer, so waiting out one long deadline
 // would waste the time the cluster took to recover.
 func retry(total, attempt time.Duration, f func(ctx context.Context) error) error {
+	return retryCtx(context.Background(), total, attempt, f)
+}
+
+// retryCtx is retry that also stops, with parent's error, when parent is
+// done (a stop asked for while the cluster does not answer).
+func retryCtx(parent context.Context, total, attempt time.Duration, f func(ctx context.Context) error) error {
 	deadline := time.Now().Add(total)
 	pause := 100 * time.Millisecond
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), min(attempt, max(time.Until(deadline), time.Millisecond)))
+		ctx, cancel := context.WithTimeout(parent, min(attempt, max(time.Until(deadline), time.Millisecond)))
 		err := f(ctx)
 		cancel()
 		if err == nil || !transient(err) || time.Now().After(deadline) {
 			return err
 		}
-		time.Sleep(pause)
+		select {
+		case <-parent.Done():
+			return errors.Join(err, parent.Err())
+		case <-time.After(pause):
+		}
 		pause = min(2*pause, time.Second)
 	}
 }
+
+// setupWait is how long setting up a stream or bucket waits for JetStream
+// to answer: a server just restarted, or a cluster electing its leaders,
+// answers within seconds, and a process started meanwhile (by systemd
+// after a crash, by an operator) should not exit for that.
+const setupWait = time.Minute
 
 // apiAttempt is how long one JetStream request is waited for.
 const apiAttempt = 3 * time.Second

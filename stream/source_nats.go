@@ -279,6 +279,8 @@ func (w *tamperWatch) look(ctx context.Context) error {
 // signed body as it was signed) is added as a signed body, its records
 // with their ordinals, if its signature verifies.
 func (s *NATSSource) addMessage(b *Batch, stream string, seq uint64, ref int64, h nats.Header, data []byte) {
+	first := b.Len()
+	defer func() { b.msgs = append(b.msgs, message{seq: seq, ref: ref, first: first, n: b.Len() - first}) }()
 	name := "nats:" + stream + "/" + strconv.FormatUint(seq, 10)
 	m := RecordMeta{Ref: ref, Seq: seq, Source: h.Get(SourceHeader)}
 	if sig := h.Get(sources.SignatureHeader); sig != "" {

@@ -65,6 +65,10 @@ func streamCommand() *cli.Command {
 		&cli.DurationFlag{Name: "checkpoint-every", Value: time.Second, Usage: "checkpoint at least every `DURATION` while records come"},
 		&cli.Int64Flag{Name: "checkpoint-records", Value: 50_000, Usage: "checkpoint at least every `N` records"},
 		&cli.IntFlag{Name: "workers", Usage: "decode and locate on `N` goroutines (default: one per core); the output never depends on it"},
+		&cli.StringFlag{Name: "role", Value: "engine", Usage: "`ROLE`: engine (detect, alert, keep the state), or worker (only prepare the sightings stream's records for the engines: split, decode, validate, locate, judge; any number of them, on any host; needs --nats)"},
+		&cli.DurationFlag{Name: "worker-wait", Usage: "engine: take the records --role worker processes prepared, waiting up to `DURATION` for each message of the stream before preparing it itself (0: no workers)"},
+		&cli.Float64Flag{Name: "worker-audit", Value: 0.01, Usage: "engine with --worker-wait: prepare this `FRACTION` of the workers' messages again, chosen at random, and stop using workers if one disagrees"},
+		&cli.StringFlag{Name: "prepared-stream", Value: stream.DefaultPreparedStream, Usage: "JetStream `STREAM` of the records workers prepared (created if absent)"},
 		&cli.StringFlag{Name: "memory-limit", Value: "256MiB", Usage: "soft limit of the heap, `SIZE` (0: none; GOMEMLIMIT, if set, wins): the garbage collector works harder near it, so that under sustained ingest the resident memory stays about there rather than growing to twice what is live; raise it with --max-inflight"},
 	)
 	flags = append(flags, logFlags()...)
@@ -116,6 +120,13 @@ func streamAction(c *cli.Context) error {
 	if c.Args().Present() {
 		return usageError(c, "stream takes no arguments, got %q (sightings come from --in)", c.Args().First())
 	}
+	switch role := c.String("role"); role {
+	case "worker":
+		return workerAction(c)
+	case "engine":
+	default:
+		return usageError(c, "--role %q: want engine or worker", role)
+	}
 	r := &streamRun{c: c, log: logger(c), metrics: stream.NewMetrics(), started: time.Now()}
 	in := c.String("in")
 	switch {
@@ -162,6 +173,9 @@ func streamAction(c *cli.Context) error {
 		return err
 	}
 	if err := r.checkLogFlags(); err != nil {
+		return err
+	}
+	if err := r.checkWorkerFlags(); err != nil {
 		return err
 	}
 	if ml := c.String("memory-limit"); ml != "0" && os.Getenv("GOMEMLIMIT") == "" {
@@ -247,6 +261,9 @@ func (r *streamRun) run() error {
 		Store: r.store, ConfigID: id,
 		CheckpointEvery: c.Duration("checkpoint-every"), CheckpointRecords: c.Int64("checkpoint-records"),
 		Finite: r.inKind == "-", Metrics: r.metrics, Log: r.logCfg, Sources: r.sources,
+	}
+	if cfg.Remote, err = r.remote(id); err != nil {
+		return err
 	}
 	source := func(after uint64) stream.Source {
 		r.log.Info("consuming the JetStream stream", "stream", c.String("stream"), "after", after)

@@ -118,6 +118,13 @@ func TestStreamUsage(t *testing.T) {
 		{[]string{"stream", "--line", frontLine, "--in", "-", "--witness-key", "w.pub"}, "give its key, --log-key FILE"},
 		{[]string{"stream", "--line", frontLine, "--in", "-", "--log-origin", "x.example"}, "--log-origin is for the log"},
 		{[]string{"stream", "--line", frontLine, "--in", "-", "--log-key", "no-such.key"}, "--log-key"},
+		{[]string{"stream", "--line", frontLine, "--role", "boss"}, "--role"},
+		{[]string{"stream", "--line", frontLine, "--in", "-", "--worker-wait", "1s"}, "--in -"},
+		{[]string{"stream", "--line", frontLine, "--in", "http://127.0.0.1:0", "--worker-wait", "1s", "--worker-audit", "2"}, "fraction"},
+		{[]string{"stream", "--line", frontLine, "--role", "worker"}, "--nats nats://HOST:PORT"},
+		{[]string{"stream", "--line", frontLine, "--role", "worker", "--in", "http://127.0.0.1:0"}, "--nats nats://HOST:PORT"},
+		{[]string{"stream", "--line", frontLine, "--role", "worker", "--nats", "nats://10.0.0.1:4222", "-o", "a.geojsonl"}, "--output is for an engine"},
+		{[]string{"stream", "--line", frontLine, "--role", "worker", "--nats", "nats://10.0.0.1:4222", "--state", "d"}, "--state is for an engine"},
 	} {
 		wantOneLineError(t, runIn(t, c.args...), c.want)
 	}
@@ -308,5 +315,84 @@ func TestStreamCrash(t *testing.T) {
 	t.Logf("%s", out)
 	if err != nil {
 		t.Fatalf("crashtest: %v", err)
+	}
+}
+
+// A worker process (--role worker) prepares the messages an engine
+// process consumes: the alerts are standard input's, and the engine took
+// the worker's messages; both stop on SIGTERM with status 0.
+func TestStreamWorkerProcess(t *testing.T) {
+	dir := t.TempDir()
+	feed := streamFeed(t, 6_000)
+	std := runBin(t, feed, "stream", "--line", frontLine, "--in", "-", "-o", filepath.Join(dir, "stdin.geojsonl"))
+	if std.code != 0 {
+		t.Fatal(std.stderr)
+	}
+	e := startStream(t, "--line", frontLine, "--state", filepath.Join(dir, "state"), "--nats-listen", "127.0.0.1:0",
+		"--metrics", "127.0.0.1:0", "-o", filepath.Join(dir, "alerts.geojsonl"), "--worker-wait", "5s", "--worker-audit", "0.5")
+	natsURL := e.await(t, `NATS JetStream server on (nats://[^\s"]+)`)
+	metrics := "http://" + e.await(t, `metrics on http://(\S+)/metrics`)
+	key := filepath.Join(dir, "state", "nats.nk")
+	w := startStream(t, "--role", "worker", "--line", frontLine, "--nats", natsURL, "--nats-nkey", key, "--metrics", "127.0.0.1:0")
+	wmetrics := "http://" + w.await(t, `metrics on http://(\S+)/metrics`)
+	w.await(t, `(preparing) the sightings stream's messages`)
+	e.await(t, `(workers are pulling)`)
+	if h := health(t, wmetrics); h["role"] != "worker" || h["status"] != "ok" {
+		t.Fatalf("the worker's /healthz: %v", h)
+	}
+	opt, err := nats.NkeyOptionFromSeed(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(natsURL, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := strings.SplitAfter(strings.TrimSpace(string(feed)), "\n")
+	msgs := 0
+	for i := 0; i < len(recs); i += 300 {
+		if err := nc.Publish("linewatch.sightings.test", []byte(strings.Join(recs[i:min(i+300, len(recs))], ""))); err != nil {
+			t.Fatal(err)
+		}
+		msgs++
+	}
+	nc.Flush()
+	nc.Close()
+	waitFor := time.Now().Add(60 * time.Second)
+	for {
+		h := health(t, metrics)
+		if h["consumed_seq"] == float64(msgs) {
+			break
+		}
+		if time.Now().After(waitFor) {
+			t.Fatalf("not caught up: %v\n%s", h, e.log())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	res, err := http.Get(metrics + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text bytes.Buffer
+	text.ReadFrom(res.Body)
+	res.Body.Close()
+	m := regexp.MustCompile(`linewatch_prepared_messages_total\{by="worker"\} (\d+)`).FindStringSubmatch(text.String())
+	if m == nil || m[1] == "0" {
+		t.Fatalf("the engine took no message from the worker:\n%s\nworker:\n%s", text.String(), w.log())
+	}
+	w.stop(t)
+	e.stop(t)
+	got, _ := os.ReadFile(filepath.Join(dir, "alerts.geojsonl"))
+	want, _ := os.ReadFile(filepath.Join(dir, "stdin.geojsonl"))
+	if len(got) == 0 || !bytes.HasPrefix(want, got) {
+		t.Fatalf("the alerts with a worker are not those of standard input (%d and %d bytes)", len(got), len(want))
+	}
+	for _, l := range strings.Split(strings.TrimSpace(string(want[len(got):])), "\n") {
+		if l != "" && !strings.HasSuffix(l, `"status":"closed"}}`) {
+			t.Fatalf("standard input has more than the closing alerts: %.200s", l)
+		}
+	}
+	if !strings.Contains(w.log(), "worker stopped") {
+		t.Fatalf("the worker's log:\n%s", w.log())
 	}
 }

@@ -1,9 +1,10 @@
 // Command chaos is the chaos test of linewatch on a NATS cluster, run by
 // scripts/cluster: three nats-server processes clustered on 127.0.0.1,
 // two `linewatch stream` engines (one active, one standby) with their
-// state in JetStream, and a feed posted over HTTP while it kills -9 the
-// server leading the sightings stream, then the active engine, then
-// restarts both. It checks that
+// state in JetStream, two workers (`linewatch stream --role worker`) that
+// prepare the records for them, and a feed posted over HTTP while it
+// kills -9 the server leading the sightings stream, then the active
+// engine, then a worker, then restarts all three. It checks that
 //
 //   - every record JetStream stored was processed exactly once (the
 //     engine's count of records read equals the records in the stream,
@@ -17,9 +18,10 @@
 //     `linewatch verify --complete` holds on a copy of it and the alerts
 //     (whose "log" members name the trees the log had; the uninterrupted
 //     run's are compared without them, as its log's instants differ);
+//   - the engine took messages the workers prepared;
 //
-// and reports the failover time and the records/s processed before,
-// during and after the chaos.
+// and reports the failover time, the records/s processed before, during
+// and after the chaos, and the share of the messages workers prepared.
 package main
 
 import (
@@ -55,6 +57,7 @@ var (
 	work       = flag.String("work", "", "work `DIR` (default: a temporary one, removed unless the test fails)")
 	ttl        = flag.Duration("lease-ttl", 5*time.Second, "the engines' --lease-ttl")
 	line       = flag.String("line", "fixtures/lines/front-2024.geojson", "the line")
+	noWorkers  = flag.Bool("no-workers", false, "run the engines alone, without workers (for comparison)")
 )
 
 func say(format string, args ...any) {
@@ -77,7 +80,7 @@ func cleanup() {
 	procsMu.Lock()
 	defer procsMu.Unlock()
 	for _, p := range procs {
-		if p.ProcessState == nil {
+		if !exitedLocked(p) {
 			p.Process.Kill()
 		}
 	}
@@ -88,13 +91,23 @@ func cleanup() {
 	}
 }
 
+// usedPorts are the ports freePort gave: once closed, a port may be
+// handed out again, and two servers of the cluster would want it.
+var usedPorts = map[int]bool{}
+
 func freePort() int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		fatal("%v", err)
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			fatal("%v", err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if !usedPorts[port] {
+			usedPorts[port] = true
+			return port
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func run(name string, args ...string) {
@@ -118,16 +131,44 @@ func start(logFile string, name string, args ...string) *exec.Cmd {
 	if err := cmd.Start(); err != nil {
 		fatal("%s: %v", name, err)
 	}
-	go func() { cmd.Wait(); f.Close() }()
+	done := make(chan struct{})
+	go func() { cmd.Wait(); f.Close(); close(done) }()
 	procsMu.Lock()
 	procs = append(procs, cmd)
+	waited[cmd] = done
 	procsMu.Unlock()
 	return cmd
 }
 
+// waited closes a process's channel once it has exited and been waited
+// for (its ProcessState is then set).
+var waited = map[*exec.Cmd]chan struct{}{}
+
+func exitedLocked(cmd *exec.Cmd) bool {
+	select {
+	case <-waited[cmd]:
+		return true
+	default:
+		return false
+	}
+}
+
+// exited tells whether cmd has exited.
+func exited(cmd *exec.Cmd) bool {
+	procsMu.Lock()
+	done := waited[cmd]
+	procsMu.Unlock()
+	select {
+	case <-done:
+		return true
+	default:
+		return false
+	}
+}
+
 func kill9(cmd *exec.Cmd) {
 	cmd.Process.Signal(syscall.SIGKILL)
-	for cmd.ProcessState == nil {
+	for !exited(cmd) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
@@ -143,6 +184,9 @@ type server struct {
 func (s *server) start() {
 	s.cmd = start(s.log, *natsServer, "-c", s.conf)
 	waitFor("nats-server "+s.name, 20*time.Second, func() bool {
+		if exited(s.cmd) {
+			fatal("nats-server %s exited; its log: %s", s.name, tail(s.log))
+		}
 		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", s.port))
 		if err == nil {
 			c.Close()
@@ -182,6 +226,9 @@ type health struct {
 func (e *engine) start() {
 	e.cmd = start(e.log, *linewatch, e.args...)
 	waitFor("engine "+e.name+" to answer", 30*time.Second, func() bool {
+		if exited(e.cmd) {
+			fatal("%s exited before it answered; its log: %s", e.name, tail(e.log))
+		}
 		_, ok := e.health()
 		return ok
 	})
@@ -229,6 +276,11 @@ func main() {
 	ref := refRun(feed)
 	logKey := filepath.Join(*work, "log.key")
 	logPub := output(*linewatch, "key", "generate", "-o", logKey, "cluster.example/log")
+	// One ingest token for both engines, as a group's operator gives it.
+	tokenFile := filepath.Join(*work, "ingest.token")
+	if err := os.WriteFile(tokenFile, []byte(ingestToken+"\n"), 0o600); err != nil {
+		fatal("%v", err)
+	}
 
 	// The cluster.
 	servers := make([]*server, 3)
@@ -278,8 +330,29 @@ cluster { name: linewatch, listen: 127.0.0.1:%d, routes: [%s] }
 		e.args = []string{"stream", "--line", *line, "--in", fmt.Sprintf("http://127.0.0.1:%d", e.port),
 			"--nats", strings.Join(urls, ","), "--replicas", "3", "-o", "nats://linewatch.alerts",
 			"--rejects", "nats://linewatch.rejects", "--lease-ttl", ttl.String(), "--checkpoint-records", "5000",
-			"--log-key", logKey}
+			"--log-key", logKey, "--ingest-token", tokenFile}
+		if !*noWorkers {
+			e.args = append(e.args, "--worker-wait", "1s")
+		}
 		return e
+	}
+	// Two workers.
+	mkWorker := func(name string) *engine {
+		w := &engine{name: name, port: freePort(), log: filepath.Join(*work, name+".log")}
+		w.args = []string{"stream", "--role", "worker", "--line", *line, "--nats", strings.Join(urls, ","), "--replicas", "3",
+			"--metrics", fmt.Sprintf("127.0.0.1:%d", w.port)}
+		return w
+	}
+	w1, w2 := mkWorker("worker-1"), mkWorker("worker-2")
+	workers := []*engine{w1, w2}
+	if *noWorkers {
+		workers = nil
+	}
+	for _, w := range workers {
+		w.start()
+	}
+	if workers != nil {
+		say("worker-1 and worker-2 prepare for the engines")
 	}
 	a, b := mk("engine-a"), mk("engine-b")
 	a.start()
@@ -299,10 +372,11 @@ cluster { name: linewatch, listen: 127.0.0.1:%d, routes: [%s] }
 	)
 	t0 := time.Now()
 	stopMon := make(chan struct{})
+	both := []*engine{a, b}
 	go func() {
 		var best int64 // the records read, as last seen (none is active during a failover)
 		for {
-			for _, e := range []*engine{a, b} {
+			for _, e := range both {
 				if h, ok := e.health(); ok && h.Role == "active" {
 					best = max(best, h.Read)
 				}
@@ -318,10 +392,11 @@ cluster { name: linewatch, listen: 127.0.0.1:%d, routes: [%s] }
 		}
 	}()
 
-	// The load, into the standby's ingest (which stays up), in order.
+	// The load, in order, into an engine's ingest (the other's while one
+	// is down).
 	posted := make(chan int, 1024)
 	loadDone := make(chan error, 1)
-	go func() { loadDone <- load(feed, b.port, posted) }()
+	go func() { loadDone <- load(feed, []int{b.port, a.port}, posted) }()
 	total := countLines(feed)
 	var marks []time.Duration
 	mark := func(what string) {
@@ -341,19 +416,44 @@ cluster { name: linewatch, listen: 127.0.0.1:%d, routes: [%s] }
 	mark("kill -9 " + leader.name + ", the leader of the sightings stream")
 	kill9(leader.cmd)
 	waitPosted(0.4)
-	mark("kill -9 engine-a, the active engine")
+	// The active engine, whichever it is: losing the leader of the
+	// sightings stream may have cost engine-a its lease, and engine-b may
+	// have taken over.
+	waitFor("one engine active, the other standing by", 60*time.Second, func() bool {
+		ra, rb := a.role(), b.role()
+		if ra == "standby" && rb == "active" {
+			a, b = b, a
+			return true
+		}
+		return ra == "active" && rb == "standby"
+	})
+	mark("kill -9 " + a.name + ", the active engine")
 	killed := time.Now()
 	kill9(a.cmd)
-	waitFor("engine-b to take over", 60*time.Second, func() bool { return b.role() == "active" })
+	waitFor(b.name+" to take over", 60*time.Second, func() bool { return b.role() == "active" })
 	failover := time.Since(killed)
-	mark(fmt.Sprintf("engine-b active: failover in %.2f s", failover.Seconds()))
+	mark(fmt.Sprintf("%s active: failover in %.2f s", b.name, failover.Seconds()))
+	waitPosted(0.55)
+	mark("kill -9 worker-1")
+	if workers != nil {
+		kill9(w1.cmd)
+	}
 	waitPosted(0.7)
 	mark("restart " + leader.name)
 	leader.start()
-	mark("restart engine-a")
+	// At once, and connected to that server alone: its JetStream has not
+	// caught up with the cluster yet, and the engine must wait for it
+	// rather than exit.
+	mark("restart " + a.name + ", on " + leader.name + " alone")
+	a.args = slices.Clone(a.args)
+	a.args[slices.Index(a.args, "--nats")+1] = fmt.Sprintf("nats://127.0.0.1:%d", leader.port)
 	a.start()
-	waitFor("engine-a to stand by", 30*time.Second, func() bool { return a.role() == "standby" })
-	mark("engine-a standby")
+	waitFor(a.name+" to stand by", 30*time.Second, func() bool { return a.role() == "standby" })
+	mark(a.name + " standby")
+	mark("restart worker-1")
+	if workers != nil {
+		w1.start()
+	}
 	for range posted {
 	}
 	if err := <-loadDone; err != nil {
@@ -361,7 +461,7 @@ cluster { name: linewatch, listen: 127.0.0.1:%d, routes: [%s] }
 	}
 	mark("feed posted")
 	stored := streamRecords(js, "LINEWATCH_SIGHTINGS")
-	waitFor("engine-b to process every record", 120*time.Second, func() bool {
+	waitFor(b.name+" to process every record", 120*time.Second, func() bool {
 		h, ok := b.health()
 		return ok && h.Read >= int64(stored.records)
 	})
@@ -376,9 +476,10 @@ cluster { name: linewatch, listen: 127.0.0.1:%d, routes: [%s] }
 	run(*linewatch, "log", "export", "--from", fmt.Sprintf("http://127.0.0.1:%d/v1", b.port), "-o", logCopy)
 
 	// Stop: SIGTERM, exit 0; the standby too.
-	for _, e := range []*engine{b, a} {
+	byWorker, byEngine := metric(b.port, `linewatch_prepared_messages_total{by="worker"}`), metric(b.port, `linewatch_prepared_messages_total{by="engine"}`)
+	for _, e := range append([]*engine{b, a}, workers...) {
 		e.cmd.Process.Signal(syscall.SIGTERM)
-		waitFor(e.name+" to exit", 60*time.Second, func() bool { return e.cmd.ProcessState != nil })
+		waitFor(e.name+" to exit", 60*time.Second, func() bool { return exited(e.cmd) })
 		if !e.cmd.ProcessState.Success() {
 			fatal("%s exited with %v on SIGTERM; its log: %s", e.name, e.cmd.ProcessState, tail(e.log))
 		}
@@ -424,9 +525,25 @@ cluster { name: linewatch, listen: 127.0.0.1:%d, routes: [%s] }
 	if closed == 0 {
 		fatal("no closed alert to compare with detect")
 	}
+	if byWorker == 0 && workers != nil {
+		fatal("%s took no message from the workers (%.0f prepared itself)", b.name, byEngine)
+	}
 	rejects := lateRejects(subjectMessages(js, "LINEWATCH_REJECTS"))
 	if !slices.Equal(rejects, ref.late) {
-		fatal("late rejects: %d in the cluster, %d in the uninterrupted run, or not the same", len(rejects), len(ref.late))
+		i := 0
+		for i < min(len(rejects), len(ref.late)) && rejects[i] == ref.late[i] {
+			i++
+		}
+		cl, rf := "(none)", "(none)"
+		if i < len(rejects) {
+			cl = rejects[i]
+		}
+		if i < len(ref.late) {
+			rf = ref.late[i]
+		}
+		os.WriteFile(filepath.Join(*work, "cluster-rejects.ndjson"), subjectMessages(js, "LINEWATCH_REJECTS"), 0o644)
+		fatal("late rejects: %d in the cluster, %d in the uninterrupted run; the first difference, at %d:\n  cluster: %.300s\n  uninterrupted: %.300s",
+			len(rejects), len(ref.late), i, cl, rf)
 	}
 	say("ok: %d records processed once each; %d alerts (%d closed, each one of detect's episodes) and %d late rejects, byte for byte those of an uninterrupted run",
 		h.Read, len(lines(alerts)), closed, len(rejects))
@@ -451,8 +568,16 @@ cluster { name: linewatch, listen: 127.0.0.1:%d, routes: [%s] }
 		return float64(r1-r0) / (t1 - t0).Seconds()
 	}
 	say("records/s processed: before %.0f, during the chaos %.0f, after %.0f (feed posted at %d/s)",
-		rateIn(0, marks[0]), rateIn(marks[0], marks[5]), rateIn(marks[5], marks[7]), *rate)
+		rateIn(0, marks[0]), rateIn(marks[0], marks[7]), rateIn(marks[7], marks[9]), *rate)
+	say("messages %s took from the workers: %.0f; prepared itself: %.0f (the engine prepares what no worker did within --worker-wait 1s)", b.name, byWorker, byEngine)
 	say("failover (kill -9 of the active engine to the standby active): %.2f s, lease TTL %s", failover.Seconds(), *ttl)
+	if keep {
+		var b strings.Builder
+		for _, s := range samples {
+			fmt.Fprintf(&b, "%.2f\t%d\n", s.t.Seconds(), s.read)
+		}
+		os.WriteFile(filepath.Join(*work, "records-read.tsv"), []byte(b.String()), 0o644)
+	}
 	say("passed in %.1f s", time.Since(begin).Seconds())
 	monMu.Unlock()
 	cleanup()
@@ -571,18 +696,30 @@ func lateRejects(data []byte) []string {
 // load posts the feed in batches of 500 records at the rate asked, one
 // request at a time (so the stream keeps the feed's order), sending a
 // batch again until it is answered (JetStream drops a batch stored twice).
-func load(feed string, port int, posted chan<- int) error {
+// ingestToken is the bearer token the engines' HTTP ingest asks for.
+const ingestToken = "chaos-ingest-token-0123456789abcdef"
+
+func load(feed string, ports []int, posted chan<- int) error {
 	defer close(posted)
 	ls := readLines(feed)
-	url := fmt.Sprintf("http://127.0.0.1:%d/v1/sightings", port)
+	p := 0
 	client := &http.Client{Timeout: 60 * time.Second}
 	const batch = 500
 	start := time.Now()
 	for i := 0; i < len(ls); i += batch {
 		body := strings.Join(ls[i:min(i+batch, len(ls))], "\n") + "\n"
 		for try := 0; ; try++ {
-			res, err := client.Post(url, "application/geo+json-seq", strings.NewReader(body))
-			if err == nil {
+			url := fmt.Sprintf("http://127.0.0.1:%d/v1/sightings", ports[p])
+			req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+			if err != nil {
+				return err
+			}
+			req.Header.Set("Content-Type", "application/geo+json-seq")
+			req.Header.Set("Authorization", "Bearer "+ingestToken)
+			res, err := client.Do(req)
+			if err != nil {
+				p = (p + 1) % len(ports) // that engine is down: the other
+			} else {
 				io.Copy(io.Discard, res.Body)
 				res.Body.Close()
 				if res.StatusCode == http.StatusAccepted || res.StatusCode == http.StatusUnprocessableEntity {
@@ -653,6 +790,25 @@ func messages(js jetstream.JetStream, name string) [][]byte {
 		out = append(out, m.Data)
 	}
 	return out
+}
+
+// metric is the value of a metric the process on port serves (0 if none).
+func metric(port int, name string) float64 {
+	c := http.Client{Timeout: 5 * time.Second}
+	res, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
+	if err != nil {
+		return 0
+	}
+	defer res.Body.Close()
+	sc := bufio.NewScanner(res.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			var f float64
+			fmt.Sscan(v, &f)
+			return f
+		}
+	}
+	return 0
 }
 
 func leaderOf(js jetstream.JetStream, name string, servers []*server) *server {
