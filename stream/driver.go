@@ -259,12 +259,15 @@ func (d *Driver) Run(ctx context.Context, src Source) (err error) {
 		defer r.close()
 		workers, batches, prepare = r.pipeline(batches, &d.read)
 	}
+	// Read here, not by the workers as they start: a worker may start
+	// as the run ends, when closing the log clears d.log.
+	logging, signing := d.log != nil, d.signing
 	cfg := pipeline.Config[*Batch]{
 		Workers: workers,
 		Batches: batches,
 		New:     func() *Batch { return new(Batch) },
 		Worker: func(int) func(*Batch) {
-			w := newWorker(d.cfg.Judge, d.log != nil, d.signing)
+			w := newWorker(d.cfg.Judge, logging, signing)
 			return func(b *Batch) { prepare(w, b) }
 		},
 		Sink:  sink,
