@@ -316,11 +316,21 @@ func (s *scanner) str() (start, stop int, esc bool, err error) {
 		// backslash, a control character or a non-ASCII byte.
 		found := false
 		for i+8 <= len(b) {
+			// A byte's high bit is set in m when the byte is a quote
+			// ((q-1) wraps), a backslash ((bs-1) wraps), below 0x20
+			// (x-0x20 wraps) or over 0x7F (x's own high bit). A wrap
+			// borrows from the byte above, so bytes above the first one
+			// flagged may be flagged wrongly, never bytes below: the first
+			// is the first that needs a look.
 			x := binary.LittleEndian.Uint64(b[i:])
 			q, bs := x^(swarOnes*'"'), x^(swarOnes*'\\')
-			m := (x-swarOnes*0x20)&^x | (q-swarOnes)&^q | (bs-swarOnes)&^bs | x
-			if m &= swarHigh; m != 0 {
+			m := (x | (x - swarOnes*0x20) | (q - swarOnes) | (bs - swarOnes)) & swarHigh
+			if m != 0 {
 				i += bits.TrailingZeros64(m) >> 3
+				if b[i] == '"' {
+					s.i = i + 1
+					return start, i, esc, nil
+				}
 				found = true
 				break
 			}
