@@ -1,6 +1,7 @@
 package geo
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"sync/atomic"
@@ -19,7 +20,17 @@ type grid struct {
 	minLon, minLat float64
 	dLon, dLat     float64 // cell size in degrees
 	nLon, nLat     int
-	cells          []atomic.Pointer[[]int32]
+	cells          []atomic.Pointer[[]candidate]
+}
+
+// candidate is a segment that can be nearest to some point of a cell, with
+// a bound its distance to any point of the cell cannot undercut (the
+// approximations of the plane with a few per cent to spare): a cell lists
+// them from the lowest bound up, so that Locate stops at the first whose
+// bound exceeds the distance of the nearest found so far.
+type candidate struct {
+	seg   int32
+	bound float32 // metres
 }
 
 const (
@@ -53,7 +64,7 @@ func newGrid(boxes [][2][2]float64) *grid {
 	if g.minLat < -85 || maxLat+mLat > 85 || g.nLon <= 0 || g.nLat <= 0 || g.nLon*g.nLat > gridMaxCell {
 		return nil
 	}
-	g.cells = make([]atomic.Pointer[[]int32], g.nLon*g.nLat)
+	g.cells = make([]atomic.Pointer[[]candidate], g.nLon*g.nLat)
 	return g
 }
 
@@ -128,8 +139,11 @@ func (g *grid) cell(lon, lat float64) int {
 // candidates lists the segments that can be nearest to a point of cell
 // c: those no farther from the cell's centre than the nearest segment is,
 // plus the cell's diagonal twice (a point of the cell is at most half a
-// diagonal from the centre), with a few per cent to spare.
-func (l *Line) candidates(c int) []int32 {
+// diagonal from the centre), with a few per cent to spare. They come by
+// their distance from the centre, each with a bound: that distance less
+// half the diagonal, as no point of the cell is nearer, less the same few
+// per cent, twice.
+func (l *Line) candidates(c int) []candidate {
 	g := l.grid
 	if p := g.cells[c].Load(); p != nil {
 		return *p
@@ -142,16 +156,21 @@ func (l *Line) candidates(c int) []int32 {
 	near := l.locateTree(clon, clat).DistanceM
 	reach := (near+2*corner)*1.03 + 50
 	f := newFrame(clon, clat)
-	var list []int32
+	var list []candidate
 	l.searchBox(clon, clat, reach, func(i int32) {
 		var h hit
 		l.consider(&f, int(i), &h)
-		if f.arc(math.Sqrt(h.rho2)) <= reach {
-			list = append(list, i)
+		if d := f.arc(math.Sqrt(h.rho2)); d <= reach {
+			// d and the distances Locate compares may each be 3 % + 50 m
+			// off the true ones (as reach allows for).
+			b := float32(((d-50)/1.03-corner-50)/1.03 - 1) // float32 may round up a metre
+			list = append(list, candidate{i, max(b, 0)})
 		}
 	})
-	slices.Sort(list)
-	list = slices.Compact(list)
+	slices.SortFunc(list, func(a, b candidate) int {
+		return cmp.Or(cmp.Compare(a.bound, b.bound), cmp.Compare(a.seg, b.seg))
+	})
+	list = slices.CompactFunc(list, func(a, b candidate) bool { return a.seg == b.seg })
 	g.cells[c].Store(&list)
 	return list
 }
