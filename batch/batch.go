@@ -92,7 +92,10 @@ func Run(cfg Config, inputs []string) (*Outcome, error) {
 	spool.openFile = cfg.Open
 	defer spool.close()
 
-	c := newCollector(cfg, workers)
+	if len(inputs) > maxInputs {
+		return nil, fmt.Errorf("at most %d inputs at once, got %d", maxInputs, len(inputs))
+	}
+	c := newCollector(cfg, workers, len(inputs))
 	var nrec, nbytes int64
 	err = run(spool, inputs, false, workers, nil,
 		func(w int) func(*job) {
@@ -114,19 +117,19 @@ func Run(cfg Config, inputs []string) (*Outcome, error) {
 		return nil, err
 	}
 	c.merge()
-	if len(c.conflicts) > 0 {
-		if err := c.settleConflicts(spool, inputs, workers); err != nil {
+	if len(c.dups) > 0 {
+		if err := c.settleDuplicates(spool, inputs, workers); err != nil {
 			return nil, err
 		}
 	}
 	return c.finish(), nil
 }
 
-// run reads the inputs through the pipeline: those records keep returns
-// true for (all if keep is nil); worker(w) makes worker w's function; sink
-// takes the batches in input order, so that whatever it does (write
-// rejects) follows the input.
-func run(spool *spool, inputs []string, again bool, workers int, keep func(feed.Record) bool,
+// run reads the inputs through the pipeline: of input i, the records
+// keep(i) returns true for (all if keep is nil); worker(w) makes worker w's
+// function; sink takes the batches in input order, so that whatever it
+// does (write rejects) follows the input.
+func run(spool *spool, inputs []string, again bool, workers int, keep func(input int) func(feed.Record) bool,
 	worker func(w int) func(*job), sink func(*job) error) error {
 	cfg := pipeline.Config[*job]{
 		Workers: workers,
@@ -136,12 +139,19 @@ func run(spool *spool, inputs []string, again bool, workers int, keep func(feed.
 		Sink:    sink,
 	}
 	return pipeline.Run(context.Background(), cfg, func(f *pipeline.Feeder[*job]) error {
-		for _, name := range inputs {
+		for i, name := range inputs {
+			if err := f.Input(i); err != nil {
+				return err
+			}
 			src, err := spool.open(name, again)
 			if err != nil {
 				return err
 			}
-			err = f.ReadSource(src, keep)
+			var k func(feed.Record) bool
+			if keep != nil {
+				k = keep(i)
+			}
+			err = f.ReadSource(src, k)
 			if cerr := src.Close(); err == nil && cerr != nil {
 				return cerr
 			}
@@ -175,28 +185,55 @@ func prepare(pr *pipeline.Preparer, rng *TimeRange, j *job) {
 // need. Records are duplicates when they share their id and their source
 // (SPEC §2), so the key of a record is a hash of both (feed.DupKey).
 // Workers admit their own batches provisionally, each into its own
-// lists, noting every accepted record's key and fingerprint; when
-// reading ends, the notes are sorted and merged, which finds the ids seen
-// more than once. Sorting 16 bytes a record takes far less memory than a
-// hash map of the ids, and what is kept does not depend on which worker
-// came first: identical records judge alike, and conflicting ones are
-// settled by content alone. Only the rejects file waits for input order.
+// lists, noting every accepted record's key and where it stands in the
+// input; when reading ends, the notes are sorted and merged, which finds
+// the keys seen more than once. Their records are taken back and read
+// again, only they, to be settled by content alone (settleDuplicates).
+// Sorting 16 bytes a record takes far less memory than a hash map of the
+// ids, and what is kept does not depend on which worker came first. Only
+// the rejects file waits for input order.
 type collector struct {
-	cfg       Config
-	accs      []acc // one per worker, merged when reading ends
-	all       acc
-	dupKeys   map[uint64]bool // keys seen again, byte for byte
-	conflicts map[uint64]bool // keys seen with different contents
-	// conflictFPs are the fingerprints (outcome bits cleared) of the
-	// records of conflicting keys: reading the inputs again, only the
-	// records with one of them need decoding.
-	conflictFPs map[uint64]bool
+	cfg  Config
+	accs []acc // one per worker, merged when reading ends
+	all  acc
+	dups map[uint64]bool // keys seen more than once
+	// again lists, for each input, the ordinals (ordinal) of the records
+	// of keys seen more than once, in order.
+	again [][]uint64
 }
 
-// idNote is an accepted record's key (id and source) and fingerprint; the
-// fingerprint's low two bits hold the record's outcome, so that counts
-// can be corrected for the duplicates found later.
-type idNote struct{ key, fp uint64 }
+// idNote is an accepted record's key (id and source) and where it stands:
+// the index of its input, its ordinal there and its outcome, so that
+// counts can be corrected for the duplicates found later (see at).
+type idNote struct{ key, at uint64 }
+
+// at packs an input's index, a record's ordinal in it and its outcome.
+func at(input int, ord uint64, outcome detect.Outcome) uint64 {
+	var o uint64
+	switch outcome {
+	case detect.Unattributed:
+		o = 1
+	case detect.BeyondEnd:
+		o = 2
+	}
+	return uint64(input)<<48 | ord<<2 | o
+}
+
+// maxInputs and maxOrdinal bound what an idNote can tell.
+const (
+	maxInputs  = 1 << 16
+	maxOrdinal = 1<<46 - 1
+)
+
+// ordinal is where a record stands in its input: its line, or its index in
+// a FeatureCollection (plus one). Records come in the order of their
+// ordinals.
+func ordinal(rec *feed.Record) uint64 {
+	if rec.Index >= 0 {
+		return uint64(rec.Index) + 1
+	}
+	return uint64(rec.Line)
+}
 
 // noteBuckets partition the notes by the top bits of the id hash, so that
 // each bucket is sorted and scanned on its own, on all cores. A bucket
@@ -214,19 +251,8 @@ type acc struct {
 	notes  [noteBuckets][][]idNote
 }
 
-func newCollector(cfg Config, workers int) *collector {
-	return &collector{cfg: cfg, accs: make([]acc, workers), dupKeys: map[uint64]bool{}, conflicts: map[uint64]bool{},
-		conflictFPs: map[uint64]bool{}}
-}
-
-func outcomeBits(o detect.Outcome) uint64 {
-	switch o {
-	case detect.Unattributed:
-		return 1
-	case detect.BeyondEnd:
-		return 2
-	}
-	return 0
+func newCollector(cfg Config, workers, inputs int) *collector {
+	return &collector{cfg: cfg, accs: make([]acc, workers), dups: map[uint64]bool{}, again: make([][]uint64, inputs)}
 }
 
 // admit counts a prepared batch and accepts its records provisionally.
@@ -248,7 +274,7 @@ func (c *collector) admit(a *acc, j *job) {
 			*bucket = append(*bucket, make([]idNote, 0, noteChunk))
 		}
 		last := &(*bucket)[len(*bucket)-1]
-		*last = append(*last, idNote{p.Key, p.FP&^3 | outcomeBits(p.Outcome)})
+		*last = append(*last, idNote{p.Key, at(j.Input, min(ordinal(&j.Recs[i]), maxOrdinal), p.Outcome)})
 		a.accept(p)
 	}
 }
@@ -268,10 +294,9 @@ func (c *collector) rejects(j *job) error {
 	return nil
 }
 
-// merge gathers the workers' lists into one and settles the duplicates
-// that are byte for byte the same; ids with differing records are marked
-// as conflicts, all their records taken back, to be settled by
-// settleConflicts.
+// merge gathers the workers' lists into one and takes back what the
+// records of keys seen more than once left, to be settled by
+// settleDuplicates.
 func (c *collector) merge() {
 	var buckets [noteBuckets][][]idNote
 	for i := range c.accs {
@@ -291,7 +316,7 @@ func (c *collector) merge() {
 		*a = acc{}
 	}
 	// Sort and scan the buckets on all cores; runs of one id hash are
-	// settled under a lock (they are rare).
+	// taken back under a lock (they are rare).
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	next := make(chan [][]idNote)
@@ -310,7 +335,7 @@ func (c *collector) merge() {
 					notes = append(notes, ch...)
 					chunks[i] = nil
 				}
-				slices.SortFunc(notes, func(a, b idNote) int { return cmp.Or(cmp.Compare(a.key, b.key), cmp.Compare(a.fp, b.fp)) })
+				slices.SortFunc(notes, func(a, b idNote) int { return cmp.Compare(a.key, b.key) })
 				for i := 0; i < len(notes); {
 					j := i + 1
 					for j < len(notes) && notes[j].key == notes[i].key {
@@ -318,7 +343,7 @@ func (c *collector) merge() {
 					}
 					if j-i > 1 {
 						mu.Lock()
-						c.settleRun(notes[i:j])
+						c.takeBack(notes[i:j])
 						mu.Unlock()
 					}
 					i = j
@@ -332,68 +357,34 @@ func (c *collector) merge() {
 	}
 	close(next)
 	wg.Wait()
-	if len(c.dupKeys) > 0 || len(c.conflicts) > 0 {
-		drop := dropAgain(c.dupKeys, c.conflicts)
-		c.all.viols = slices.DeleteFunc(c.all.viols, func(v *detect.Violation) bool { return drop(v.Key()) })
+	for _, ords := range c.again {
+		slices.Sort(ords)
+	}
+	if len(c.dups) > 0 {
+		c.all.viols = slices.DeleteFunc(c.all.viols, func(v *detect.Violation) bool { return c.dups[v.Key()] })
 		// Track points keep no key, but their id and source: the key is
 		// worked out from a view of the id (no copy of it).
-		drop = dropAgain(c.dupKeys, c.conflicts)
 		c.all.tracks.DeleteFunc(func(id []byte, source string) bool {
-			return drop(feed.DupKey(unsafe.String(unsafe.SliceData(id), len(id)), source))
+			return c.dups[feed.DupKey(unsafe.String(unsafe.SliceData(id), len(id)), source)]
 		})
 	}
 }
 
-// settleRun settles the records of one key.
-func (c *collector) settleRun(run []idNote) {
+// takeBack uncounts the records of one key, seen more than once, and notes
+// where they are, to be read again.
+func (c *collector) takeBack(run []idNote) {
 	k := &c.all.counts
-	same := true
-	for _, n := range run[1:] {
-		same = same && n.fp == run[0].fp
-	}
-	if same {
-		c.dupKeys[run[0].key] = true
-		extra := int64(len(run) - 1)
-		k.Accepted -= extra
-		k.Duplicate += extra
-		switch run[0].fp & 3 {
-		case 1:
-			k.Unattributed -= extra
-		case 2:
-			k.BeyondEnd -= extra
-		}
-		return
-	}
-	c.conflicts[run[0].key] = true
+	c.dups[run[0].key] = true
 	for _, n := range run {
-		c.conflictFPs[n.fp&^3] = true
+		input := n.at >> 48
+		c.again[input] = append(c.again[input], n.at&(1<<48-1)>>2)
 		k.Accepted--
-		switch n.fp & 3 {
+		switch n.at & 3 {
 		case 1:
 			k.Unattributed--
 		case 2:
 			k.BeyondEnd--
 		}
-	}
-}
-
-// dropAgain tells, called with the keys of what records left one after
-// the other, which to drop: what conflicting ids left, and all but the
-// first copy of what identical duplicates left (the copies are equal).
-func dropAgain(dup, conflict map[uint64]bool) func(key uint64) bool {
-	kept := map[uint64]bool{}
-	return func(k uint64) bool {
-		if conflict[k] {
-			return true
-		}
-		if !dup[k] {
-			return false
-		}
-		if kept[k] {
-			return true
-		}
-		kept[k] = true
-		return false
 	}
 }
 
@@ -416,20 +407,28 @@ func (a *acc) accept(p *detect.Prepared) {
 
 type candidate struct {
 	p     detect.Prepared
-	canon []byte
+	raw   []byte
+	canon []byte // made only for records that differ
 }
 
-// settleConflicts reads the inputs again for the records whose ids came
-// with different contents from one source, and keeps, of each id and
-// source, the one with the earliest time, then the smallest canonical JSON
-// (SPEC §2).
-func (c *collector) settleConflicts(spool *spool, inputs []string, workers int) error {
+// settleDuplicates reads the inputs again for the records of the keys seen
+// more than once, and keeps, of each id and source, the one with the
+// earliest time, then the smallest canonical JSON (SPEC §2): identical
+// records are equal in both, and any one of them is kept.
+func (c *collector) settleDuplicates(spool *spool, inputs []string, workers int) error {
 	var mu sync.Mutex
 	byKey := map[uint64][]candidate{}
-	// The records of conflicting keys, known by their fingerprints, are
-	// picked out as they are read; only they are decoded.
-	keep := func(rec feed.Record) bool {
-		return rec.Err == "" && c.conflictFPs[feed.Fingerprint(rec.Raw)&^3]
+	// The records to read again are picked out by their ordinals as they
+	// are read; only they are decoded.
+	keep := func(input int) func(feed.Record) bool {
+		want := c.again[input]
+		return func(rec feed.Record) bool {
+			ord := ordinal(&rec)
+			for len(want) > 0 && want[0] < ord {
+				want = want[1:]
+			}
+			return len(want) > 0 && want[0] == ord
+		}
 	}
 	err := run(spool, inputs, true, workers, keep,
 		func(int) func(*job) {
@@ -443,15 +442,11 @@ func (c *collector) settleConflicts(spool *spool, inputs []string, workers int) 
 					}
 					p := pr.Prepare()
 					key := p.Key
-					if !c.conflicts[key] {
+					if !c.dups[key] {
 						continue
 					}
-					canon, err := feed.Canonical(rec.Raw)
-					if err != nil {
-						canon = bytes.Clone(rec.Raw)
-					}
 					mu.Lock()
-					byKey[key] = append(byKey[key], candidate{p: p, canon: canon})
+					byKey[key] = append(byKey[key], candidate{p: p, raw: bytes.Clone(rec.Raw)})
 					mu.Unlock()
 				}
 			}
@@ -461,6 +456,19 @@ func (c *collector) settleConflicts(spool *spool, inputs []string, workers int) 
 		return err
 	}
 	for _, cands := range byKey {
+		if !slices.ContainsFunc(cands, func(c candidate) bool { return !bytes.Equal(c.raw, cands[0].raw) }) {
+			// Copies of one record: any is the one kept.
+			c.all.counts.Duplicate += int64(len(cands) - 1)
+			c.all.accept(&cands[0].p)
+			continue
+		}
+		for i := range cands {
+			canon, err := feed.Canonical(cands[i].raw)
+			if err != nil {
+				canon = cands[i].raw
+			}
+			cands[i].canon = canon
+		}
 		// Ids and sources whose hashes collide are not duplicates of each
 		// other.
 		slices.SortFunc(cands, func(a, b candidate) int {
