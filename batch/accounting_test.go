@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -177,5 +178,57 @@ func TestStdinSpoolLeavesNothing(t *testing.T) {
 				t.Errorf("counts %+v, %d violations: want 3 read = 1 accepted (the earlier d, settled from the copy) + 1 rejected + 1 duplicate", k, len(vs))
 			}
 		})
+	}
+}
+
+// TestDuplicatesReadAgainWhereTheyStand: the records of duplicate ids are
+// read again from a plain file at their offsets, and from a gzipped one as
+// it is read: the two settle alike, with a byte-order mark, CRLF line ends,
+// lines that start with RS, blank lines and a last line without a newline.
+func TestDuplicatesReadAgainWhereTheyStand(t *testing.T) {
+	rec := func(id string, hour int, lat string, extra string) string {
+		return fmt.Sprintf(`{"type":"Feature","id":%q,"geometry":{"type":"Point","coordinates":[30.5,%s]},"properties":{"time":"2024-05-01T%02d:00:00Z","side":"B"%s}}`, id, lat, hour, extra)
+	}
+	text := "\ufeff" + rec("a", 11, "48.02", "") + "\r\n" +
+		"\x1e" + rec("a", 10, "48.01", "") + "\n\n" +
+		rec("b", 10, "48.03", `,"n":1`) + "\r\n" +
+		"  \n" + rec("b", 10, "48.03", `,"n":1`) + "\n" +
+		rec("c", 9, "48.04", `,"n":2`) + "\n" +
+		"\x1e" + rec("c", 9, "48.035", `,"n":1`) + "\r\n" +
+		rec("d", 8, "48.05", "")
+	dir := t.TempDir()
+	plain := filepath.Join(dir, "feed.ndjson")
+	gzipped := filepath.Join(dir, "feed.ndjson.gz")
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(text))
+	zw.Close()
+	if os.WriteFile(plain, []byte(text), 0o644) != nil || os.WriteFile(gzipped, gz.Bytes(), 0o644) != nil {
+		t.Fatal("cannot write the feeds")
+	}
+	pol := detect.DefaultPolicy()
+	line, _ := loadLine(t, straightLine, pol)
+	var got []string
+	for _, in := range []string{plain, gzipped} {
+		out, err := batch.Run(batch.Config{Judge: detect.NewJudge(line, pol), Workers: 2}, []string{in})
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := out.Counts
+		var lats []float64
+		for _, v := range allViolations(&out.Result) {
+			lats = append(lats, v.Lat)
+		}
+		slices.Sort(lats)
+		got = append(got, fmt.Sprintf("%+v %v", k, lats))
+		if k.Read != 7 || k.Accepted != 4 || k.Duplicate != 3 {
+			t.Errorf("%s: counts %+v, want 7 read = 4 accepted + 3 duplicates", in, k)
+		}
+	}
+	if got[0] != got[1] {
+		t.Errorf("plain and gzipped differ:\n%s\n%s", got[0], got[1])
+	}
+	if want := "[48.01 48.03 48.035 48.05]"; !strings.HasSuffix(got[0], want) {
+		t.Errorf("violations at %s, want %s (the earliest a, the one b, the smaller c)", got[0], want)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"unsafe"
 
@@ -97,7 +98,7 @@ func Run(cfg Config, inputs []string) (*Outcome, error) {
 	}
 	c := newCollector(cfg, workers, len(inputs))
 	var nrec, nbytes int64
-	err = run(spool, inputs, false, workers, nil,
+	err = run(inputs, workers, c.readAll(spool),
 		func(w int) func(*job) {
 			pr := pipeline.NewPreparer(cfg.Judge)
 			return func(j *job) {
@@ -125,11 +126,11 @@ func Run(cfg Config, inputs []string) (*Outcome, error) {
 	return c.finish(), nil
 }
 
-// run reads the inputs through the pipeline: of input i, the records
-// keep(i) returns true for (all if keep is nil); worker(w) makes worker w's
-// function; sink takes the batches in input order, so that whatever it
-// does (write rejects) follows the input.
-func run(spool *spool, inputs []string, again bool, workers int, keep func(input int) func(feed.Record) bool,
+// run reads the inputs through the pipeline: read(f, i, name) adds the
+// records of input i; worker(w) makes worker w's function; sink takes the
+// batches in input order, so that whatever it does (write rejects)
+// follows the input.
+func run(inputs []string, workers int, read func(f *pipeline.Feeder[*job], i int, name string) error,
 	worker func(w int) func(*job), sink func(*job) error) error {
 	cfg := pipeline.Config[*job]{
 		Workers: workers,
@@ -143,24 +144,31 @@ func run(spool *spool, inputs []string, again bool, workers int, keep func(input
 			if err := f.Input(i); err != nil {
 				return err
 			}
-			src, err := spool.open(name, again)
-			if err != nil {
+			if err := read(f, i, name); err != nil {
 				return err
-			}
-			var k func(feed.Record) bool
-			if keep != nil {
-				k = keep(i)
-			}
-			err = f.ReadSource(src, k)
-			if cerr := src.Close(); err == nil && cerr != nil {
-				return cerr
-			}
-			if err != nil {
-				return fmt.Errorf("%s: %w", name, err)
 			}
 		}
 		return nil
 	})
+}
+
+// readAll adds every record of an input, and notes its format.
+func (c *collector) readAll(spool *spool) func(f *pipeline.Feeder[*job], i int, name string) error {
+	return func(f *pipeline.Feeder[*job], i int, name string) error {
+		src, err := spool.open(name, false)
+		if err != nil {
+			return err
+		}
+		err = f.ReadSource(src, nil)
+		c.formats[i], _ = src.Format()
+		if cerr := src.Close(); err == nil && cerr != nil {
+			return cerr
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		return nil
+	}
 }
 
 // prepare decodes and prepares the records of a batch.
@@ -197,18 +205,20 @@ type collector struct {
 	accs []acc // one per worker, merged when reading ends
 	all  acc
 	dups map[uint64]bool // keys seen more than once
-	// again lists, for each input, the ordinals (ordinal) of the records
-	// of keys seen more than once, in order.
-	again [][]uint64
+	// again lists, for each input, the offsets (feed.Record.Offset) of
+	// the records of keys seen more than once, in order.
+	again   [][]uint64
+	formats []feed.Format // of each input
 }
 
 // idNote is an accepted record's key (id and source) and where it stands:
-// the index of its input, its ordinal there and its outcome, so that
+// the index of its input, its offset there and its outcome, so that
 // counts can be corrected for the duplicates found later (see at).
 type idNote struct{ key, at uint64 }
 
-// at packs an input's index, a record's ordinal in it and its outcome.
-func at(input int, ord uint64, outcome detect.Outcome) uint64 {
+// at packs an input's index, a record's offset in it (below maxOffset) and
+// its outcome.
+func at(input int, off int64, outcome detect.Outcome) uint64 {
 	var o uint64
 	switch outcome {
 	case detect.Unattributed:
@@ -216,24 +226,15 @@ func at(input int, ord uint64, outcome detect.Outcome) uint64 {
 	case detect.BeyondEnd:
 		o = 2
 	}
-	return uint64(input)<<48 | ord<<2 | o
+	return uint64(input)<<48 | uint64(off)<<2 | o
 }
 
-// maxInputs and maxOrdinal bound what an idNote can tell.
+// maxInputs and maxOffset bound what an idNote can tell: 65,536 inputs of
+// up to 64 TiB each.
 const (
-	maxInputs  = 1 << 16
-	maxOrdinal = 1<<46 - 1
+	maxInputs = 1 << 16
+	maxOffset = 1<<46 - 1
 )
-
-// ordinal is where a record stands in its input: its line, or its index in
-// a FeatureCollection (plus one). Records come in the order of their
-// ordinals.
-func ordinal(rec *feed.Record) uint64 {
-	if rec.Index >= 0 {
-		return uint64(rec.Index) + 1
-	}
-	return uint64(rec.Line)
-}
 
 // noteBuckets partition the notes by the top bits of the id hash, so that
 // each bucket is sorted and scanned on its own, on all cores. A bucket
@@ -252,7 +253,8 @@ type acc struct {
 }
 
 func newCollector(cfg Config, workers, inputs int) *collector {
-	return &collector{cfg: cfg, accs: make([]acc, workers), dups: map[uint64]bool{}, again: make([][]uint64, inputs)}
+	return &collector{cfg: cfg, accs: make([]acc, workers), dups: map[uint64]bool{}, again: make([][]uint64, inputs),
+		formats: make([]feed.Format, inputs)}
 }
 
 // admit counts a prepared batch and accepts its records provisionally.
@@ -274,7 +276,7 @@ func (c *collector) admit(a *acc, j *job) {
 			*bucket = append(*bucket, make([]idNote, 0, noteChunk))
 		}
 		last := &(*bucket)[len(*bucket)-1]
-		*last = append(*last, idNote{p.Key, at(j.Input, min(ordinal(&j.Recs[i]), maxOrdinal), p.Outcome)})
+		*last = append(*last, idNote{p.Key, at(j.Input, min(j.Recs[i].Offset, maxOffset), p.Outcome)})
 		a.accept(p)
 	}
 }
@@ -357,8 +359,8 @@ func (c *collector) merge() {
 	}
 	close(next)
 	wg.Wait()
-	for _, ords := range c.again {
-		slices.Sort(ords)
+	for _, offs := range c.again {
+		slices.Sort(offs)
 	}
 	if len(c.dups) > 0 {
 		c.all.viols = slices.DeleteFunc(c.all.viols, func(v *detect.Violation) bool { return c.dups[v.Key()] })
@@ -411,6 +413,78 @@ type candidate struct {
 	canon []byte // made only for records that differ
 }
 
+// readAgain adds the records of an input to read again (again): from a
+// plain file of lines, each where it stands; from any other input, picked
+// out by their offsets as the input is read.
+func (c *collector) readAgain(spool *spool) func(f *pipeline.Feeder[*job], i int, name string) error {
+	return func(f *pipeline.Feeder[*job], i int, name string) error {
+		want := c.again[i]
+		if len(want) == 0 {
+			return nil
+		}
+		if c.formats[i] == feed.Lines {
+			if file, done := spool.plain(name); file != nil {
+				defer done()
+				var buf []byte
+				for _, off := range want {
+					var err error
+					if buf, err = lineAt(file, int64(off), buf); err != nil {
+						return fmt.Errorf("%s: %w", name, err)
+					}
+					if err := f.Add(feed.Record{File: name, Index: -1, Raw: buf, Offset: int64(off)}); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+		}
+		src, err := spool.open(name, true)
+		if err != nil {
+			return err
+		}
+		err = f.ReadSource(src, func(rec feed.Record) bool {
+			for len(want) > 0 && want[0] < uint64(rec.Offset) {
+				want = want[1:]
+			}
+			return len(want) > 0 && want[0] == uint64(rec.Offset)
+		})
+		if cerr := src.Close(); err == nil && cerr != nil {
+			return cerr
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		return nil
+	}
+}
+
+// lineAt reads the line of a file that starts at off into buf, without its
+// newline and a carriage return before it: the record a feed.Source of
+// lines found there.
+func lineAt(f *os.File, off int64, buf []byte) ([]byte, error) {
+	buf = buf[:0]
+	for {
+		n := len(buf)
+		buf = slices.Grow(buf, 4096)[:cap(buf)]
+		m, err := f.ReadAt(buf[n:], off+int64(n))
+		buf = buf[:n+m]
+		if i := bytes.IndexByte(buf[n:], '\n'); i >= 0 {
+			buf = buf[:n+i]
+			break
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if n := len(buf); n > 0 && buf[n-1] == '\r' {
+		buf = buf[:n-1]
+	}
+	return buf, nil
+}
+
 // settleDuplicates reads the inputs again for the records of the keys seen
 // more than once, and keeps, of each id and source, the one with the
 // earliest time, then the smallest canonical JSON (SPEC §2): identical
@@ -418,19 +492,7 @@ type candidate struct {
 func (c *collector) settleDuplicates(spool *spool, inputs []string, workers int) error {
 	var mu sync.Mutex
 	byKey := map[uint64][]candidate{}
-	// The records to read again are picked out by their ordinals as they
-	// are read; only they are decoded.
-	keep := func(input int) func(feed.Record) bool {
-		want := c.again[input]
-		return func(rec feed.Record) bool {
-			ord := ordinal(&rec)
-			for len(want) > 0 && want[0] < ord {
-				want = want[1:]
-			}
-			return len(want) > 0 && want[0] == ord
-		}
-	}
-	err := run(spool, inputs, true, workers, keep,
+	err := run(inputs, workers, c.readAgain(spool),
 		func(int) func(*job) {
 			pr := pipeline.NewPreparer(c.cfg.Judge)
 			return func(j *job) {
@@ -546,6 +608,29 @@ func (s *spool) open(name string, again bool) (*feed.Source, error) {
 		return nil, err
 	}
 	return feed.OpenReader("-", s.stdin)
+}
+
+// plain opens an input again to read it at offsets: a file, or the copy
+// of standard input, that is not gzipped (as feed.Open tells); nil for
+// any other (an importer's records). done closes what it opened.
+func (s *spool) plain(name string) (f *os.File, done func()) {
+	if name != "-" && (s.openFile != nil || strings.HasSuffix(name, ".gz")) {
+		return nil, nil
+	}
+	f, done = s.stdin, func() {}
+	if name != "-" {
+		var err error
+		if f, err = os.Open(name); err != nil {
+			return nil, nil
+		}
+		done = func() { f.Close() }
+	}
+	var magic [2]byte
+	if n, _ := f.ReadAt(magic[:], 0); n == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		done()
+		return nil, nil
+	}
+	return f, done
 }
 
 func (s *spool) close() {
