@@ -240,8 +240,9 @@ const (
 // each bucket is sorted and scanned on its own, on all cores. A bucket
 // grows in chunks, so that growing never copies nor doubles it.
 const (
-	noteBuckets = 256
-	noteChunk   = 1024
+	noteBuckets   = 256
+	noteChunkBits = 10
+	noteChunk     = 1 << noteChunkBits
 )
 
 // acc is what a worker accepted.
@@ -317,8 +318,8 @@ func (c *collector) merge() {
 		}
 		*a = acc{}
 	}
-	// Sort and scan the buckets on all cores; runs of one id hash are
-	// taken back under a lock (they are rare).
+	// Scan the buckets on all cores; the notes of keys seen more than
+	// once are taken back under a lock (they are few).
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	next := make(chan [][]idNote)
@@ -326,29 +327,16 @@ func (c *collector) merge() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var table []uint32
+			var dups []idNote
 			for chunks := range next {
-				// One bucket at a time is gathered into one slice.
-				n := 0
-				for _, ch := range chunks {
-					n += len(ch)
-				}
-				notes := make([]idNote, 0, n)
-				for i, ch := range chunks {
-					notes = append(notes, ch...)
-					chunks[i] = nil
-				}
-				slices.SortFunc(notes, func(a, b idNote) int { return cmp.Compare(a.key, b.key) })
-				for i := 0; i < len(notes); {
-					j := i + 1
-					for j < len(notes) && notes[j].key == notes[i].key {
-						j++
+				dups, table = repeats(chunks, dups[:0], table)
+				if len(dups) > 0 {
+					mu.Lock()
+					for _, n := range dups {
+						c.takeBack(n)
 					}
-					if j-i > 1 {
-						mu.Lock()
-						c.takeBack(notes[i:j])
-						mu.Unlock()
-					}
-					i = j
+					mu.Unlock()
 				}
 			}
 		}()
@@ -372,21 +360,81 @@ func (c *collector) merge() {
 	}
 }
 
-// takeBack uncounts the records of one key, seen more than once, and notes
-// where they are, to be read again.
-func (c *collector) takeBack(run []idNote) {
-	k := &c.all.counts
-	c.dups[run[0].key] = true
-	for _, n := range run {
-		input := n.at >> 48
-		c.again[input] = append(c.again[input], n.at&(1<<48-1)>>2)
-		k.Accepted--
-		switch n.at & 3 {
-		case 1:
-			k.Unattributed--
-		case 2:
-			k.BeyondEnd--
+// repeats appends to dups the notes of the keys that chunks hold more than
+// once, in no particular order: one pass puts every key in a hash table
+// (open addressing, on the key's low bits), flagging those found there
+// already; a second picks out the notes of the flagged ones. table is
+// scratch space, returned for the next call.
+func repeats(chunks [][]idNote, dups []idNote, table []uint32) ([]idNote, []uint32) {
+	n := 0
+	for _, ch := range chunks {
+		n += len(ch)
+	}
+	size := 16
+	for size < 2*n {
+		size *= 2
+	}
+	if cap(table) < size {
+		table = make([]uint32, size)
+	}
+	table = table[:size]
+	clear(table)
+	mask := uint64(size - 1)
+	// An entry is 1 + where the key's first note is (chunk, index), its
+	// top bit set once the key is seen again.
+	const again = 1 << 31
+	find := func(key uint64) int {
+		s := key & mask
+		for {
+			e := table[s]
+			if e == 0 {
+				return int(s)
+			}
+			ref := e&^again - 1
+			if chunks[ref>>noteChunkBits][ref&(noteChunk-1)].key == key {
+				return int(s)
+			}
+			s = (s + 1) & mask
 		}
+	}
+	seen := false
+	for c, ch := range chunks {
+		for i := range ch {
+			s := find(ch[i].key)
+			if table[s] == 0 {
+				table[s] = uint32(c<<noteChunkBits|i) + 1
+			} else {
+				table[s] |= again
+				seen = true
+			}
+		}
+	}
+	if !seen {
+		return dups, table
+	}
+	for _, ch := range chunks {
+		for i := range ch {
+			if table[find(ch[i].key)]&again != 0 {
+				dups = append(dups, ch[i])
+			}
+		}
+	}
+	return dups, table
+}
+
+// takeBack uncounts a record of a key seen more than once and notes where
+// it is, to be read again.
+func (c *collector) takeBack(n idNote) {
+	k := &c.all.counts
+	c.dups[n.key] = true
+	input := n.at >> 48
+	c.again[input] = append(c.again[input], n.at&(1<<48-1)>>2)
+	k.Accepted--
+	switch n.at & 3 {
+	case 1:
+		k.Unattributed--
+	case 2:
+		k.BeyondEnd--
 	}
 }
 
