@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"sync/atomic"
+	"unsafe"
 )
 
 // grid answers most Locate queries without walking the R-tree: the area
@@ -20,7 +21,10 @@ type grid struct {
 	minLon, minLat float64
 	dLon, dLat     float64 // cell size in degrees
 	nLon, nLat     int
-	cells          []atomic.Pointer[[]candidate]
+	// cells[c] is cell c's list of candidates, made on first use: a
+	// pointer to a count (in its seg) followed by the candidates, one
+	// allocation, so that a query follows one pointer, not two.
+	cells []atomic.Pointer[candidate]
 }
 
 // candidate is a segment that can be nearest to some point of a cell, with
@@ -64,7 +68,7 @@ func newGrid(boxes [][2][2]float64) *grid {
 	if g.minLat < -85 || maxLat+mLat > 85 || g.nLon <= 0 || g.nLat <= 0 || g.nLon*g.nLat > gridMaxCell {
 		return nil
 	}
-	g.cells = make([]atomic.Pointer[[]candidate], g.nLon*g.nLat)
+	g.cells = make([]atomic.Pointer[candidate], g.nLon*g.nLat)
 	return g
 }
 
@@ -146,7 +150,7 @@ func (g *grid) cell(lon, lat float64) int {
 func (l *Line) candidates(c int) []candidate {
 	g := l.grid
 	if p := g.cells[c].Load(); p != nil {
-		return *p
+		return unsafe.Slice(p, p.seg+1)[1:]
 	}
 	x, y := c%g.nLon, c/g.nLon
 	lon0, lat0 := g.minLon+float64(x)*g.dLon, g.minLat+float64(y)*g.dLat
@@ -171,8 +175,11 @@ func (l *Line) candidates(c int) []candidate {
 		return cmp.Or(cmp.Compare(a.bound, b.bound), cmp.Compare(a.seg, b.seg))
 	})
 	list = slices.CompactFunc(list, func(a, b candidate) bool { return a.seg == b.seg })
-	g.cells[c].Store(&list)
-	return list
+	stored := make([]candidate, len(list)+1)
+	stored[0].seg = int32(len(list))
+	copy(stored[1:], list)
+	g.cells[c].Store(&stored[0])
+	return stored[1:]
 }
 
 // searchBox calls fn with every segment whose box meets the lon/lat box
