@@ -61,6 +61,24 @@ func fastStr(b []byte, i int) (int, bool) {
 	return 0, false
 }
 
+// fastKey reads a member's key at b[i], the colon and the white space
+// after it: it returns the key and the index of the value.
+func fastKey(b []byte, i int) ([]byte, int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return nil, 0, false
+	}
+	ke, ok := fastStr(b, i)
+	if !ok {
+		return nil, 0, false
+	}
+	j := fastWS(b, ke)
+	if j >= len(b) || b[j] != ':' {
+		return nil, 0, false
+	}
+	j = fastWS(b, j+1)
+	return b[i+1 : ke-1], j, j < len(b)
+}
+
 // fastObject reads the object at b[i] == '{', recording the members that
 // fields names, and returns the index just past it.
 func (d *Decoder) fastObject(b []byte, i, which int) (int, bool) {
@@ -73,20 +91,12 @@ func (d *Decoder) fastObject(b []byte, i, which int) (int, bool) {
 		depth = 2
 	}
 	for {
-		if i >= len(b) || b[i] != '"' {
-			return 0, false
-		}
-		ke, ok := fastStr(b, i)
+		// i and ok are the loop's own: := here would make new ones and
+		// read the same member again and again.
+		var key []byte
+		var ok bool
+		key, i, ok = fastKey(b, i)
 		if !ok {
-			return 0, false
-		}
-		key := b[i+1 : ke-1]
-		i = fastWS(b, ke)
-		if i >= len(b) || b[i] != ':' {
-			return 0, false
-		}
-		i = fastWS(b, i+1)
-		if i >= len(b) {
 			return 0, false
 		}
 		sp, sub := d.member(which, key)
@@ -139,24 +149,14 @@ func fastValue(b []byte, i, depth int) (int, bool) {
 			return i + 1, true
 		}
 		for {
+			var ok bool
 			if c == '{' {
-				if i >= len(b) || b[i] != '"' {
+				if _, i, ok = fastKey(b, i); !ok {
 					return 0, false
 				}
-				var ok bool
-				if i, ok = fastStr(b, i); !ok {
-					return 0, false
-				}
-				i = fastWS(b, i)
-				if i >= len(b) || b[i] != ':' {
-					return 0, false
-				}
-				i = fastWS(b, i+1)
-			}
-			if i >= len(b) {
+			} else if i >= len(b) {
 				return 0, false
 			}
-			var ok bool
 			if i, ok = fastValue(b, i, depth+1); !ok {
 				return 0, false
 			}
