@@ -15,6 +15,7 @@ import (
 	"github.com/linewatch/linewatch/batch"
 	"github.com/linewatch/linewatch/detect"
 	"github.com/linewatch/linewatch/internal/num"
+	"github.com/linewatch/linewatch/policy"
 )
 
 // Every record ends accepted, rejected, duplicate or late (SPEC §2): a
@@ -78,7 +79,7 @@ func TestTimesStayFourDigitYears(t *testing.T) {
 	}
 	fourDigits := regexp.MustCompile(`^[0-9]{4}-`)
 	for name, text := range policies {
-		pol, err := detect.ParsePolicy([]byte(text + "hot_score: 4\n"))
+		pol, err := policy.Parse([]byte(text + "hot_score: 4\n"))
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}

@@ -22,16 +22,6 @@ import (
 	"github.com/linewatch/linewatch/internal/pipeline"
 )
 
-// Counts account for every record read (SPEC §2): read = accepted +
-// rejected + duplicate + late + outside. Unattributed and BeyondEnd are
-// among the accepted; Outside are the valid sightings outside the
-// Config's Range.
-type Counts struct {
-	Read, Accepted, Rejected, Duplicate, Late int64
-	Unattributed, BeyondEnd                   int64
-	Outside                                   int64
-}
-
 // Rejected is a record that was not accepted, and why.
 type Rejected struct {
 	Record feed.Record
@@ -47,19 +37,36 @@ type Config struct {
 	// Progress, if set, is called from time to time with the records and
 	// bytes read so far.
 	Progress func(records, bytes int64)
-	// Open, if set, opens an input other than standard input in place of
-	// feed.Open: an importer turning CSV rows into sighting records, say.
-	// It is called again for the inputs when conflicting duplicates are
-	// settled, and must give the same records each time.
-	Open func(name string) (*feed.Source, error)
+	// Open, if set, reads every input, standard input included, in place
+	// of feed's GeoJSON reader: an importer turning CSV rows into
+	// sighting records, say (importer.Opener).
+	Open Opener
 	// Range, if set, keeps the sightings of that time range only.
 	Range *TimeRange
+}
+
+// An Opener reads inputs that are not GeoJSON as sighting records.
+type Opener interface {
+	// Open returns the records of the input name read from r; the
+	// source closes r, if it is an io.Closer, when it is read to its end.
+	// Open is called again for the inputs when conflicting duplicates are
+	// settled (standard input is spooled for that), and must give the
+	// same records each time.
+	Open(name string, r io.Reader) (*feed.Source, error)
+	// Rejected says how a rejected record is written to the rejects: as
+	// the input has it (a CSV row, say), with the reason.
+	Rejected(rec feed.Record, reason string) (feed.Record, string)
+	// BytesRead is how many bytes of the inputs were read so far, for
+	// Config.Progress.
+	BytesRead() int64
 }
 
 // Outcome is the result of a run.
 type Outcome struct {
 	Result detect.Result
-	Counts Counts
+	// Counts account for every record read; Outside counts the valid
+	// sightings outside the Config's Range.
+	Counts feed.Counts
 }
 
 // job is a batch of records on its way through the pipeline, with what
@@ -90,7 +97,7 @@ func Run(cfg Config, inputs []string) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	spool.openFile = cfg.Open
+	spool.opener = cfg.Open
 	defer spool.close()
 
 	if len(inputs) > maxInputs {
@@ -110,7 +117,7 @@ func Run(cfg Config, inputs []string) (*Outcome, error) {
 			if cfg.Progress != nil {
 				nrec += int64(j.Len())
 				nbytes += int64(j.Size())
-				cfg.Progress(nrec, nbytes)
+				cfg.Progress(nrec, spool.bytesRead(nbytes))
 			}
 			return c.rejects(j)
 		})
@@ -247,7 +254,7 @@ const (
 
 // acc is what a worker accepted.
 type acc struct {
-	counts Counts
+	counts feed.Counts
 	viols  []*detect.Violation
 	tracks detect.TrackSet
 	notes  [noteBuckets][][]idNote
@@ -289,7 +296,11 @@ func (c *collector) rejects(j *job) error {
 	}
 	for i := range j.Recs {
 		if r := j.items[i].reason; r != "" {
-			if err := c.cfg.Reject(Rejected{Record: j.Recs[i], Reason: r}); err != nil {
+			rj := Rejected{Record: j.Recs[i], Reason: r}
+			if c.cfg.Open != nil {
+				rj.Record, rj.Reason = c.cfg.Open.Rejected(rj.Record, rj.Reason)
+			}
+			if err := c.cfg.Reject(rj); err != nil {
 				return err
 			}
 		}
@@ -304,13 +315,7 @@ func (c *collector) merge() {
 	var buckets [noteBuckets][][]idNote
 	for i := range c.accs {
 		a := &c.accs[i]
-		k := &c.all.counts
-		k.Read += a.counts.Read
-		k.Accepted += a.counts.Accepted
-		k.Rejected += a.counts.Rejected
-		k.Unattributed += a.counts.Unattributed
-		k.BeyondEnd += a.counts.BeyondEnd
-		k.Outside += a.counts.Outside
+		c.all.counts.Add(a.counts)
 		c.all.viols = append(c.all.viols, a.viols...)
 		c.all.tracks.Merge(&a.tracks)
 		for b := range a.notes {
@@ -610,7 +615,7 @@ func (c *collector) finish() *Outcome {
 type spool struct {
 	stdin    *os.File
 	unlinked bool // stdin's file is already removed
-	openFile func(string) (*feed.Source, error)
+	opener   Opener
 }
 
 func newSpool(inputs []string) (*spool, error) {
@@ -642,27 +647,47 @@ func newSpool(inputs []string) (*spool, error) {
 
 func (s *spool) open(name string, again bool) (*feed.Source, error) {
 	if name != "-" {
-		if s.openFile != nil {
-			return s.openFile(name)
+		if s.opener == nil {
+			return feed.Open(name)
 		}
-		return feed.Open(name)
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		return s.opener.Open(name, f)
 	}
 	// Standard input may be gzipped, as a file may (feed.Open): what is
 	// copied is what was read, and it is decompressed again when read again.
+	var r io.Reader
 	if !again {
-		return feed.OpenReader("-", io.TeeReader(os.Stdin, s.stdin))
+		r = io.TeeReader(os.Stdin, s.stdin)
+	} else {
+		if _, err := s.stdin.Seek(0, io.SeekStart); err != nil {
+			return nil, err
+		}
+		r = struct{ io.Reader }{s.stdin} // the spool is not the source's to close
 	}
-	if _, err := s.stdin.Seek(0, io.SeekStart); err != nil {
-		return nil, err
+	if s.opener != nil {
+		return s.opener.Open(name, r)
 	}
-	return feed.OpenReader("-", s.stdin)
+	return feed.OpenReader("-", r)
+}
+
+// bytesRead is the progress through the inputs: the bytes the opener read,
+// or else n, the bytes of the records read.
+func (s *spool) bytesRead(n int64) int64 {
+	if s.opener != nil {
+		return s.opener.BytesRead()
+	}
+	return n
 }
 
 // plain opens an input again to read it at offsets: a file, or the copy
 // of standard input, that is not gzipped (as feed.Open tells); nil for
-// any other (an importer's records). done closes what it opened.
+// any other, and for every input of an Opener (an importer's records,
+// from a file or standard input). done closes what it opened.
 func (s *spool) plain(name string) (f *os.File, done func()) {
-	if name != "-" && (s.openFile != nil || strings.HasSuffix(name, ".gz")) {
+	if s.opener != nil || name != "-" && strings.HasSuffix(name, ".gz") {
 		return nil, nil
 	}
 	f, done = s.stdin, func() {}

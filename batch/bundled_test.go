@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/linewatch/linewatch/detect"
+	"github.com/linewatch/linewatch/feed"
 	"github.com/linewatch/linewatch/output"
 )
 
@@ -32,7 +33,7 @@ func TestBundledSightingsMatchTheirTruth(t *testing.T) {
 	line, _ := loadLine(t, "../fixtures/lines/front-2024.geojson", pol)
 	out := runBatch(t, line, pol, 0, []string{"../fixtures/sightings/front-2024-q1.ndjson.gz"})
 	k := out.Counts
-	sum := output.Summary{Records: output.Records{Read: k.Read, Accepted: k.Accepted, Rejected: k.Rejected,
+	sum := output.Summary{Records: feed.Counts{Read: k.Read, Accepted: k.Accepted, Rejected: k.Rejected,
 		Duplicate: k.Duplicate, Late: k.Late, Unattributed: k.Unattributed, BeyondEnd: k.BeyondEnd}, Result: &out.Result}
 	var got, want map[string]any
 	full := sum.AppendJSON(nil)

@@ -392,7 +392,7 @@ func TestPropertyOrderAndSplitChangeNothing(t *testing.T) {
 	line := propLine(t, detect.DefaultPolicy())
 	rapid.Check(t, func(t *rapid.T) {
 		pol := detect.DefaultPolicy()
-		pol.SetHotScore(rapid.SampledFrom([]float64{1, 2, 4}).Draw(t, "hot_score")) // low: more episodes
+		pol.HotScoreMicro = detect.RoundMicro(rapid.SampledFrom([]float64{1, 2, 4}).Draw(t, "hot_score")) // low: more episodes
 		recs := genFeed(t, 40)
 		want, wantOut := detectGeoJSON(t, line, pol, 1, writeOne(t, dir, recs)...)
 		perm := rapid.Permutation(recs).Draw(t, "perm")
@@ -496,8 +496,8 @@ func TestPropertyHigherHotScoreAddsNoEpisode(t *testing.T) {
 		i := rapid.IntRange(0, len(scores)-2).Draw(t, "low")
 		j := rapid.IntRange(i+1, len(scores)-1).Draw(t, "high")
 		low, high := detect.DefaultPolicy(), detect.DefaultPolicy()
-		low.SetHotScore(scores[i])
-		high.SetHotScore(scores[j])
+		low.HotScoreMicro = detect.RoundMicro(scores[i])
+		high.HotScoreMicro = detect.RoundMicro(scores[j])
 		files := writeOne(t, dir, recs)
 		lo := runBatch(t, propLine(t, low), low, 2, files)
 		hi := runBatch(t, propLine(t, high), high, 2, files)
@@ -575,7 +575,7 @@ func TestRaisingHotScoreCanSplitAnEpisode(t *testing.T) {
 	files := writeOne(t, dir, recs)
 	episodes := func(hot float64) []string {
 		pol := detect.DefaultPolicy()
-		pol.SetHotScore(hot)
+		pol.HotScoreMicro = detect.RoundMicro(hot)
 		out := runBatch(t, propLine(t, pol), pol, 1, files)
 		var ids []string
 		for _, e := range out.Result.Episodes {

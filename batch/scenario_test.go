@@ -27,8 +27,10 @@ import (
 
 	"github.com/linewatch/linewatch/batch"
 	"github.com/linewatch/linewatch/detect"
+	"github.com/linewatch/linewatch/feed"
 	"github.com/linewatch/linewatch/geo"
 	"github.com/linewatch/linewatch/output"
+	"github.com/linewatch/linewatch/policy"
 )
 
 var update = flag.Bool("update", false, "rewrite the scenarios' expected output from the engine (check it against SPEC before keeping it)")
@@ -45,7 +47,7 @@ func loadScenarioLine(t fataler, dir string) (*geo.Line, detect.Policy) {
 	pol := detect.DefaultPolicy()
 	if p := filepath.Join(dir, "policy.yaml"); fileExists(p) {
 		var err error
-		if pol, err = detect.LoadPolicy(p); err != nil {
+		if pol, err = policy.Load(p); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -102,7 +104,7 @@ func summarize(t fataler, out *batch.Outcome) scenarioSummary {
 	helper(t)
 	k := out.Counts
 	s := output.Summary{
-		Records: output.Records{Read: k.Read, Accepted: k.Accepted, Rejected: k.Rejected, Duplicate: k.Duplicate,
+		Records: feed.Counts{Read: k.Read, Accepted: k.Accepted, Rejected: k.Rejected, Duplicate: k.Duplicate,
 			Late: k.Late, Unattributed: k.Unattributed, BeyondEnd: k.BeyondEnd},
 		Result: &out.Result,
 	}

@@ -125,7 +125,7 @@ func TestPropertyStreamEqualsBatch(t *testing.T) {
 	line := propLine(t, detect.DefaultPolicy())
 	rapid.Check(t, func(t *rapid.T) {
 		pol := detect.DefaultPolicy()
-		pol.SetHotScore(rapid.SampledFrom([]float64{1, 2, 4}).Draw(t, "hot_score"))
+		pol.HotScoreMicro = detect.RoundMicro(rapid.SampledFrom([]float64{1, 2, 4}).Draw(t, "hot_score"))
 		recs := consistentFeed(genFeed(t, 40))
 		if len(recs) == 0 {
 			return
@@ -153,7 +153,7 @@ func TestPropertyStreamLateRecords(t *testing.T) {
 	line := propLine(t, detect.DefaultPolicy())
 	rapid.Check(t, func(t *rapid.T) {
 		pol := detect.DefaultPolicy()
-		pol.SetHotScore(2)
+		pol.HotScoreMicro = detect.RoundMicro(2)
 		recs := consistentFeed(genFeed(t, 40))
 		if len(recs) == 0 {
 			return
@@ -205,7 +205,7 @@ func TestPropertyStreamCheckpointResumes(t *testing.T) {
 	line := propLine(t, detect.DefaultPolicy())
 	rapid.Check(t, func(t *rapid.T) {
 		pol := detect.DefaultPolicy()
-		pol.SetHotScore(rapid.SampledFrom([]float64{1, 2, 4}).Draw(t, "hot_score"))
+		pol.HotScoreMicro = detect.RoundMicro(rapid.SampledFrom([]float64{1, 2, 4}).Draw(t, "hot_score"))
 		recs := consistentFeed(genFeed(t, 40))
 		if len(recs) == 0 {
 			return

@@ -77,13 +77,70 @@ type Episode struct {
 	MaxDepthM  float64
 	Score      int64 // micro-units
 
+	// Sources is the number of distinct sources among its violations;
+	// violations without a source count as one more.
+	Sources int
+	// Affiliations counts its violations by their source's affiliation
+	// (Policy.Affiliations; "unknown" for a source it does not name and for
+	// none), sorted by affiliation.
+	Affiliations []AffiliationCount
+
 	Significant, Deliberate, Sustained bool
+	// Corroborated: its violations come from at least
+	// corroboration_min_affiliations distinct affiliations
+	// (DistinctAffiliations), or one of them from a neutral source. It
+	// does not enter the class (docs/corroboration.md).
+	Corroborated bool
 
 	// Evidence is every violation of its hot cells, by time, then id, then
 	// source.
 	Evidence []*Violation
 	// Cells are its hot cells, by window then sector.
 	Cells []*Cell
+}
+
+// AffiliationCount is the number of an episode's violations whose
+// sources have one affiliation.
+type AffiliationCount struct {
+	Affiliation string
+	Violations  int
+}
+
+// Affiliation names of corroboration (sources.Neutral and sources.Unknown
+// spell the same).
+const (
+	NeutralAffiliation = "neutral"
+	UnknownAffiliation = "unknown"
+)
+
+// DistinctAffiliations is the number of distinct affiliations the
+// episode's violations certainly come from: each registered affiliation
+// (neutral included) counts once; unknown sources could belong to any
+// party, so they count only when no registered source is among them —
+// they never make two parties out of one.
+func (e *Episode) DistinctAffiliations() int {
+	n, unknown := 0, false
+	for _, a := range e.Affiliations {
+		if a.Affiliation == UnknownAffiliation {
+			unknown = true
+		} else {
+			n++
+		}
+	}
+	if n == 0 && unknown {
+		return 1
+	}
+	return n
+}
+
+// NeutralViolations is the number of its violations from neutral sources.
+func (e *Episode) NeutralViolations() int {
+	for _, a := range e.Affiliations {
+		if a.Affiliation == NeutralAffiliation {
+			return a.Violations
+		}
+	}
+	return 0
 }
 
 // Result is the outcome of aggregating a set of violations.
@@ -148,14 +205,17 @@ func Aggregate(line *geo.Line, pol Policy, viols []*Violation) Result {
 // join_sectors and their windows within join_gap_windows + 1. Each group
 // comes sorted by window, then sector; groups come in the order of their
 // first cells. hot is sorted in place.
+//
+// The work does not grow with join_sectors or join_gap_windows, which a
+// policy may set to a billion: each cell is compared with the latest
+// earlier cell of each sector in reach that has one, and no more. That is
+// enough, since the earlier cells of a sector within join_gap_windows + 1
+// windows of a cell are within that many of each other, and so already
+// joined to the latest.
 func joinCells(line *geo.Line, pol *Policy, hot []*Cell) [][]*Cell {
 	slices.SortFunc(hot, func(a, b *Cell) int {
 		return cmp.Or(strings.Compare(a.Party, b.Party), cmp.Compare(a.Window, b.Window), cmp.Compare(a.Sector, b.Sector))
 	})
-	index := make(map[cellKey]int, len(hot))
-	for i, c := range hot {
-		index[cellKey{c.Party, c.Sector, c.Window}] = i
-	}
 	parent := make([]int, len(hot))
 	for i := range parent {
 		parent[i] = i
@@ -168,17 +228,43 @@ func joinCells(line *geo.Line, pol *Policy, hot []*Cell) [][]*Cell {
 		return i
 	}
 	sectors := line.Sectors()
-	js, jw := pol.JoinSectors, int64(pol.JoinGapWindows)+1
-	for i, c := range hot {
-		st := sectors[c.Sector].Stretch
-		for ds := -js; ds <= js; ds++ {
-			s := c.Sector + ds
-			if s < 0 || s >= len(sectors) || sectors[s].Stretch != st {
-				continue
-			}
-			for dw := -jw; dw <= jw; dw++ {
-				j, ok := index[cellKey{c.Party, s, c.Window + dw}]
-				if !ok || j == i {
+	// The first and last sector of each stretch: a cell reaches no
+	// sector beyond its stretch.
+	first, last := map[int]int{}, map[int]int{}
+	for i, s := range sectors {
+		if _, ok := first[s.Stretch]; !ok {
+			first[s.Stretch] = i
+		}
+		last[s.Stretch] = i
+	}
+	js := min(int64(pol.JoinSectors), int64(len(sectors)))
+	jw := sat(int64(pol.JoinGapWindows), 1)
+	for lo := 0; lo < len(hot); {
+		hi := lo
+		for hi < len(hot) && hot[hi].Party == hot[lo].Party {
+			hi++
+		}
+		// The sectors of the party's hot cells, and the latest cell seen
+		// in each (an index of hot, or -1).
+		var occupied []int
+		for _, c := range hot[lo:hi] {
+			occupied = append(occupied, c.Sector)
+		}
+		slices.Sort(occupied)
+		occupied = slices.Compact(occupied)
+		latest := make([]int, len(occupied))
+		for i := range latest {
+			latest[i] = -1
+		}
+		for i := lo; i < hi; i++ {
+			c := hot[i]
+			st := sectors[c.Sector].Stretch
+			from := max(int64(c.Sector)-js, int64(first[st]))
+			to := min(int64(c.Sector)+js, int64(last[st]))
+			k, _ := slices.BinarySearch(occupied, int(from))
+			for ; k < len(occupied) && int64(occupied[k]) <= to; k++ {
+				j := latest[k]
+				if j < 0 || c.Window-hot[j].Window > jw {
 					continue
 				}
 				// The smaller index (earliest window, lowest sector) is
@@ -189,7 +275,10 @@ func joinCells(line *geo.Line, pol *Policy, hot []*Cell) [][]*Cell {
 					parent[a] = b
 				}
 			}
+			k, _ = slices.BinarySearch(occupied, c.Sector)
+			latest[k] = i
 		}
+		lo = hi
 	}
 	var groups [][]*Cell
 	at := map[int]int{}
@@ -275,10 +364,32 @@ func newEpisode(line *geo.Line, pol *Policy, cells []*Cell) *Episode {
 	for _, m := range trackMax {
 		e.Strength += m
 	}
+	countSources(e, pol, e.Evidence)
 	// The first hot cell: the earliest window, the lowest sector in it.
 	e.ID = first.Party + "-" + line.SectorID(first.Sector) + "-" + compactTime(pol.WindowStart(first.Window))
 	classify(e, pol)
 	return e
+}
+
+// countSources sets an episode's figures of corroboration from its
+// violations: its distinct sources, and its violations by affiliation.
+func countSources(e *Episode, pol *Policy, viols []*Violation) {
+	sources := map[string]bool{}
+	affs := map[string]int{}
+	for _, v := range viols {
+		sources[v.Source] = true
+		a, ok := pol.Affiliations.Of(v.Source)
+		if !ok || v.Source == "" {
+			a = UnknownAffiliation
+		}
+		affs[a]++
+	}
+	e.Sources = len(sources)
+	e.Affiliations = e.Affiliations[:0]
+	for a, n := range affs {
+		e.Affiliations = append(e.Affiliations, AffiliationCount{a, n})
+	}
+	slices.SortFunc(e.Affiliations, func(a, b AffiliationCount) int { return strings.Compare(a.Affiliation, b.Affiliation) })
 }
 
 func classify(e *Episode, pol *Policy) {
@@ -287,6 +398,10 @@ func classify(e *Episode, pol *Policy) {
 		e.Strength >= RoundMicro(pol.SignificantStrength)
 	e.Deliberate = e.Crossings+e.Incursions >= pol.DeliberateMinGround && e.Tracks >= pol.DeliberateMinTracks
 	e.Sustained = e.HotWindows >= pol.SustainedMinHotWindows
+	// Corroboration is shown beside the class, never folded into it: an
+	// offensive seen by one party's observers alone stays an offensive,
+	// marked as resting on that party's word (docs/corroboration.md).
+	e.Corroborated = e.DistinctAffiliations() >= pol.CorroborationMinAffiliations || e.NeutralViolations() > 0
 	var fire int64
 	for _, v := range e.Evidence {
 		if v.Type == FireType {

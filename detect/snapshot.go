@@ -88,6 +88,11 @@ type snapEpisode struct {
 	MaxDepthM                                                           float64
 	Score                                                               int64
 	Significant, Deliberate, Sustained                                  bool
+	// Since corroboration: a state written before has none (Affiliations
+	// nil), which restoring tells (openEpisode.legacy).
+	Sources      int
+	Affiliations []AffiliationCount
+	Corroborated bool
 }
 
 type cellRef struct {
@@ -193,7 +198,8 @@ func (s *Stream) MarshalBinary() ([]byte, error) {
 			Stretch: e.Stretch, Sectors: e.Sectors, KmFrom: e.KmFrom, KmTo: e.KmTo, HotWindows: e.HotWindows,
 			Violations: e.Violations, Crossings: e.Crossings, Incursions: e.Incursions, Fire: e.Fire, Buffer: e.Buffer,
 			Tracks: e.Tracks, Strength: e.Strength, MaxDepthM: e.MaxDepthM, Score: e.Score,
-			Significant: e.Significant, Deliberate: e.Deliberate, Sustained: e.Sustained}
+			Significant: e.Significant, Deliberate: e.Deliberate, Sustained: e.Sustained,
+			Sources: e.Sources, Affiliations: e.Affiliations, Corroborated: e.Corroborated}
 		for _, k := range oe.cells {
 			se.Cells = append(se.Cells, cellRef{k.party, k.sector, k.window})
 		}
@@ -254,13 +260,18 @@ func (s *Stream) UnmarshalBinary(data []byte) error {
 			Sectors: se.Sectors, KmFrom: se.KmFrom, KmTo: se.KmTo, HotWindows: se.HotWindows, Violations: se.Violations,
 			Crossings: se.Crossings, Incursions: se.Incursions, Fire: se.Fire, Buffer: se.Buffer, Tracks: se.Tracks,
 			Strength: se.Strength, MaxDepthM: se.MaxDepthM, Score: se.Score,
-			Significant: se.Significant, Deliberate: se.Deliberate, Sustained: se.Sustained}
+			Significant: se.Significant, Deliberate: se.Deliberate, Sustained: se.Sustained,
+			Sources: se.Sources, Affiliations: se.Affiliations, Corroborated: se.Corroborated}
 		oe := &openEpisode{ep: ep, changed: se.Changed}
 		for _, r := range se.Cells {
 			oe.cells = append(oe.cells, cellKey{r.Party, r.Sector, r.Window})
 		}
+		// A state written before corroboration has none of its figures:
+		// they are not compared at the next evaluation, so they alone make
+		// no update.
+		oe.legacy = se.Affiliations == nil
 		s.episodes[se.ID] = oe
-		s.nextClose = min(s.nextClose, sat(ep.End, (int64(s.pol.JoinGapWindows)+1)*s.pol.Window.Microseconds()))
+		s.nextClose = min(s.nextClose, sat(ep.End, satMul(sat(int64(s.pol.JoinGapWindows), 1), s.pol.Window.Microseconds())))
 	}
 	s.dirty, s.grown = sn.Dirty, sn.Grown
 	return nil

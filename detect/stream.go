@@ -86,6 +86,9 @@ type openEpisode struct {
 	ep      *Episode
 	cells   []cellKey
 	changed bool // figures changed since the last alert
+	// legacy: restored from a state written before corroboration, whose
+	// figures of it are unknown.
+	legacy bool
 }
 
 // NewStream returns an empty stream engine.
@@ -157,6 +160,16 @@ func sat(a, b int64) int64 {
 		return math.MaxInt64
 	}
 	return c
+}
+
+// satMul is a × b for a, b ≥ 0, or math.MaxInt64 where that would
+// overflow: join_gap_windows + 1 windows of the longest window are
+// longer than any time.
+func satMul(a, b int64) int64 {
+	if a != 0 && b > math.MaxInt64/a {
+		return math.MaxInt64
+	}
+	return a * b
 }
 
 func (s *Stream) addViolation(v *Violation) {
@@ -269,7 +282,7 @@ func (s *Stream) evaluate(wm int64, windowClosed bool) []Alert {
 	var alerts []Alert
 	next := map[string]*openEpisode{}
 	line := s.judge.line
-	gapWindows := int64(s.pol.JoinGapWindows) + 1
+	gapWindows := sat(int64(s.pol.JoinGapWindows), 1)
 	for _, g := range joinCells(line, &s.pol, hot) {
 		e := newEpisode(line, &s.pol, g)
 		keys := make([]cellKey, len(g))
@@ -310,7 +323,13 @@ func (s *Stream) evaluate(wm int64, windowClosed bool) []Alert {
 		case e.Class > old.ep.Class:
 			alerts = append(alerts, Alert{Status: Escalated, Episode: e})
 		default:
-			oe.changed = old.changed || !sameFigures(old.ep, e)
+			prev := old.ep
+			if old.legacy {
+				p := *prev
+				p.Sources, p.Affiliations, p.Corroborated = e.Sources, e.Affiliations, e.Corroborated
+				prev = &p
+			}
+			oe.changed = old.changed || !sameFigures(prev, e)
 			if oe.changed && windowClosed {
 				alerts = append(alerts, Alert{Status: Updated, Episode: e})
 				oe.changed = false
@@ -326,7 +345,7 @@ func (s *Stream) evaluate(wm int64, windowClosed bool) []Alert {
 			continue
 		}
 		next[e.ID] = oe
-		s.nextClose = min(s.nextClose, sat(e.End, gapWindows*s.pol.Window.Microseconds()))
+		s.nextClose = min(s.nextClose, sat(e.End, satMul(gapWindows, s.pol.Window.Microseconds())))
 	}
 	s.episodes = next
 	slices.SortStableFunc(alerts, func(a, b Alert) int {
@@ -343,7 +362,7 @@ func lastWindowPassed(p *Policy, e *Episode, gapWindows int64, wm int64) bool {
 	if wm == math.MaxInt64 {
 		return true
 	}
-	return sat(e.End, gapWindows*p.Window.Microseconds()) <= wm
+	return sat(e.End, satMul(gapWindows, p.Window.Microseconds())) <= wm
 }
 
 func maxClass(eps map[string]*openEpisode, ids []string) Class {
@@ -362,7 +381,8 @@ func sameFigures(a, b *Episode) bool {
 	return a.ID == b.ID && a.Class == b.Class && a.Start == b.Start && a.End == b.End &&
 		slices.Equal(a.Sectors, b.Sectors) && a.HotWindows == b.HotWindows && a.Violations == b.Violations &&
 		a.Crossings == b.Crossings && a.Incursions == b.Incursions && a.Fire == b.Fire && a.Buffer == b.Buffer &&
-		a.Tracks == b.Tracks && a.Strength == b.Strength && a.MaxDepthM == b.MaxDepthM && a.Score == b.Score
+		a.Tracks == b.Tracks && a.Strength == b.Strength && a.MaxDepthM == b.MaxDepthM && a.Score == b.Score &&
+		a.Sources == b.Sources && slices.Equal(a.Affiliations, b.Affiliations) && a.Corroborated == b.Corroborated
 }
 
 // timed is an expiry entry: at time t, forget the key (a, b) — an id and

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/gob"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -16,7 +17,7 @@ import (
 func TestStreamMergeStatus(t *testing.T) {
 	line := straightLine(t)
 	pol := DefaultPolicy()
-	pol.SetHotScore(2) // one incursion makes a hot cell
+	pol.HotScoreMicro = RoundMicro(2) // one incursion makes a hot cell
 	judge := NewJudge(line, pol)
 	st := NewStream(judge)
 	const hour = int64(3600e6)
@@ -101,5 +102,61 @@ func TestStreamRefusesVersion1State(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "new state") {
 		t.Errorf("the error %q does not say what to do", err)
+	}
+}
+
+// A state written before corroboration has no figures of it: restored,
+// its open episodes make no update for want of them — the alerts that
+// follow are those of the same state with the figures.
+func TestStreamRestoresStateWithoutCorroboration(t *testing.T) {
+	line := straightLine(t)
+	pol := DefaultPolicy()
+	pol.HotScoreMicro = 2 * microUnits
+	pol.Affiliations = NewAffiliations(map[string]string{"obsA": "A"})
+	judge := NewJudge(line, pol)
+	day1 := int64(19844) * 24 * 3600e6
+	offer := func(st *Stream, i int, src string, when int64, lon float64) []Alert {
+		s := &Sighting{ID: fmt.Sprint("r", i), Source: src, Time: when, Side: "B", Kind: Ground, Strength: 1, Confidence: 1,
+			Shape: Point, Coords: []orb.Point{at(lon, 1000)}}
+		p := judge.Prepare(s, uint64(i))
+		st.Add(&p)
+		return st.Advance()
+	}
+	st := NewStream(judge)
+	offer(st, 0, "obsA", day1, 30.5)
+	if st.Open() != 1 {
+		t.Fatalf("%d open episodes", st.Open())
+	}
+	data, err := st.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sn snapshot
+	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&sn); err != nil {
+		t.Fatal(err)
+	}
+	if sn.Episodes[0].Sources != 1 || len(sn.Episodes[0].Affiliations) != 1 {
+		t.Fatalf("figures %+v", sn.Episodes[0])
+	}
+	for i := range sn.Episodes { // as an earlier linewatch wrote it
+		sn.Episodes[i].Sources, sn.Episodes[i].Affiliations, sn.Episodes[i].Corroborated = 0, nil, false
+	}
+	var old bytes.Buffer
+	if err := gob.NewEncoder(&old).Encode(&sn); err != nil {
+		t.Fatal(err)
+	}
+	var got [2][]string
+	for k, state := range [][]byte{data, old.Bytes()} {
+		st := NewStream(judge)
+		if err := st.UnmarshalBinary(state); err != nil {
+			t.Fatal(err)
+		}
+		// A record far away a day later closes the episode's window.
+		for _, a := range offer(st, 1, "obsA", day1+30*3600e6, 31.2) {
+			got[k] = append(got[k], fmt.Sprint(a.Status, a.Episode.ID))
+		}
+	}
+	if fmt.Sprint(got[0]) != fmt.Sprint(got[1]) {
+		t.Fatalf("alerts after the state with corroboration %v, after one without %v", got[0], got[1])
 	}
 }

@@ -20,7 +20,6 @@ import (
 	gojson "github.com/goccy/go-json"
 	"github.com/linewatch/linewatch/detect"
 	"github.com/paulmach/orb"
-	"github.com/valyala/fastjson"
 )
 
 type candFeature struct {
@@ -89,38 +88,6 @@ func candStruct(unmarshal func([]byte, any) error, raw []byte, s *detect.Sightin
 	return nil
 }
 
-// candFast decodes with a reused fastjson.Parser.
-func candFast(p *fastjson.Parser, buf []byte, raw []byte, s *detect.Sighting) ([]byte, error) {
-	v, err := p.ParseBytes(raw)
-	if err != nil {
-		return buf, err
-	}
-	if string(v.GetStringBytes("type")) != "Feature" {
-		return buf, errors.New("not a Feature")
-	}
-	coords := v.GetArray("geometry", "coordinates")
-	if len(coords) < 2 {
-		return buf, errors.New("bad coordinates")
-	}
-	lon, err1 := coords[0].Float64()
-	lat, err2 := coords[1].Float64()
-	if err1 != nil || err2 != nil {
-		return buf, errors.New("bad coordinates")
-	}
-	props := v.Get("properties")
-	t, err := time.Parse(time.RFC3339Nano, string(props.GetStringBytes("time")))
-	if err != nil {
-		return buf, err
-	}
-	buf = props.MarshalTo(buf[:0])
-	*s = detect.Sighting{ID: string(v.GetStringBytes("id")), Time: t.UnixMicro(), Shape: detect.Point,
-		Coords: []orb.Point{{lon, lat}}, Props: append([]byte(nil), buf...),
-		Side: string(props.GetStringBytes("side")), Track: string(props.GetStringBytes("track")),
-		Source: string(props.GetStringBytes("source")), Confidence: props.GetFloat64("confidence"),
-		Strength: props.GetFloat64("strength")}
-	return buf, nil
-}
-
 func BenchmarkCandidates(b *testing.B) {
 	raw := []byte(typical)
 	var s detect.Sighting
@@ -134,31 +101,6 @@ func BenchmarkCandidates(b *testing.B) {
 	b.Run("goccy-go-json", func(b *testing.B) {
 		measure(b, func() {
 			if err := candStruct(gojson.Unmarshal, raw, &s); err != nil {
-				b.Fatal(err)
-			}
-		})
-	})
-	b.Run("fastjson", func(b *testing.B) {
-		var p fastjson.Parser
-		var buf []byte
-		measure(b, func() {
-			var err error
-			if buf, err = candFast(&p, buf, raw, &s); err != nil {
-				b.Fatal(err)
-			}
-		})
-	})
-	b.Run("fastjson-validate", func(b *testing.B) {
-		// fastjson does not check UTF-8 nor number ranges: a full decoder
-		// on it would validate first.
-		var p fastjson.Parser
-		var buf []byte
-		measure(b, func() {
-			if err := fastjson.ValidateBytes(raw); err != nil {
-				b.Fatal(err)
-			}
-			var err error
-			if buf, err = candFast(&p, buf, raw, &s); err != nil {
 				b.Fatal(err)
 			}
 		})

@@ -39,18 +39,27 @@ type member struct {
 }
 
 func (c *canonicalizer) append(dst, raw []byte) ([]byte, error) {
+	if err := CheckJSON(raw); err != nil {
+		return dst, err
+	}
+	dst, _ = c.valueAt(dst, raw, jsontext.SkipSpace(raw, 0))
+	return dst, nil
+}
+
+// CheckJSON returns why raw is not one JSON text of I-JSON (RFC 7493) —
+// valid UTF-8, no lone surrogate escapes, every number representable as a
+// double, nesting at most 256 deep — or nil if it is one.
+func CheckJSON(raw []byte) error {
 	s := scanner{b: raw}
 	s.ws()
 	if err := s.value(0); err != nil {
-		return dst, errors.New("invalid JSON: " + err.Error())
+		return errors.New("invalid JSON: " + err.Error())
 	}
 	s.ws()
 	if s.i != len(raw) {
-		return dst, errors.New("invalid JSON: " + s.unexpected("text after the value").Error())
+		return errors.New("invalid JSON: " + s.unexpected("text after the value").Error())
 	}
-	w := walker{b: raw}
-	w.ws()
-	return c.value(dst, &w), nil
+	return nil
 }
 
 // walker moves through JSON text already checked by a scanner.
@@ -59,109 +68,67 @@ type walker struct {
 	i int
 }
 
-func (w *walker) ws() {
-	for w.i < len(w.b) && (w.b[w.i] == ' ' || w.b[w.i] == '\t' || w.b[w.i] == '\n' || w.b[w.i] == '\r') {
-		w.i++
-	}
-}
+func (w *walker) ws() { w.i = jsontext.SkipSpace(w.b, w.i) }
 
 // skip moves past the value at w.i.
-func (w *walker) skip() {
-	s := scanner{b: w.b, i: w.i, lax: true}
-	_ = s.value(0)
-	w.i = s.i
-}
+func (w *walker) skip() { w.i = jsontext.SkipValue(w.b, w.i) }
 
-// strEnd returns the end of the content of the string whose opening quote
-// is at w.i, and moves past its closing quote.
-func (w *walker) strEnd() int {
-	i := w.i + 1
-	for w.b[i] != '"' {
-		if w.b[i] == '\\' {
-			i++
-		}
-		i++
-	}
-	w.i = i + 1
-	return i
-}
-
+// value appends the canonical form of the value at w.i and moves past it.
 func (c *canonicalizer) value(dst []byte, w *walker) []byte {
-	b := w.b
-	switch b[w.i] {
+	dst, w.i = c.valueAt(dst, w.b, w.i)
+	return dst
+}
+
+// valueAt appends the canonical form of the value at b[i], checked by a
+// scanner (which bounds its nesting, and so this recursion), and returns
+// the index just past it.
+func (c *canonicalizer) valueAt(dst, b []byte, i int) ([]byte, int) {
+	switch b[i] {
 	case '{':
-		return c.object(dst, w)
+		return c.object(dst, b, i)
 	case '[':
 		dst = append(dst, '[')
-		w.i++
-		w.ws()
-		if b[w.i] == ']' {
-			w.i++
-			return append(dst, ']')
-		}
-		for {
-			dst = c.value(dst, w)
-			w.ws()
-			if b[w.i] == ']' {
-				w.i++
-				return append(dst, ']')
+		i = jsontext.SkipSpace(b, i+1)
+		for n := 0; b[i] != ']'; n++ {
+			if n > 0 {
+				dst = append(dst, ',')
 			}
-			dst = append(dst, ',')
-			w.i++ // ,
-			w.ws()
+			dst, i = c.valueAt(dst, b, i)
+			if i = jsontext.SkipSpace(b, i); b[i] == ',' {
+				i = jsontext.SkipSpace(b, i+1)
+			}
 		}
+		return append(dst, ']'), i + 1
 	case '"':
-		start := w.i + 1
-		stop := w.strEnd()
+		z := jsontext.SkipString(b, i)
 		k0 := len(c.keys)
-		c.keys = unescape(c.keys, b[start:stop])
+		c.keys = unescape(c.keys, b[i+1:z-1])
 		dst = jsontext.AppendString(dst, c.keys[k0:])
 		c.keys = c.keys[:k0]
-		return dst
-	case 't':
-		w.i += 4
-		return append(dst, "true"...)
+		return dst, z
+	case 't', 'n':
+		return append(dst, b[i:i+4]...), i + 4
 	case 'f':
-		w.i += 5
-		return append(dst, "false"...)
-	case 'n':
-		w.i += 4
-		return append(dst, "null"...)
+		return append(dst, "false"...), i + 5
 	default:
-		start := w.i
-		w.skip()
-		if num := b[start:w.i]; isES6(num) {
-			return append(dst, num...)
+		z := jsontext.SkipValue(b, i)
+		if num := b[i:z]; isES6(num) {
+			return append(dst, num...), z
 		}
-		f, _ := parseFloat(b[start:w.i])
-		return appendES6(dst, f)
+		f, _ := parseFloat(b[i:z])
+		return appendES6(dst, f), z
 	}
 }
 
-func (c *canonicalizer) object(dst []byte, w *walker) []byte {
-	b := w.b
+// object appends the canonical form of the object at b[a] and returns the
+// index just past it.
+func (c *canonicalizer) object(dst, b []byte, a int) ([]byte, int) {
 	base, kbase := len(c.mem), len(c.keys)
-	w.i++ // {
-	w.ws()
-	for b[w.i] != '}' {
-		start := w.i + 1
-		stop := w.strEnd()
+	end := jsontext.Members(b, a, func(m jsontext.Member) {
 		k0 := len(c.keys)
-		c.keys = unescape(c.keys, b[start:stop])
-		w.ws()
-		w.i++ // :
-		w.ws()
-		v0 := w.i
-		w.skip()
-		c.mem = append(c.mem, member{k0, len(c.keys), v0, w.i})
-		w.ws()
-		if b[w.i] == ',' {
-			w.i++
-			w.ws()
-		}
-	}
-	w.i++ // }
-	end := w.i
+		c.keys = unescape(c.keys, b[m.KeyA+1:m.KeyB-1])
+		c.mem = append(c.mem, member{k0, len(c.keys), m.ValA, m.ValB})
+	})
 	c.sortMembers(base)
 	dst = append(dst, '{')
 	first := true
@@ -179,13 +146,11 @@ func (c *canonicalizer) object(dst []byte, w *walker) []byte {
 		first = false
 		dst = jsontext.AppendString(dst, key)
 		dst = append(dst, ':')
-		w.i = m.v0
-		dst = c.value(dst, w)
+		dst, _ = c.valueAt(dst, b, m.v0)
 	}
-	w.i = end
 	c.mem = c.mem[:base]
 	c.keys = c.keys[:kbase]
-	return append(dst, '}')
+	return append(dst, '}'), end
 }
 
 // sortMembers sorts c.mem[base:] by key, stably (so that the last of

@@ -153,3 +153,22 @@ func TestFingerprint(t *testing.T) {
 		}
 	}
 }
+
+// TestDupKeyValues pins the keys: they are kept in checkpoints, so a
+// change of hash would make a restarted stream miss duplicates.
+func TestDupKeyValues(t *testing.T) {
+	tests := []struct {
+		id, source string
+		want       uint64
+	}{
+		{"", "", 0xef46db3751d8e999},
+		{"a", "b", 0x33e4dd2efc52227e},
+		{"RU-17", "gw1", 0x3143b1d720415c50},
+		{"h-0123456789abcdef0123", "observer with a long name, over thirty-two bytes", 0xfe77274b6b7d864},
+	}
+	for _, tc := range tests {
+		if got := DupKey(tc.id, tc.source); got != tc.want {
+			t.Errorf("DupKey(%q, %q) = %#x, want %#x", tc.id, tc.source, got, tc.want)
+		}
+	}
+}

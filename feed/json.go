@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/linewatch/linewatch/internal/jsontext"
 )
 
 // maxDepth bounds the nesting of arrays and objects in one record. GeoJSON
@@ -359,7 +361,7 @@ func (s *scanner) str() (start, stop int, esc bool, err error) {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				i += 2
 			case 'u':
-				r, ok := hex4(b, i+2)
+				r, ok := jsontext.Hex4(b, i+2)
 				if !ok {
 					s.i = i
 					if i+6 > len(b) {
@@ -371,7 +373,7 @@ func (s *scanner) str() (start, stop int, esc bool, err error) {
 				if !s.lax && r >= 0xD800 && r < 0xE000 {
 					lo, ok := rune(0), false
 					if r < 0xDC00 && i+1 < len(b) && b[i] == '\\' && b[i+1] == 'u' {
-						lo, ok = hex4(b, i+2)
+						lo, ok = jsontext.Hex4(b, i+2)
 						ok = ok && lo >= 0xDC00 && lo < 0xE000
 					}
 					if !ok {
@@ -403,26 +405,6 @@ func (s *scanner) str() (start, stop int, esc bool, err error) {
 			i += n
 		}
 	}
-}
-
-func hex4(b []byte, i int) (rune, bool) {
-	if i+4 > len(b) {
-		return 0, false
-	}
-	var r rune
-	for _, c := range b[i : i+4] {
-		switch {
-		case c >= '0' && c <= '9':
-			r = r<<4 | rune(c-'0')
-		case c >= 'a' && c <= 'f':
-			r = r<<4 | rune(c-'a'+10)
-		case c >= 'A' && c <= 'F':
-			r = r<<4 | rune(c-'A'+10)
-		default:
-			return 0, false
-		}
-	}
-	return r, true
 }
 
 // num checks the number at s.i and moves past it.
@@ -548,60 +530,8 @@ func bstr(b []byte) string {
 	return unsafe.String(&b[0], len(b))
 }
 
-// clip returns b for a message, shortened to about 64 bytes on a character
-// boundary.
-func clip(b []byte) string {
-	const max = 64
-	if len(b) <= max {
-		return string(b)
-	}
-	n := max
-	for n > 0 && !utf8.RuneStart(b[n]) {
-		n--
-	}
-	return string(b[:n]) + "…"
-}
+// clip and unescape are jsontext's Clip and Unescape (the text given to
+// unescape is already checked by the scanner).
+func clip(b []byte) string { return jsontext.Clip(b) }
 
-// unescape appends the content of a JSON string (without its quotes), already
-// checked by the scanner, to dst with its escapes decoded.
-func unescape(dst, b []byte) []byte {
-	for i := 0; i < len(b); {
-		c := b[i]
-		if c != '\\' {
-			j := i + 1
-			for j < len(b) && b[j] != '\\' {
-				j++
-			}
-			dst = append(dst, b[i:j]...)
-			i = j
-			continue
-		}
-		switch b[i+1] {
-		case 'b':
-			dst = append(dst, '\b')
-		case 'f':
-			dst = append(dst, '\f')
-		case 'n':
-			dst = append(dst, '\n')
-		case 'r':
-			dst = append(dst, '\r')
-		case 't':
-			dst = append(dst, '\t')
-		case 'u':
-			r, _ := hex4(b, i+2)
-			i += 6
-			if r >= 0xD800 && r < 0xDC00 && i+5 < len(b) && b[i] == '\\' && b[i+1] == 'u' {
-				if lo, ok := hex4(b, i+2); ok && lo >= 0xDC00 && lo < 0xE000 {
-					r = (r-0xD800)<<10 | (lo - 0xDC00) + 0x10000
-					i += 6
-				}
-			}
-			dst = utf8.AppendRune(dst, r)
-			continue
-		default: // " \ /
-			dst = append(dst, b[i+1])
-		}
-		i += 2
-	}
-	return dst
-}
+func unescape(dst, b []byte) []byte { return jsontext.Unescape(dst, b) }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/linewatch/linewatch/internal/jsontext"
 )
 
 // The splitter's check of values nested deeper than maxDepth, which does
@@ -74,13 +76,13 @@ func strByteByByte(b []byte, lax bool) (stop int, esc, ok bool) {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				i += 2
 			case 'u':
-				r, ok := hex4(b, i+2)
+				r, ok := jsontext.Hex4(b, i+2)
 				if !ok {
 					return 0, false, false
 				}
 				i += 6
 				if !lax && r >= 0xD800 && r < 0xE000 {
-					lo, ok := hex4(b, i+2)
+					lo, ok := jsontext.Hex4(b, i+2)
 					if r >= 0xDC00 || i+1 >= len(b) || b[i] != '\\' || b[i+1] != 'u' || !ok || lo < 0xDC00 || lo >= 0xE000 {
 						return 0, false, false
 					}

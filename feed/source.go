@@ -309,9 +309,10 @@ func (s *Source) skipWS() bool {
 // line it stops in is kept (it is part of that line's record), up to
 // MaxRecord bytes: past that the line is over-long anyway.
 func (s *Source) skipBlankLines() {
+	from := 0 // the blank space of the current line already scanned: never scanned again
 	for {
 		b := s.buf[s.pos:s.end]
-		i, cut, lines := 0, 0, 0
+		i, cut, lines := from, 0, 0
 	scan:
 		for ; i < len(b); i++ {
 			switch b[i] {
@@ -324,6 +325,7 @@ func (s *Source) skipBlankLines() {
 		}
 		s.pos += cut
 		s.line += lines
+		from = i - cut
 		if i < len(b) || s.end-s.pos > s.maxRecord() || !s.more() {
 			return
 		}
@@ -442,6 +444,14 @@ func (s *Source) nextChunk() (Record, error) {
 		sep = rs
 	}
 	for {
+		if s.format == TextSequence && s.scanned == 0 && !s.skipping {
+			// A run of RS bytes is a run of empty chunks: no records, but
+			// each counts as a line (SPEC §9).
+			for s.pos < s.end && s.buf[s.pos] == rs {
+				s.pos++
+				s.line++
+			}
+		}
 		var chunk []byte
 		i := bytes.IndexByte(s.buf[s.pos+s.scanned:s.end], sep)
 		if i < 0 {

@@ -442,3 +442,36 @@ func TestRecordOffset(t *testing.T) {
 		}
 	}
 }
+
+// Runs of RS bytes (empty chunks, each a line) and a line of blank space
+// longer than MaxRecord are read as they were before they were read
+// fast: the same records, line numbers and rejects.
+func TestSourceRunsOfBlankAndRS(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   string
+		max  int
+		want []rec
+	}{
+		{"RS runs", "\x1e\x1e\x1e" + f1 + "\x1e\x1e" + f2 + "\n\x1e\x1e", 0,
+			[]rec{{3, -1, f1, ""}, {5, -1, f2, ""}}},
+		{"RS runs then a long chunk", "\x1e\x1e" + strings.Repeat("\x1e", 5000) + strings.Repeat(" ", 3000) + "\x1e" + f1, 1000,
+			[]rec{{5002, -1, strings.Repeat(" ", 1000)[:min(keepRaw, 1000)], "record longer than 1000 bytes"}, {5003, -1, f1, ""}}},
+		{"blank lines and a long blank line", "  \n\r\n" + strings.Repeat(" \r", 2000) + "\n" + f1 + "\n", 1000,
+			[]rec{{3, -1, strings.Repeat(" \r", 500)[:min(keepRaw, 1000)], "record longer than 1000 bytes"}, {4, -1, f1, ""}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := NewSource("f", iotest.OneByteReader(strings.NewReader(tc.in)))
+			s.MaxRecord = tc.max
+			got := readAll(t, s)
+			if len(got) != len(tc.want) {
+				t.Fatalf("got %d records %+v, want %+v", len(got), got, tc.want)
+			}
+			for i := range got {
+				if got[i] != tc.want[i] {
+					t.Errorf("record %d: got %+v, want %+v", i, got[i], tc.want[i])
+				}
+			}
+		})
+	}
+}

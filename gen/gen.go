@@ -135,7 +135,7 @@ func Generate(line *geo.Line, sc Scenario, w io.Writer) (*Truth, error) {
 		g.bgDay = sc.Background * line.LengthKm()
 	}
 
-	out := newOutput(g, w)
+	out := newRecordWriter(g, w)
 	var day []rec
 	next := 0
 	for d := range sc.Days {
@@ -157,6 +157,11 @@ func Generate(line *geo.Line, sc Scenario, w io.Writer) (*Truth, error) {
 	return g.truth(plans, out), nil
 }
 
+// MaxPerDay is the most background sightings a day a scenario may ask
+// for: Generate holds a day's records in memory as it writes it (a
+// million take about 200 MB).
+const MaxPerDay = 1_000_000
+
 // Check finds what Generate would refuse in a scenario: a share out of
 // range, an event on a sector the line lacks or a party not its own, an
 // event outside the scenario's period, a policy whose sectors differ from
@@ -176,6 +181,14 @@ func newGenerator(line *geo.Line, sc Scenario) (*generator, []eventPlan, error) 
 	}
 	if math.Abs(pol.SectorKm-line.SectorKm()) > 1e-9 {
 		return nil, nil, fmt.Errorf("the line was loaded with sectors of %g km, the policy has %g", line.SectorKm(), pol.SectorKm)
+	}
+	perDay, what := sc.Background*line.LengthKm(), fmt.Sprintf("background %g a km", sc.Background)
+	if sc.Records > 0 {
+		perDay, what = float64(sc.Records)/float64(sc.Days), fmt.Sprintf("%d records over %d days", sc.Records, sc.Days)
+	}
+	if perDay > MaxPerDay {
+		return nil, nil, fmt.Errorf("%s is %.4g sightings a day, more than the %d a day gen writes (it holds a day in memory): give fewer, or more days",
+			what, perDay, MaxPerDay)
 	}
 	sc.Start = sc.Start.UTC()
 	g := &generator{line: line, sc: sc, pol: pol, pl: newPlacer(line), or: newOracle(line, pol)}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -424,4 +425,34 @@ func ExampleGenerate() {
 	// Output:
 	// E1 offensive RU S040 → sustained_offensive
 	// E2 bombardment UA S012 → sustained_bombardment
+}
+
+// A scenario that would write sightings outside the years 1000–8999
+// (which detect rejects), or more sightings a day than gen holds in
+// memory while it writes a day, is refused before anything is written,
+// with words that say which.
+func TestScenarioBounds(t *testing.T) {
+	l := loadLine(t, "front-2024")
+	for _, c := range []struct {
+		name string
+		edit func(*gen.Scenario)
+		want string
+	}{
+		{"start in 9999", func(sc *gen.Scenario) { sc.Start = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC) }, "1000–8999"},
+		{"start in year 1", func(sc *gen.Scenario) { sc.Start = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC) }, "1000–8999"},
+		{"end in 9000", func(sc *gen.Scenario) { sc.Start, sc.Days = time.Date(8999, 12, 1, 0, 0, 0, 0, time.UTC), 40 }, "1000–8999"},
+		{"records", func(sc *gen.Scenario) { sc.Records = math.MaxInt }, "a day"},
+		{"background", func(sc *gen.Scenario) { sc.Background = 1e6 }, "a day"},
+	} {
+		sc := gen.DefaultScenario()
+		c.edit(&sc)
+		if err := gen.Check(l, sc); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error that says %q", c.name, err, c.want)
+		}
+	}
+	sc := gen.DefaultScenario()
+	sc.Start, sc.Days = time.Date(8999, 12, 1, 0, 0, 0, 0, time.UTC), 31
+	if err := gen.Check(l, sc); err != nil {
+		t.Errorf("the last days of 8999: %v", err)
+	}
 }

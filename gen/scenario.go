@@ -14,6 +14,7 @@ import (
 
 	"github.com/linewatch/linewatch/detect"
 	"github.com/linewatch/linewatch/geo"
+	"github.com/linewatch/linewatch/internal/num"
 )
 
 // Format is the layout of the generated sightings file.
@@ -117,7 +118,7 @@ func (e Event) Spec() string {
 	if !e.Start.Equal(e.Start.UTC().Truncate(24 * time.Hour)) {
 		start = e.Start.UTC().Format(time.RFC3339)
 	}
-	dur := detect.FormatDuration(e.Duration)
+	dur := num.FormatDuration(e.Duration)
 	if day := 24 * time.Hour; e.Duration > 0 && e.Duration%day == 0 {
 		dur = strconv.FormatInt(int64(e.Duration/day), 10) + "d"
 	}
@@ -168,7 +169,7 @@ func ParseEvent(typ EventType, spec string) (Event, error) {
 }
 
 func parseEventDuration(s string) (time.Duration, error) {
-	d, ok := detect.ParseDuration(strings.TrimSpace(s))
+	d, ok := num.ParseDuration(strings.TrimSpace(s))
 	if !ok || d <= 0 {
 		return 0, fmt.Errorf("duration %q: want days (6d) or a Go duration (36h), > 0", s)
 	}
@@ -310,8 +311,12 @@ func (sc *Scenario) validate() error {
 	if sc.Days < 1 || sc.Days > 36600 {
 		return fmt.Errorf("days must be 1 to 36600, got %d", sc.Days)
 	}
-	if sc.Start.IsZero() {
-		return errors.New("no start time")
+	// Sighting times lie in the years 1000–8999 (SPEC §2): detect would
+	// reject every record of a scenario outside them.
+	first, end := time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9000, 1, 1, 0, 0, 0, 0, time.UTC)
+	if sc.Start.Before(first) || sc.Start.AddDate(0, 0, sc.Days).After(end) {
+		return fmt.Errorf("the scenario's %d days from %s must lie in the years 1000–8999, where sighting times do",
+			sc.Days, sc.Start.UTC().Format(time.RFC3339))
 	}
 	if !(sc.Background >= 0) || sc.Background > 1e6 {
 		return fmt.Errorf("background must be ≥ 0 sightings per km per day, got %v", sc.Background)

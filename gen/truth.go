@@ -2,7 +2,7 @@ package gen
 
 import (
 	"cmp"
-	lwoutput "github.com/linewatch/linewatch/output"
+	"encoding/json"
 	"slices"
 	"strings"
 	"time"
@@ -12,24 +12,26 @@ import (
 	"github.com/linewatch/linewatch/detect"
 	"github.com/linewatch/linewatch/geo"
 	"github.com/linewatch/linewatch/internal/num"
+	"github.com/linewatch/linewatch/output"
+	"github.com/linewatch/linewatch/policy"
 )
 
 // Truth is what a scenario injected, and what a detect run on its output
 // with the scenario's policy should report.
 type Truth struct {
-	Seed     uint64         `json:"seed"`
-	Start    string         `json:"start"`
-	End      string         `json:"end"`
-	Days     int            `json:"days"`
-	Parties  [2]string      `json:"parties"`
-	Format   string         `json:"format"`
-	Shuffled bool           `json:"shuffled"`
-	Gzip     bool           `json:"gzip"`
-	Policy   detect.Policy  `json:"policy"`
-	Records  RecordTruth    `json:"records"`
-	Expected Expected       `json:"expected"`
-	Events   []EventTruth   `json:"events"`
-	Episodes []EpisodeTruth `json:"episodes"`
+	Seed     uint64          `json:"seed"`
+	Start    string          `json:"start"`
+	End      string          `json:"end"`
+	Days     int             `json:"days"`
+	Parties  [2]string       `json:"parties"`
+	Format   string          `json:"format"`
+	Shuffled bool            `json:"shuffled"`
+	Gzip     bool            `json:"gzip"`
+	Policy   json.RawMessage `json:"policy"` // as policy.JSON writes it
+	Records  RecordTruth     `json:"records"`
+	Expected Expected        `json:"expected"`
+	Events   []EventTruth    `json:"events"`
+	Episodes []EpisodeTruth  `json:"episodes"`
 }
 
 // RecordTruth counts the records written.
@@ -56,7 +58,7 @@ type RecordTruth struct {
 
 // Expected is the summary a detect run with the truth's policy should
 // write (SPEC §5), timings left out.
-type Expected = lwoutput.Counts
+type Expected = output.Counts
 
 // EventTruth is one injected event.
 type EventTruth struct {
@@ -85,30 +87,12 @@ type EventTruth struct {
 	Episodes      []string `json:"episodes"` // ids of the expected episodes holding its violations
 }
 
-// EpisodeTruth is an expected episode, with the figures of SPEC §4.
+// EpisodeTruth is an expected episode: the properties detect should
+// write of it (SPEC §4, §5; its evidence left out), and the injected
+// events it comes from.
 type EpisodeTruth struct {
-	ID          string   `json:"id"`
-	Class       string   `json:"class"`
-	Party       string   `json:"party"`
-	Start       string   `json:"start"`
-	End         string   `json:"end"`
-	Sectors     []string `json:"sectors"`
-	KmFrom      float64  `json:"km_from"`
-	KmTo        float64  `json:"km_to"`
-	HotWindows  int      `json:"hot_windows"`
-	Violations  int      `json:"violations"`
-	Crossings   int      `json:"crossings"`
-	Incursions  int      `json:"incursions"`
-	Fire        int      `json:"fire"`
-	Buffer      int      `json:"buffer"`
-	Tracks      int      `json:"tracks"`
-	Strength    int      `json:"strength"`
-	MaxDepthM   float64  `json:"max_depth_m"`
-	Score       float64  `json:"score"`
-	Significant bool     `json:"significant"`
-	Deliberate  bool     `json:"deliberate"`
-	Sustained   bool     `json:"sustained"`
-	Events      []string `json:"events"` // the injected events it comes from
+	output.Episode
+	Events []string `json:"events"`
 }
 
 // Violation types of the oracle.
@@ -131,6 +115,7 @@ type violation struct {
 	strength int32
 	e        float64 // certain depth, metres
 	event    int16
+	source   uint8
 }
 
 type cellKey struct {
@@ -188,7 +173,7 @@ func (o *oracle) judge(r *rec) (v violation, ok bool) {
 }
 
 func (o *oracle) judgeOutcome(r *rec) (violation, int) {
-	v := violation{party: r.side, track: r.track, strength: r.strength, event: r.event}
+	v := violation{party: r.side, track: r.track, strength: r.strength, event: r.event, source: r.source}
 	if r.side < 0 {
 		if r.kind != kindFire {
 			return v, jUnattributed
@@ -359,7 +344,7 @@ func (o *oracle) episodes() (eps []EpisodeTruth, members [][]int, isolated []boo
 	}
 	slices.SortFunc(order, func(a, b int) int {
 		ea, eb := &eps[a], &eps[b]
-		return cmp.Or(strings.Compare(ea.Start, eb.Start), strings.Compare(ea.Sectors[0], eb.Sectors[0]),
+		return cmp.Or(cmp.Compare(ea.Start, eb.Start), strings.Compare(ea.Sectors[0], eb.Sectors[0]),
 			strings.Compare(ea.Party, eb.Party), strings.Compare(ea.ID, eb.ID))
 	})
 	sortedEps := make([]EpisodeTruth, len(eps))
@@ -376,7 +361,7 @@ func (o *oracle) episode(cells []cellAgg, hot []int) (EpisodeTruth, []int) {
 	secs := o.line.Sectors()
 	first := cells[hot[0]].key
 	party := o.parties[first.party]
-	ep := EpisodeTruth{Party: party}
+	ep := EpisodeTruth{Episode: output.Episode{Party: party}}
 	minW, maxW := first.window, first.window
 	var sectors []int
 	var windows []int64
@@ -442,20 +427,36 @@ func (o *oracle) episode(cells []cellAgg, hot []int) (EpisodeTruth, []int) {
 	ep.HotWindows = len(windows)
 	ep.KmFrom = num.Round(secs[sectors[0]].KmFrom, 3)
 	ep.KmTo = num.Round(secs[sectors[len(sectors)-1]].KmTo, 3)
-	ep.Start = num.FormatTime(o.pol.WindowStart(minW))
-	ep.End = num.FormatTime(o.pol.WindowStart(maxW + 1))
-	ep.Strength = int(strength)
+	ep.Start = output.Instant(o.pol.WindowStart(minW))
+	ep.End = output.Instant(o.pol.WindowStart(maxW + 1))
+	ep.Strength = float64(strength)
 	ep.MaxDepthM = num.Round(ep.MaxDepthM, 3)
-	ep.Score = detect.MicroFloat(score)
+	ep.Score = output.Micro(score)
 	pol := &o.pol
-	ep.Significant = score >= pol.SignificantScoreMicro || maxDepth(o, vs) >= pol.SignificantDepthM ||
+	c := &ep.Criteria
+	c.Thresholds(*pol)
+	c.Significant.Holds = score >= pol.SignificantScoreMicro || maxDepth(o, vs) >= pol.SignificantDepthM ||
 		detect.RoundMicro(float64(strength)) >= detect.RoundMicro(pol.SignificantStrength)
-	ep.Deliberate = ep.Crossings+ep.Incursions >= pol.DeliberateMinGround && ep.Tracks >= pol.DeliberateMinTracks
-	ep.Sustained = ep.HotWindows >= pol.SustainedMinHotWindows
+	c.Significant.Score, c.Significant.MaxDepthM, c.Significant.Strength = detect.MicroFloat(score), ep.MaxDepthM, ep.Strength
+	c.Deliberate.Holds = ep.Crossings+ep.Incursions >= pol.DeliberateMinGround && ep.Tracks >= pol.DeliberateMinTracks
+	c.Deliberate.Ground, c.Deliberate.Tracks = ep.Crossings+ep.Incursions, ep.Tracks
+	c.Sustained.Holds = ep.HotWindows >= pol.SustainedMinHotWindows
+	c.Sustained.HotWindows = ep.HotWindows
+	// gen registers no source's affiliation: every violation is
+	// "unknown", one affiliation, and none is neutral.
+	seen := map[uint8]bool{}
+	for _, i := range vs {
+		seen[o.viols[i].source] = true
+	}
+	ep.Sources = len(seen)
+	ep.Affiliations = map[string]int{"unknown": ep.Violations}
+	c.Corroborated.Affiliations = 1
+	c.Corroborated.Holds = 1 >= pol.CorroborationMinAffiliations
+	significant, deliberate, sustained := c.Significant.Holds, c.Deliberate.Holds, c.Sustained.Holds
 	switch {
-	case ep.Significant && ep.Deliberate && ep.Sustained:
+	case significant && deliberate && sustained:
 		ep.Class = "sustained_offensive"
-	case ep.Significant && ep.Sustained && 2*fire >= score:
+	case significant && sustained && 2*fire >= score:
 		ep.Class = "sustained_bombardment"
 	default:
 		ep.Class = "escalation"
@@ -499,7 +500,7 @@ func itoa(i int) string {
 }
 
 // truth assembles the truth once everything is written.
-func (g *generator) truth(plans []eventPlan, out *output) *Truth {
+func (g *generator) truth(plans []eventPlan, out *recordWriter) *Truth {
 	c := &out.counts
 	pol := g.pol
 	t := &Truth{
@@ -511,7 +512,7 @@ func (g *generator) truth(plans []eventPlan, out *output) *Truth {
 		Format:   g.sc.Format.String(),
 		Shuffled: g.sc.Shuffle,
 		Gzip:     g.sc.Gzip,
-		Policy:   pol,
+		Policy:   policy.JSON(pol),
 	}
 	rt := &t.Records
 	rt.Total, rt.Good = c.total, c.good

@@ -49,9 +49,9 @@ type item struct {
 	arg     uint8 // vBad: how; vDupConflicting: its revision number less one
 }
 
-// output writes records, adding the duplicates and bad records, in time
+// recordWriter writes records, adding the duplicates and bad records, in time
 // order or (Shuffle) all at once in random order at the end.
-type output struct {
+type recordWriter struct {
 	g      *generator
 	dst    io.Writer
 	gz     *gzip.Writer
@@ -79,8 +79,8 @@ type recordCounts struct {
 	byEvent                       map[int16]int
 }
 
-func newOutput(g *generator, w io.Writer) *output {
-	o := &output{g: g, dst: w, format: g.sc.Format, first: true, nextID: 1}
+func newRecordWriter(g *generator, w io.Writer) *recordWriter {
+	o := &recordWriter{g: g, dst: w, format: g.sc.Format, first: true, nextID: 1}
 	if g.sc.Gzip {
 		o.gz, _ = gzip.NewWriterLevel(w, gzip.BestSpeed)
 		w = o.gz
@@ -97,7 +97,7 @@ func newOutput(g *generator, w io.Writer) *output {
 
 // day emits a day's records, in the order given, with their duplicates
 // and bad records.
-func (o *output) day(d int, recs []rec) error {
+func (o *recordWriter) day(d int, recs []rec) error {
 	r := o.g.rng(streamNoise, d)
 	for i := range recs {
 		rc := &recs[i]
@@ -135,7 +135,7 @@ func (o *output) day(d int, recs []rec) error {
 	return nil
 }
 
-func (o *output) emit(it item) {
+func (o *recordWriter) emit(it item) {
 	c := &o.counts
 	c.total++
 	switch it.variant {
@@ -182,7 +182,7 @@ func (o *output) emit(it item) {
 	o.write(&it)
 }
 
-func (o *output) write(it *item) {
+func (o *recordWriter) write(it *item) {
 	b := o.buf[:0]
 	if o.format == GeoJSON && !o.first {
 		b = append(b, ",\n"...)
@@ -196,7 +196,7 @@ func (o *output) write(it *item) {
 	o.buf = b
 }
 
-func (o *output) finish() error {
+func (o *recordWriter) finish() error {
 	if o.g.sc.Shuffle {
 		r := o.g.rng(streamShuffle, 0)
 		r.Shuffle(len(o.items), func(i, j int) { o.items[i], o.items[j] = o.items[j], o.items[i] })
@@ -223,7 +223,7 @@ func (o *output) finish() error {
 
 // appendFeature writes the record as a GeoJSON Feature, with append-style
 // formatting: coordinates with 6 decimals, times in RFC 3339 UTC.
-func (o *output) appendFeature(b []byte, it *item) []byte {
+func (o *recordWriter) appendFeature(b []byte, it *item) []byte {
 	r := &it.r
 	how := uint8(255)
 	if it.variant == vBad {
@@ -305,7 +305,7 @@ func (o *output) appendFeature(b []byte, it *item) []byte {
 
 var shapeNames = [...]string{shapePoint: "Point", shapeLine: "LineString", shapeMulti: "MultiPoint"}
 
-func (o *output) appendGeometry(b []byte, r *rec, how uint8) []byte {
+func (o *recordWriter) appendGeometry(b []byte, r *rec, how uint8) []byte {
 	n := int(r.n)
 	shape := r.shape
 	if how == badShortLine {

@@ -14,8 +14,11 @@ import (
 // draw such a jump as a line across the whole map. Each cut ends one part
 // at longitude 180 (or -180) and starts the next at the same latitude on
 // the other side: where the geodesic meets the antimeridian. A piece that
-// does not cross it comes back as one part.
+// does not cross it comes back whole, as its one part.
 func SplitAntimeridian(ls orb.LineString) orb.MultiLineString {
+	if !CrossesAntimeridian(ls) {
+		return orb.MultiLineString{ls}
+	}
 	var out orb.MultiLineString
 	part := orb.LineString{}
 	add := func(p orb.Point) {
@@ -47,6 +50,18 @@ func SplitAntimeridian(ls orb.LineString) orb.MultiLineString {
 		out = append(out, ls)
 	}
 	return out
+}
+
+// CrossesAntimeridian tells whether a piece of the line (as Substring
+// gives it) crosses the antimeridian: whether the longitudes of two
+// consecutive positions jump by more than 180°.
+func CrossesAntimeridian(ls orb.LineString) bool {
+	for i := 1; i < len(ls); i++ {
+		if d := ls[i][0] - ls[i-1][0]; d > 180 || d < -180 {
+			return true
+		}
+	}
+	return false
 }
 
 // antimeridianLat is the latitude where the geodesic from a to b, whose

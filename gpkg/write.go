@@ -31,8 +31,9 @@ type Column struct {
 	Type Type
 }
 
-// Feature is one row of a layer: its geometry (an orb.Point or an
-// orb.LineString, as the layer's GeometryType says) and one value per
+// Feature is one row of a layer: its geometry (an orb.Point, an
+// orb.LineString or an orb.MultiLineString, as the layer's GeometryType
+// says) and one value per
 // column, in the layer's column order. A value is nil (NULL), a string,
 // an int64 (for INTEGER, MEDIUMINT or REAL), a float64, a bool or, for a
 // DATETIME column, a time.Time
@@ -46,7 +47,7 @@ type Feature struct {
 type Layer struct {
 	Name         string // table name
 	Description  string
-	GeometryType string // POINT or LINESTRING
+	GeometryType string // POINT, LINESTRING or MULTILINESTRING
 	Columns      []Column
 	Features     []Feature
 	// StyleQML, when not empty, is the layer's default QGIS style (a QML
@@ -138,9 +139,9 @@ func quote(name string) string {
 
 func writeLayer(tx *sql.Tx, l Layer, stamp string) error {
 	switch l.GeometryType {
-	case "POINT", "LINESTRING":
+	case "POINT", "LINESTRING", "MULTILINESTRING":
 	default:
-		return fmt.Errorf("geometry type %q (POINT or LINESTRING)", l.GeometryType)
+		return fmt.Errorf("geometry type %q (POINT, LINESTRING or MULTILINESTRING)", l.GeometryType)
 	}
 	seen := map[string]bool{"fid": true, GeometryColumn: true}
 	var cols strings.Builder

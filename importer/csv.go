@@ -20,6 +20,14 @@ const readChunk = 256 << 10
 // line (or one of spaces only) is no row. A quoted field still open at the
 // end of the input, or after maxRow bytes, makes a rejected row of the
 // physical line it opened on, and reading goes on at the next line.
+//
+// It is written here rather than taken from encoding/csv because
+// encoding/csv cannot resume after a broken quote: a quoted field that
+// never closes swallows the rest of the file into one record (with
+// LazyQuotes) or fails at the end of it, while an export with one stray
+// quote must lose one row, rejected with its line number and text, and
+// keep the others. encoding/csv also gives no row's raw text, which the
+// rejects file carries, nor a bound on a row's length.
 type csvReader struct {
 	r      io.Reader
 	delim  byte

@@ -6,11 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/linewatch/linewatch/feed"
 	"github.com/linewatch/linewatch/geo"
 	"github.com/linewatch/linewatch/internal/jsontext"
-	"github.com/valyala/fastjson"
 )
 
 // isGeoJSON tells whether a file starts as GeoJSON does: with "{" or the
@@ -36,7 +36,7 @@ func isGeoJSON(br *bufio.Reader) bool {
 type geojsonReader struct {
 	src     *feed.Source
 	pending []feed.Record // read to find the header, not yet returned
-	parser  fastjson.Parser
+	f       gjFeature
 	index   map[string]int // column of a property
 	idCol   int            // column of the Feature's id, -1 none
 	n       int            // property columns; the geometry's lon and lat follow
@@ -68,19 +68,20 @@ func (im *Importer) geojsonRows(name string, br *bufio.Reader) (*Rows, error) {
 		if rec.Err != "" {
 			continue
 		}
-		v, err := g.parser.ParseBytes(rec.Raw)
-		if err != nil || string(v.GetStringBytes("type")) != "Feature" {
+		f := &g.f
+		if f.read(rec.Raw) != nil || !f.isFeature() {
 			continue
 		}
-		if o := v.GetObject("properties"); o != nil {
-			o.Visit(func(k []byte, _ *fastjson.Value) {
-				if _, seen := g.index[string(k)]; !seen {
-					g.index[string(k)] = len(header)
-					header = append(header, string(k))
+		if len(f.props) > 0 && f.props[0] == '{' {
+			jsontext.Members(f.props, 0, func(m jsontext.Member) {
+				k := string(jsontext.Unescape(nil, f.props[m.KeyA+1:m.KeyB-1]))
+				if _, seen := g.index[k]; !seen {
+					g.index[k] = len(header)
+					header = append(header, k)
 				}
 			})
 		}
-		if id := v.Get("id"); id != nil && id.Type() != fastjson.TypeNull {
+		if f.id != nil && string(f.id) != "null" {
 			if _, has := g.index["id"]; !has {
 				g.idCol = len(header)
 				header = append(header, "id")
@@ -157,13 +158,47 @@ func (rs *Rows) nextFeature() (*Row, error) {
 	return r, nil
 }
 
+// gjFeature is the members of a Feature that the importer reads, as JSON
+// text pointing into the record.
+type gjFeature struct {
+	typ, props, id, geom []byte
+	key                  []byte
+}
+
+// read checks that raw is JSON and finds its members; a repeated key's
+// last member counts, as in the decoder.
+func (f *gjFeature) read(raw []byte) error {
+	if err := feed.CheckJSON(raw); err != nil {
+		return err
+	}
+	f.typ, f.props, f.id, f.geom = nil, nil, nil, nil
+	jsontext.Members(raw, jsontext.SkipSpace(raw, 0), func(m jsontext.Member) {
+		switch {
+		case m.KeyIs(raw, "type"):
+			f.typ = m.Value(raw)
+		case m.KeyIs(raw, "properties"):
+			f.props = m.Value(raw)
+		case m.KeyIs(raw, "id"):
+			f.id = m.Value(raw)
+		case m.KeyIs(raw, "geometry"):
+			f.geom = m.Value(raw)
+		}
+	})
+	return nil
+}
+
+func (f *gjFeature) isFeature() bool { t, _ := jsontext.String(f.typ); return t == "Feature" }
+
+// isNumber tells whether the JSON value v is a number.
+func isNumber(v []byte) bool { return len(v) > 0 && (v[0] == '-' || v[0] >= '0' && v[0] <= '9') }
+
 // load lays a Feature out in g.fields, or says why it cannot be.
 func (g *geojsonReader) load(raw []byte, c *conv) string {
-	v, err := g.parser.ParseBytes(raw)
-	if err != nil {
-		return "not valid JSON: " + err.Error()
+	f := &g.f
+	if err := f.read(raw); err != nil {
+		return "not valid JSON: " + strings.TrimPrefix(err.Error(), "invalid JSON: ")
 	}
-	if v.Type() != fastjson.TypeObject || string(v.GetStringBytes("type")) != "Feature" {
+	if raw[jsontext.SkipSpace(raw, 0)] != '{' || !f.isFeature() {
 		return "not a GeoJSON Feature"
 	}
 	for i := range g.fields {
@@ -174,17 +209,21 @@ func (g *geojsonReader) load(raw []byte, c *conv) string {
 	g.buf = g.buf[:0]
 	// A cell is appended to g.buf as text and sliced out of it at once:
 	// what later appends write lies past it, or in a new array.
-	cell := func(col int, key string, x *fastjson.Value) {
+	cell := func(col int, key string, x []byte) {
 		a := len(g.buf)
 		isJSON := true
-		switch x.Type() {
-		case fastjson.TypeNull:
+		switch {
+		case string(x) == "null":
 			return
-		case fastjson.TypeString:
-			g.buf = append(g.buf, x.GetStringBytes()...)
+		case x[0] == '"':
+			g.buf = jsontext.Unescape(g.buf, x[1:len(x)-1])
 			isJSON = false
+		case x[0] == '{' || x[0] == '[':
+			var b bytes.Buffer
+			json.Compact(&b, x) // checked JSON: no error
+			g.buf = append(g.buf, b.Bytes()...)
 		default:
-			g.buf = x.MarshalTo(g.buf)
+			g.buf = append(g.buf, x...)
 		}
 		val := g.buf[a:len(g.buf):len(g.buf)]
 		if col >= 0 {
@@ -193,35 +232,34 @@ func (g *geojsonReader) load(raw []byte, c *conv) string {
 			c.extra = append(c.extra, extraProp{key: key, val: val, json: isJSON})
 		}
 	}
-	switch p := v.Get("properties"); {
-	case p == nil || p.Type() == fastjson.TypeNull:
-	case p.Type() == fastjson.TypeObject:
-		o, _ := p.Object()
-		o.Visit(func(k []byte, x *fastjson.Value) {
-			if i, ok := g.index[string(k)]; ok {
-				cell(i, "", x)
+	switch p := f.props; {
+	case p == nil || string(p) == "null":
+	case p[0] == '{':
+		jsontext.Members(p, 0, func(m jsontext.Member) {
+			f.key = jsontext.Unescape(f.key[:0], p[m.KeyA+1:m.KeyB-1])
+			if i, ok := g.index[string(f.key)]; ok {
+				cell(i, "", m.Value(p))
 			} else {
-				cell(-1, string(k), x)
+				cell(-1, string(f.key), m.Value(p))
 			}
 		})
 	default:
 		return "properties is not an object"
 	}
-	if g.idCol >= 0 {
-		if id := v.Get("id"); id != nil {
-			cell(g.idCol, "", id)
-		}
+	if g.idCol >= 0 && f.id != nil {
+		cell(g.idCol, "", f.id)
 	}
 	c.geomFault = ""
-	switch gm := v.Get("geometry"); {
-	case gm == nil || gm.Type() == fastjson.TypeNull:
+	switch gm := f.geom; {
+	case gm == nil || string(gm) == "null":
 		c.geomFault = "the Feature has no geometry (give --lon and --lat to take the position from properties)"
 	default:
-		coords := gm.Get("coordinates")
-		switch t := string(gm.GetStringBytes("type")); t {
+		coords := jsontext.Get(gm, "coordinates")
+		t, _ := jsontext.String(jsontext.Get(gm, "type"))
+		switch t {
 		case "Point":
 		case "MultiPoint":
-			if pts := gm.GetArray("coordinates"); len(pts) == 1 {
+			if pts := jsontext.Values(coords); len(pts) == 1 {
 				coords = pts[0]
 				break
 			}
@@ -230,8 +268,8 @@ func (g *geojsonReader) load(raw []byte, c *conv) string {
 			c.geomFault = fmt.Sprintf("the geometry is a %s, not a Point", clipText([]byte(t)))
 		}
 		if c.geomFault == "" {
-			pos, _ := coords.Array()
-			if len(pos) < 2 || pos[0].Type() != fastjson.TypeNumber || pos[1].Type() != fastjson.TypeNumber {
+			pos := jsontext.Values(coords)
+			if len(pos) < 2 || !isNumber(pos[0]) || !isNumber(pos[1]) {
 				c.geomFault = "the Point's coordinates are not [longitude, latitude]"
 				break
 			}

@@ -27,8 +27,7 @@ func OpenFile(name string) (io.ReadCloser, error) {
 		return nil, errors.New(name + " is a directory")
 	}
 	br := bufio.NewReaderSize(f, 64<<10)
-	magic, _ := br.Peek(2)
-	if strings.HasSuffix(name, ".gz") || len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+	if isGzip(name, br) {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			f.Close()
@@ -37,6 +36,13 @@ func OpenFile(name string) (io.ReadCloser, error) {
 		return &readCloser{Reader: zr, close: func() error { return errors.Join(zr.Close(), f.Close()) }}, nil
 	}
 	return &readCloser{Reader: br, close: f.Close}, nil
+}
+
+// isGzip tells whether the file name, read by br, is gzipped: its name
+// ends in .gz or it starts with the gzip magic bytes.
+func isGzip(name string, br *bufio.Reader) bool {
+	magic, _ := br.Peek(2)
+	return strings.HasSuffix(name, ".gz") || len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b
 }
 
 type readCloser struct {

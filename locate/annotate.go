@@ -37,7 +37,7 @@ type Annotator struct {
 	sides   map[string][]byte // party → its JSON string
 	sectors [][]byte          // sector index → its id as a JSON string
 	compact bytes.Buffer
-	members []member
+	members []jsontext.Member
 }
 
 // lwKeys are the keys locate writes; an input that already has them (the
@@ -75,7 +75,7 @@ func (a *Annotator) Annotate(dst, raw []byte) ([]byte, string) {
 	default: // the Point, or the first point of a MultiPoint
 		lon, lat = c[0][0], c[0][1]
 	}
-	raw = raw[skipSpace(raw, 0) : lastNonSpace(raw, len(raw))+1]
+	raw = raw[jsontext.SkipSpace(raw, 0) : lastNonSpace(raw, len(raw))+1]
 	if bytes.IndexByte(raw, '\n') >= 0 || bytes.IndexByte(raw, '\r') >= 0 {
 		// One Feature per line: a record that spans lines (from a
 		// pretty-printed FeatureCollection) loses its insignificant white
@@ -88,31 +88,31 @@ func (a *Annotator) Annotate(dst, raw []byte) ([]byte, string) {
 	}
 	// The properties object, where the time detect requires is: with a
 	// repeated key the last one counts, as for the decoder.
-	var props member
-	members(raw, 0, func(m member) {
-		if m.keyIs(raw, "properties") {
+	var props jsontext.Member
+	jsontext.Members(raw, 0, func(m jsontext.Member) {
+		if m.KeyIs(raw, "properties") {
 			props = m
 		}
 	})
-	if props.valB == 0 || raw[props.valA] != '{' {
+	if props.ValB == 0 || raw[props.ValA] != '{' {
 		return dst, "properties must be an object" // the decoder has accepted it: never
 	}
 	loc := a.line.Locate(lon, lat)
 	if a.hasLWKey(raw, props) {
 		// Replace the keys an earlier run wrote, keep the rest.
-		dst = append(dst, raw[:props.valA]...)
+		dst = append(dst, raw[:props.ValA]...)
 		dst = append(dst, '{')
 		for _, m := range a.members {
 			if !isLWKey(raw, m) {
-				dst = append(dst, raw[m.keyA:m.valB]...)
+				dst = append(dst, raw[m.KeyA:m.ValB]...)
 				dst = append(dst, ',')
 			}
 		}
 		dst = a.appendLocation(dst, loc)
 		dst = append(dst, '}')
-		dst = append(dst, raw[props.valB:]...)
+		dst = append(dst, raw[props.ValB:]...)
 	} else {
-		at := lastNonSpace(raw, props.valB-1) + 1 // just after the last member, or the brace
+		at := lastNonSpace(raw, props.ValB-1) + 1 // just after the last member, or the brace
 		dst = append(dst, raw[:at]...)
 		if raw[at-1] != '{' {
 			dst = append(dst, ',')
@@ -125,23 +125,23 @@ func (a *Annotator) Annotate(dst, raw []byte) ([]byte, string) {
 
 // hasLWKey tells whether the properties object holds one of lwKeys, and
 // leaves its members in a.members if so.
-func (a *Annotator) hasLWKey(raw []byte, props member) bool {
-	obj := raw[props.valA:props.valB]
+func (a *Annotator) hasLWKey(raw []byte, props jsontext.Member) bool {
+	obj := raw[props.ValA:props.ValB]
 	if !bytes.Contains(obj, []byte(`"lw_`)) && !bytes.Contains(obj, []byte(`\u`)) {
 		return false
 	}
 	a.members = a.members[:0]
 	found := false
-	members(raw, props.valA, func(m member) {
+	jsontext.Members(raw, props.ValA, func(m jsontext.Member) {
 		a.members = append(a.members, m)
 		found = found || isLWKey(raw, m)
 	})
 	return found
 }
 
-func isLWKey(raw []byte, m member) bool {
+func isLWKey(raw []byte, m jsontext.Member) bool {
 	for _, k := range lwKeys {
-		if m.keyIs(raw, k) {
+		if m.KeyIs(raw, k) {
 			return true
 		}
 	}
@@ -167,4 +167,13 @@ func (a *Annotator) appendLocation(dst []byte, loc geo.Location) []byte {
 	dst = append(dst, `,"lw_beyond_end":`...)
 	dst = strconv.AppendBool(dst, loc.BeyondEnd)
 	return dst
+}
+
+// lastNonSpace is the index of the last byte before end that is not JSON
+// white space.
+func lastNonSpace(b []byte, end int) int {
+	for end > 0 && jsontext.IsSpace(b[end-1]) {
+		end--
+	}
+	return end - 1
 }

@@ -19,15 +19,24 @@ const CSVHeader = "id,class,party,start,end,sectors,km_from,km_to,hot_windows,vi
 // dropped, as the GeoJSON's.
 var wktEncoder = wkt.NewEncoder(wkt.EncodeOptionWithMaxDecimalDigits(6))
 
-// lineWKT is a line as WKT, its coordinates rounded as SPEC §9 rounds
-// them (half away from zero, on the shortest decimal form) before the
-// encoder writes them, so that they match the GeoJSON's digit for digit.
-func lineWKT(ls orb.LineString) (string, error) {
-	flat := make([]float64, 0, 2*len(ls))
-	for _, p := range ls {
-		flat = append(flat, num.Round(p[0], 6), num.Round(p[1], 6))
+// linesWKT is an episode's geometry as WKT, a LINESTRING or, cut at the
+// antimeridian, a MULTILINESTRING, its coordinates rounded as SPEC §9
+// rounds them (half away from zero, on the shortest decimal form) before
+// the encoder writes them, so that they match the GeoJSON's digit for
+// digit.
+func linesWKT(parts orb.MultiLineString) (string, error) {
+	var flat []float64
+	var ends []int
+	for _, ls := range parts {
+		for _, p := range ls {
+			flat = append(flat, num.Round(p[0], 6), num.Round(p[1], 6))
+		}
+		ends = append(ends, len(flat))
 	}
-	return wktEncoder.Encode(geom.NewLineStringFlat(geom.XY, flat))
+	if len(parts) == 1 {
+		return wktEncoder.Encode(geom.NewLineStringFlat(geom.XY, flat))
+	}
+	return wktEncoder.Encode(geom.NewMultiLineStringFlat(geom.XY, flat, ends))
 }
 
 func writeCSV(w *bufio.Writer, line *geo.Line, pol detect.Policy, res *detect.Result) error {
@@ -68,7 +77,7 @@ func writeCSV(w *bufio.Writer, line *geo.Line, pol detect.Policy, res *detect.Re
 			b = append(b, ',')
 			b = appendBool(b, h)
 		}
-		g, err := lineWKT(line.Substring(e.Stretch, e.KmFrom, e.KmTo))
+		g, err := linesWKT(EpisodeGeometry(line, e))
 		if err != nil {
 			return err
 		}

@@ -1,18 +1,21 @@
 package output
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/linewatch/linewatch/detect"
 	"github.com/linewatch/linewatch/geo"
 	"github.com/linewatch/linewatch/gpkg"
+	"github.com/linewatch/linewatch/internal/jsontext"
 	"github.com/linewatch/linewatch/internal/num"
 	"github.com/paulmach/orb"
-	"github.com/valyala/fastjson"
 )
 
 // The GIS formats (GeoPackage, KML) hold the same Features as the GeoJSON,
@@ -72,11 +75,11 @@ var gisSkip = map[string]bool{"layer": true, "stroke": true, "stroke-width": tru
 // parsed Feature is kept: the first finds the properties beyond the known
 // columns and the type their values call for, the second makes the rows.
 func gisLayers(line *geo.Line, pol detect.Policy, feats []feature) ([2]gisLayer, error) {
-	var parser fastjson.Parser
 	var buf []byte
-	// parse renders f and returns its layer (0 episodes, 1 violations)
-	// and its properties, valid until the next call.
-	parse := func(f feature) (int, *fastjson.Object, *fastjson.Value, error) {
+	var gf gisFeature
+	// parse renders f and returns its layer (0 episodes, 1 violations),
+	// its properties and geometry in gf, valid until the next call.
+	parse := func(f feature) (int, error) {
 		k := 0
 		if f.ep != nil {
 			buf = AppendEpisode(buf[:0], line, pol, f.ep)
@@ -84,15 +87,10 @@ func gisLayers(line *geo.Line, pol detect.Policy, feats []feature) ([2]gisLayer,
 			k = 1
 			buf = AppendViolation(buf[:0], line, f.v, f.owner)
 		}
-		v, err := parser.ParseBytes(buf)
-		if err != nil {
-			return k, nil, nil, fmt.Errorf("feature %s: %w", f.id, err)
+		if err := gf.read(buf); err != nil {
+			return k, fmt.Errorf("feature %s: %w", f.id, err)
 		}
-		props, err := v.Get("properties").Object()
-		if err != nil {
-			return k, nil, nil, fmt.Errorf("feature %s: %w", f.id, err)
-		}
-		return k, props, v.Get("geometry"), nil
+		return k, nil
 	}
 
 	known := [2][]gpkg.Column{episodeColumns, violationColumns}
@@ -107,20 +105,20 @@ func gisLayers(line *geo.Line, pol detect.Policy, feats []feature) ([2]gisLayer,
 		}
 	}
 	for _, f := range feats {
-		k, props, _, err := parse(f)
+		k, err := parse(f)
 		if err != nil {
 			return [2]gisLayer{}, err
 		}
-		props.Visit(func(key []byte, v *fastjson.Value) {
-			st, ok := extra[k][string(key)]
+		for _, p := range gf.props {
+			st, ok := extra[k][string(p.key)]
 			if !ok {
 				st = &typeState{}
-				extra[k][string(key)] = st
+				extra[k][string(p.key)] = st
 			}
 			if st != nil {
-				st.add(v)
+				st.add(p.val)
 			}
-		})
+		}
 	}
 
 	var out [2]gisLayer
@@ -155,7 +153,7 @@ func gisLayers(line *geo.Line, pol detect.Policy, feats []feature) ([2]gisLayer,
 	}
 
 	for _, f := range feats {
-		k, props, geometry, err := parse(f)
+		k, err := parse(f)
 		if err != nil {
 			return out, err
 		}
@@ -168,15 +166,23 @@ func gisLayers(line *geo.Line, pol detect.Policy, feats []feature) ([2]gisLayer,
 				row.class = f.owner.Class
 			}
 		}
-		if row.geom, err = geometryOf(geometry); err != nil {
+		if row.geom, err = geometryOf(gf.geom); err != nil {
 			return out, fmt.Errorf("feature %s: %w", f.id, err)
 		}
 		row.values = make([]any, len(keys[k]))
+		var verdicts []gisProp
+		if k == 0 {
+			verdicts = holds(gf.prop("criteria"))
+		}
 		for i, key := range keys[k] {
-			v := props.Get(key)
+			v := gf.prop(key)
 			if k == 0 && v == nil {
 				// A criterion's verdict: criteria.NAME.holds.
-				v = props.Get("criteria").Get(key, "holds")
+				for _, p := range verdicts {
+					if string(p.key) == key {
+						v = p.val
+					}
+				}
 			}
 			if row.values[i], err = columnValue(out[k].columns[i].Type, key, v); err != nil {
 				return out, fmt.Errorf("%s %s %s: %w", out[k].name, f.id, key, err)
@@ -187,36 +193,164 @@ func gisLayers(line *geo.Line, pol detect.Policy, feats []feature) ([2]gisLayer,
 	return out, nil
 }
 
-// geometryOf reads the GeoJSON Point or LineString linewatch writes.
-func geometryOf(g *fastjson.Value) (orb.Geometry, error) {
-	coords := g.GetArray("coordinates")
-	point := func(v *fastjson.Value) (orb.Point, error) {
-		xy := v.GetArray()
-		if len(xy) != 2 {
-			return orb.Point{}, fmt.Errorf("a position of %d numbers", len(xy))
-		}
-		x, err := xy[0].Float64()
-		if err != nil {
-			return orb.Point{}, err
-		}
-		y, err := xy[1].Float64()
-		return orb.Point{x, y}, err
+// gisFeature is a Feature as linewatch writes it, read back: its
+// properties (keys decoded, values as JSON text) and its geometry's text.
+type gisFeature struct {
+	props []gisProp
+	geom  []byte
+	key   []byte
+}
+
+type gisProp struct {
+	key []byte // decoded
+	val []byte
+}
+
+// read reads the Feature b; what it keeps points into b. It walks the
+// Feature's members itself, so that its properties are walked once, not
+// skipped first.
+func (g *gisFeature) read(b []byte) error {
+	g.props, g.geom = g.props[:0], nil
+	found := false
+	i := jsontext.SkipSpace(b, 0)
+	if i < len(b) && b[i] == '{' {
+		i = jsontext.SkipSpace(b, i+1)
 	}
-	switch string(g.GetStringBytes("type")) {
-	case "Point":
-		return point(g.Get("coordinates"))
-	case "LineString":
-		ls := make(orb.LineString, len(coords))
-		for i, c := range coords {
-			p, err := point(c)
-			if err != nil {
-				return nil, err
+	for i > 0 && i < len(b) && b[i] == '"' {
+		kb := jsontext.SkipString(b, i)
+		if kb < 0 {
+			break
+		}
+		key := b[i:kb]
+		if i = jsontext.SkipSpace(b, kb); i >= len(b) || b[i] != ':' {
+			break
+		}
+		va := jsontext.SkipSpace(b, i+1)
+		if jsontext.KeyIs(key, "properties") && va < len(b) && b[va] == '{' {
+			found = true
+			i = jsontext.Members(b, va, func(m jsontext.Member) {
+				key := b[m.KeyA+1 : m.KeyB-1]
+				if bytes.IndexByte(key, '\\') >= 0 {
+					key = jsontext.Unescape(nil, key) // rare: a carried key with escapes
+				}
+				g.props = append(g.props, gisProp{key: key, val: m.Value(b)})
+			})
+		} else {
+			i = jsontext.SkipValue(b, va)
+			if i > 0 && jsontext.KeyIs(key, "geometry") {
+				g.geom = b[va:i]
 			}
-			ls[i] = p
 		}
-		return ls, nil
+		if i = jsontext.SkipSpace(b, max(i, 0)); i < len(b) && b[i] == ',' {
+			i = jsontext.SkipSpace(b, i+1)
+		}
 	}
-	return nil, fmt.Errorf("geometry %s", g)
+	if !found {
+		return fmt.Errorf("not a Feature with properties: %s", jsontext.Clip(b))
+	}
+	return nil
+}
+
+// prop returns the value of the property key, nil if it has none.
+func (g *gisFeature) prop(key string) []byte {
+	for _, p := range g.props {
+		if string(p.key) == key {
+			return p.val
+		}
+	}
+	return nil
+}
+
+// holds returns the verdicts of an episode's criteria: each criterion's
+// name and its "holds".
+func holds(criteria []byte) []gisProp {
+	var out []gisProp
+	jsontext.Members(criteria, 0, func(m jsontext.Member) {
+		out = append(out, gisProp{key: criteria[m.KeyA+1 : m.KeyB-1], val: jsontext.Get(m.Value(criteria), "holds")})
+	})
+	return out
+}
+
+// geometryOf reads the GeoJSON Point, LineString or MultiLineString
+// linewatch writes.
+func geometryOf(g []byte) (orb.Geometry, error) {
+	var typ, coords []byte
+	jsontext.Members(g, 0, func(m jsontext.Member) {
+		switch {
+		case m.KeyIs(g, "type"):
+			typ = m.Value(g)
+		case m.KeyIs(g, "coordinates"):
+			coords = m.Value(g)
+		}
+	})
+	xy, err := numbers(coords)
+	if err != nil {
+		return nil, err
+	}
+	switch string(typ) {
+	case `"Point"`:
+		if len(xy) != 2 {
+			return nil, fmt.Errorf("a position of %d numbers", len(xy))
+		}
+		return orb.Point{xy[0], xy[1]}, nil
+	case `"LineString"`:
+		if len(xy)%2 != 0 {
+			return nil, fmt.Errorf("a LineString of %d numbers", len(xy))
+		}
+		return lineOf(xy), nil
+	case `"MultiLineString"`:
+		// An antimeridian-crossing sector or episode: its parts' numbers
+		// are read again one part at a time.
+		var mls orb.MultiLineString
+		var perr error
+		jsontext.Elements(coords, 0, func(a, z int) {
+			part, err := numbers(coords[a:z])
+			if err == nil && len(part)%2 != 0 {
+				err = fmt.Errorf("a LineString of %d numbers", len(part))
+			}
+			if err != nil {
+				perr = err
+				return
+			}
+			mls = append(mls, lineOf(part))
+		})
+		if perr != nil {
+			return nil, perr
+		}
+		return mls, nil
+	}
+	return nil, fmt.Errorf("geometry %s", jsontext.Clip(g))
+}
+
+// lineOf pairs numbers into a LineString's points.
+func lineOf(xy []float64) orb.LineString {
+	ls := make(orb.LineString, len(xy)/2)
+	for i := range ls {
+		ls[i] = orb.Point{xy[2*i], xy[2*i+1]}
+	}
+	return ls
+}
+
+// numbers returns the numbers of a GeoJSON coordinates array, at any
+// depth, in order.
+func numbers(a []byte) ([]float64, error) {
+	var out []float64
+	for i := 0; i < len(a); i++ {
+		if c := a[i]; c != '-' && (c < '0' || c > '9') {
+			continue
+		}
+		j := i + 1
+		for j < len(a) && a[j] != ',' && a[j] != ']' && !jsontext.IsSpace(a[j]) {
+			j++
+		}
+		f, err := strconv.ParseFloat(text(a[i:j]), 64)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+		i = j
+	}
+	return out, nil
 }
 
 // typeState gathers the kinds of value a carried property takes, for
@@ -225,15 +359,15 @@ type typeState struct {
 	str, integer, long, real, boolean, other bool
 }
 
-func (s *typeState) add(v *fastjson.Value) {
-	switch v.Type() {
-	case fastjson.TypeNull:
-	case fastjson.TypeString:
+func (s *typeState) add(v []byte) {
+	switch {
+	case len(v) == 0 || string(v) == "null":
+	case v[0] == '"':
 		s.str = true
-	case fastjson.TypeTrue, fastjson.TypeFalse:
+	case string(v) == "true" || string(v) == "false":
 		s.boolean = true
-	case fastjson.TypeNumber:
-		if n, err := strconv.ParseInt(v.String(), 10, 64); err == nil {
+	case v[0] == '-' || v[0] >= '0' && v[0] <= '9':
+		if n, err := strconv.ParseInt(text(v), 10, 64); err == nil {
 			s.integer = true
 			s.long = s.long || n != int64(int32(n))
 		} else {
@@ -266,42 +400,52 @@ func (s *typeState) Type() gpkg.Type {
 	return gpkg.Text
 }
 
-// columnValue converts a GeoJSON property (nil if absent) to its column's
-// type.
-func columnValue(t gpkg.Type, key string, v *fastjson.Value) (any, error) {
-	if v == nil || v.Type() == fastjson.TypeNull {
+// columnValue converts a GeoJSON property, its JSON text (nil if
+// absent), to its column's type.
+func columnValue(t gpkg.Type, key string, v []byte) (any, error) {
+	if v == nil || string(v) == "null" {
 		return nil, nil
 	}
 	switch t {
 	case gpkg.Integer, gpkg.MediumInt:
-		return v.Int64()
+		return strconv.ParseInt(text(v), 10, 64)
 	case gpkg.Real:
-		return v.Float64()
+		return strconv.ParseFloat(text(v), 64)
 	case gpkg.Boolean:
-		return v.Bool()
+		return strconv.ParseBool(string(v))
 	case gpkg.DateTime:
-		s, err := v.StringBytes()
-		if err != nil {
-			return nil, err
+		s, ok := jsontext.String(v)
+		if !ok {
+			return nil, fmt.Errorf("not a time: %s", jsontext.Clip(v))
 		}
-		us, err := num.ParseTime(string(s))
+		us, err := num.ParseTime(s)
 		if err != nil {
 			return nil, err
 		}
 		return num.Time(us), nil
 	}
-	switch {
-	case v.Type() == fastjson.TypeString:
-		return string(v.GetStringBytes()), nil
-	case key == "sectors" && v.Type() == fastjson.TypeArray:
+	if s, ok := jsontext.String(v); ok {
+		return s, nil
+	}
+	if key == "sectors" && v[0] == '[' {
 		var ids []string
-		for _, s := range v.GetArray() {
-			ids = append(ids, string(s.GetStringBytes()))
+		for _, s := range jsontext.Values(v) {
+			id, _ := jsontext.String(s)
+			ids = append(ids, id)
 		}
 		return strings.Join(ids, ";"), nil
 	}
-	return v.String(), nil // JSON text, compact
+	var b bytes.Buffer
+	if err := json.Compact(&b, v); err != nil {
+		return nil, err
+	}
+	return b.String(), nil // JSON text, compact
 }
+
+// text views JSON text as a string, without copying, for strconv: the
+// string must not outlive the call (an error that holds it is formatted
+// at once, while the Feature's text stands).
+func text(v []byte) string { return unsafe.String(unsafe.SliceData(v), len(v)) }
 
 // lastChange is the time of the latest Feature (the end of the latest
 // episode, the time of the latest violation), or the epoch if there is

@@ -17,7 +17,6 @@ import (
 	"github.com/linewatch/linewatch/gpkg"
 	"github.com/paulmach/orb"
 	"github.com/twpayne/go-geom/encoding/wkt"
-	"github.com/valyala/fastjson"
 )
 
 // testResult is a small run on a straight line from 30°E to 31°E along
@@ -345,7 +344,7 @@ func TestInferType(t *testing.T) {
 	for _, tc := range tests {
 		var st typeState
 		for _, v := range tc.values {
-			st.add(fastjson.MustParse(v))
+			st.add([]byte(v))
 		}
 		if got := st.Type(); got != tc.want {
 			t.Errorf("%v: %s, want %s", tc.values, got, tc.want)
@@ -373,7 +372,7 @@ func TestColumnValue(t *testing.T) {
 		{gpkg.Text, "x", `null`, "<nil>"},
 	}
 	for _, tc := range tests {
-		v, err := columnValue(tc.typ, tc.key, fastjson.MustParse(tc.raw))
+		v, err := columnValue(tc.typ, tc.key, []byte(tc.raw))
 		if err != nil {
 			t.Errorf("%s %s: %v", tc.typ, tc.raw, err)
 			continue

@@ -37,9 +37,9 @@ func writeGPKG(w io.Writer, line *geo.Line, pol detect.Policy, feats []feature) 
 		for _, r := range l.rows {
 			gl.Features = append(gl.Features, gpkg.Feature{Geometry: r.geom, Values: r.values})
 		}
-		layers = append(layers, gl)
+		layers = append(layers, promoteMulti(gl))
 	}
-	layers = append(layers, sectorLayer(line))
+	layers = append(layers, promoteMulti(sectorLayer(line)))
 
 	f, err := os.CreateTemp("", "linewatch-*.gpkg")
 	if err != nil {
@@ -76,11 +76,43 @@ func sectorLayer(line *geo.Line) gpkg.Layer {
 		if s.StretchName != "" {
 			name = s.StretchName
 		}
+		parts := geo.SplitAntimeridian(line.Substring(s.Stretch, s.KmFrom, s.KmTo))
+		var g orb.Geometry = round6(parts[0])
+		if len(parts) > 1 {
+			mls := make(orb.MultiLineString, len(parts))
+			for i, p := range parts {
+				mls[i] = round6(p)
+			}
+			g = mls
+		}
 		l.Features = append(l.Features, gpkg.Feature{
-			Geometry: round6(line.Substring(s.Stretch, s.KmFrom, s.KmTo)),
+			Geometry: g,
 			Values: []any{s.ID, int64(s.Index), num.Round(s.KmFrom, 3), num.Round(s.KmTo, 3),
 				num.Round(s.LengthKm(), 3), int64(s.Stretch), name},
 		})
+	}
+	return l
+}
+
+// promoteMulti makes a LINESTRING layer of which some feature is a
+// MultiLineString (cut at the antimeridian) a MULTILINESTRING layer, each
+// of its LineStrings a MultiLineString of one part: a GeoPackage layer
+// holds one geometry type. A layer whose lines cross no antimeridian
+// stays LINESTRING.
+func promoteMulti(l gpkg.Layer) gpkg.Layer {
+	multi := false
+	for _, f := range l.Features {
+		_, ok := f.Geometry.(orb.MultiLineString)
+		multi = multi || ok
+	}
+	if !multi || l.GeometryType != "LINESTRING" {
+		return l
+	}
+	l.GeometryType = "MULTILINESTRING"
+	for i, f := range l.Features {
+		if ls, ok := f.Geometry.(orb.LineString); ok {
+			l.Features[i].Geometry = orb.MultiLineString{ls}
+		}
 	}
 	return l
 }

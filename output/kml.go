@@ -81,6 +81,16 @@ func kmlGeometry(g orb.Geometry) (kml.Element, error) {
 			flat = append(flat, p[0], p[1])
 		}
 		return gkml.Encode(geom.NewLineStringFlat(geom.XY, flat))
+	case orb.MultiLineString:
+		var flat []float64
+		var ends []int
+		for _, ls := range g {
+			for _, p := range ls {
+				flat = append(flat, p[0], p[1])
+			}
+			ends = append(ends, len(flat))
+		}
+		return gkml.Encode(geom.NewMultiLineStringFlat(geom.XY, flat, ends))
 	}
 	return gkml.Encode(nil)
 }

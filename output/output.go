@@ -2,7 +2,9 @@
 // as GeoJSON, GeoJSON text sequences or CSV, in the shapes SPEC §5 fixes,
 // and as a GeoPackage or KML for GIS tools and Google Earth; byte for
 // byte the same for the same result, styled so that map tools colour them
-// by class.
+// by class. It also writes the run's summaries and the line's sector
+// layout, and defines the shape its episodes are read back in (Episode),
+// for the report and for gen's truth.
 package output
 
 import (
@@ -14,12 +16,14 @@ import (
 	"github.com/linewatch/linewatch/internal/jsontext"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/linewatch/linewatch/detect"
 	"github.com/linewatch/linewatch/feed"
 	"github.com/linewatch/linewatch/geo"
 	"github.com/linewatch/linewatch/internal/num"
+	"github.com/paulmach/orb"
 )
 
 // Format is an output format.
@@ -163,18 +167,9 @@ func Write(w io.Writer, line *geo.Line, pol detect.Policy, res *detect.Result, o
 func AppendEpisode(b []byte, line *geo.Line, pol detect.Policy, e *detect.Episode) []byte {
 	b = append(b, `{"type":"Feature","id":`...)
 	b = jsontext.AppendString(b, e.ID)
-	b = append(b, `,"geometry":{"type":"LineString","coordinates":[`...)
-	for i, p := range line.Substring(e.Stretch, e.KmFrom, e.KmTo) {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, '[')
-		b = num.AppendFormat(b, p[0], 6)
-		b = append(b, ',')
-		b = num.AppendFormat(b, p[1], 6)
-		b = append(b, ']')
-	}
-	b = append(b, `]},"properties":{"id":`...)
+	b = append(b, `,"geometry":`...)
+	b = appendLines(b, EpisodeGeometry(line, e))
+	b = append(b, `,"properties":{"id":`...)
 	b = jsontext.AppendString(b, e.ID)
 	b = append(b, `,"layer":"episode","class":`...)
 	b = jsontext.AppendString(b, e.Class.String())
@@ -208,11 +203,12 @@ func AppendEpisode(b []byte, line *geo.Line, pol detect.Policy, e *detect.Episod
 	b = num.AppendFormat(b, e.MaxDepthM, 3)
 	b = append(b, `,"score":`...)
 	b = num.AppendMicro(b, e.Score)
+	b = appendSources(b, e)
 	b = append(b, `,"criteria":`...)
 	b = AppendCriteria(b, pol, e)
 	b = append(b, `,"evidence":[`...)
 	for i, v := range e.Evidence {
-		if i == 50 {
+		if i == maxEvidence {
 			break
 		}
 		if i > 0 {
@@ -233,8 +229,73 @@ func AppendEpisode(b []byte, line *geo.Line, pol detect.Policy, e *detect.Episod
 	return b
 }
 
-// Describe is an episode in one sentence, for map popups and reports.
+// appendSources appends the figures of corroboration: "sources", the
+// number of distinct sources, and "affiliations", violations by their
+// sources' affiliation.
+func appendSources(b []byte, e *detect.Episode) []byte {
+	b = appendInt(b, "sources", e.Sources)
+	b = append(b, `,"affiliations":{`...)
+	for i, a := range e.Affiliations {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = jsontext.AppendString(b, a.Affiliation)
+		b = append(b, ':')
+		b = strconv.AppendInt(b, int64(a.Violations), 10)
+	}
+	return append(b, '}')
+}
+
+// EpisodeGeometry is the line from an episode's km_from to its km_to: one
+// part, or, where it crosses the antimeridian, its parts on either side,
+// cut there (RFC 7946 §3.1.9: map tools draw a line whose longitudes jump
+// from 180 to -180 across the whole map). Every format writes it as a
+// LineString when it has one part and as a MultiLineString otherwise.
+func EpisodeGeometry(line *geo.Line, e *detect.Episode) orb.MultiLineString {
+	return geo.SplitAntimeridian(line.Substring(e.Stretch, e.KmFrom, e.KmTo))
+}
+
+// appendLines appends a GeoJSON LineString, or a MultiLineString of
+// several parts, coordinates rounded to 6 decimals.
+func appendLines(b []byte, parts orb.MultiLineString) []byte {
+	if len(parts) == 1 {
+		b = append(b, `{"type":"LineString","coordinates":`...)
+	} else {
+		b = append(b, `{"type":"MultiLineString","coordinates":[`...)
+	}
+	for k, part := range parts {
+		if k > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '[')
+		for i, p := range part {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '[')
+			b = num.AppendFormat(b, p[0], 6)
+			b = append(b, ',')
+			b = num.AppendFormat(b, p[1], 6)
+			b = append(b, ']')
+		}
+		b = append(b, ']')
+	}
+	if len(parts) > 1 {
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// Describe is an episode in one sentence, for map popups and reports. An
+// episode that is not corroborated says so.
 func Describe(line *geo.Line, e *detect.Episode) string {
+	if !e.Corroborated {
+		return describe(line, e) + fmt.Sprintf("; not corroborated: %s, no neutral source", plural(e.DistinctAffiliations(), "affiliation"))
+	}
+	return describe(line, e)
+}
+
+func describe(line *geo.Line, e *detect.Episode) string {
 	return fmt.Sprintf("%s by %s, %s to %s, km %s–%s (%s): %s (%s, %s, %d fire, %d buffer) in %s; %s, strength %s, max depth %s m, score %s",
 		strings.ReplaceAll(e.Class.String(), "_", " "), e.Party, num.FormatTime(e.Start), num.FormatTime(e.End),
 		num.Format(e.KmFrom, 3), num.Format(e.KmTo, 3), sectorRange(line, e.Sectors),
@@ -257,8 +318,9 @@ func sectorRange(line *geo.Line, s []int) string {
 	return line.SectorID(s[0]) + "–" + line.SectorID(s[len(s)-1])
 }
 
-// AppendCriteria appends the three criteria, each measured value beside
-// its threshold (SPEC §5).
+// AppendCriteria appends the criteria, each measured value beside its
+// threshold (SPEC §5): the three of the class, and corroborated
+// (docs/corroboration.md).
 func AppendCriteria(b []byte, pol detect.Policy, e *detect.Episode) []byte {
 	b = append(b, `{"significant":{"holds":`...)
 	b = appendBool(b, e.Significant)
@@ -269,7 +331,7 @@ func AppendCriteria(b []byte, pol detect.Policy, e *detect.Episode) []byte {
 	b = append(b, `,"strength":`...)
 	b = num.AppendMicro(b, e.Strength)
 	b = append(b, `,"min_score":`...)
-	b = num.AppendFormat(b, pol.SignificantScore, 6)
+	b = num.AppendMicro(b, pol.SignificantScoreMicro)
 	b = append(b, `,"min_depth_m":`...)
 	b = num.AppendFormat(b, pol.SignificantDepthM, 3)
 	b = append(b, `,"min_strength":`...)
@@ -284,6 +346,11 @@ func AppendCriteria(b []byte, pol detect.Policy, e *detect.Episode) []byte {
 	b = appendBool(b, e.Sustained)
 	b = appendInt(b, "hot_windows", e.HotWindows)
 	b = appendInt(b, "min_hot_windows", pol.SustainedMinHotWindows)
+	b = append(b, `},"corroborated":{"holds":`...)
+	b = appendBool(b, e.Corroborated)
+	b = appendInt(b, "affiliations", e.DistinctAffiliations())
+	b = appendInt(b, "neutral", e.NeutralViolations())
+	b = appendInt(b, "min_affiliations", pol.CorroborationMinAffiliations)
 	b = append(b, "}}"...)
 	return b
 }

@@ -6,28 +6,14 @@ import (
 	"strings"
 
 	"github.com/linewatch/linewatch/detect"
+	"github.com/linewatch/linewatch/feed"
 	"github.com/linewatch/linewatch/internal/num"
 )
-
-// Records account for every record read: read = accepted + rejected +
-// duplicate + late + outside. Unattributed and BeyondEnd are among the
-// accepted; Outside are the sightings outside the run's time range
-// (detect --since, --until), present only in a run that had one.
-type Records struct {
-	Read         int64 `json:"read"`
-	Accepted     int64 `json:"accepted"`
-	Rejected     int64 `json:"rejected"`
-	Duplicate    int64 `json:"duplicate"`
-	Late         int64 `json:"late"`
-	Unattributed int64 `json:"unattributed"`
-	BeyondEnd    int64 `json:"beyond_end"`
-	Outside      int64 `json:"outside,omitempty"`
-}
 
 // Counts is a summary without its timings (SPEC §5): what a summary file
 // is read back into, and what a scenario expects a run to report.
 type Counts struct {
-	Records    Records `json:"records"`
+	Records    feed.Counts `json:"records"`
 	Violations struct {
 		Crossing  int64 `json:"crossing"`
 		Incursion int64 `json:"incursion"`
@@ -57,7 +43,9 @@ func (s *Summary) Counts() Counts {
 
 // Summary is the account of a run (SPEC §5).
 type Summary struct {
-	Records Records
+	// Records account for every record read; Outside is written only
+	// for a run with a time range.
+	Records feed.Counts
 	Result  *detect.Result
 	WallS   float64
 	// Range is the run's time range for people ("from … until …"), ""

@@ -31,9 +31,13 @@ const noneColour = "#9aa5b1"
 
 // projection is an equirectangular projection centred on the line's mean
 // latitude: north is up and, at that latitude, a kilometre is as long
-// across as it is up and down, which a scale bar needs.
+// across as it is up and down, which a scale bar needs. Longitudes are
+// taken within 180° of the map's centre, so that a line around the
+// antimeridian is drawn where it lies, one piece, with longitudes past
+// 180 on its east.
 type projection struct {
 	lonMin, latMax float64
+	lon0           float64 // the longitude at the map's centre
 	k              float64 // cos(mean latitude)
 	s              float64 // pixels per degree of latitude
 	dx, dy         float64 // offsets that centre the drawing
@@ -41,20 +45,36 @@ type projection struct {
 }
 
 func (p *projection) xy(lon, lat float64) [2]float64 {
+	lon = unwrap(lon, p.lon0)
 	return [2]float64{p.dx + (lon-p.lonMin)*p.k*p.s, p.dy + (p.latMax-lat)*p.s}
 }
 
+// pts projects a path: each longitude within 180° of the one before (the
+// first within 180° of the centre), so that a path across the
+// antimeridian goes on across it.
 func (p *projection) pts(coords [][2]float64) [][2]float64 {
 	out := make([][2]float64, len(coords))
+	prev := p.lon0
 	for i, c := range coords {
-		out[i] = p.xy(c[0], c[1])
+		lon := unwrap(c[0], prev)
+		out[i] = p.xy(lon, c[1])
+		prev = lon
 	}
 	return out
 }
 
+// unwrap is lon, or lon ± 360 (a multiple of 360), whichever lies within
+// 180° of ref; lon itself, to the bit, when it does.
+func unwrap(lon, ref float64) float64 {
+	if d := lon - ref; d > 180 || d < -180 {
+		return ref + math.Remainder(d, 360)
+	}
+	return lon
+}
+
 // newProjection fits the box to the map.
 func newProjection(lonMin, lonMax, latMin, latMax float64) *projection {
-	p := &projection{lonMin: lonMin, latMax: latMax, k: math.Cos((latMin + latMax) / 2 * math.Pi / 180)}
+	p := &projection{lonMin: lonMin, latMax: latMax, lon0: (lonMin + lonMax) / 2, k: math.Cos((latMin + latMax) / 2 * math.Pi / 180)}
 	spanX := math.Max((lonMax-lonMin)*p.k, 1e-6)
 	spanY := math.Max(latMax-latMin, 1e-6)
 	inner := mapWidth - 2*mapPad
@@ -80,24 +100,34 @@ func drawMap(d *Data, v *view) string {
 		lonMin, lonMax = math.Min(lonMin, lon), math.Max(lonMax, lon)
 		latMin, latMax = math.Min(latMin, lat), math.Max(latMax, lat)
 	}
+	// The line's longitudes unwrapped along it: across the antimeridian
+	// they go on past 180 (or below -180).
+	prev := math.NaN()
 	for _, st := range line.Stretches() {
 		for _, c := range st.Coords {
-			grow(c[0], c[1])
+			lon := c[0]
+			if !math.IsNaN(prev) {
+				lon = unwrap(lon, prev)
+			}
+			grow(lon, c[1])
+			prev = lon
 		}
 	}
+	lon0 := (lonMin + lonMax) / 2
+	vlon := func(x Violation) float64 { return unwrap(x.Lon, lon0) }
 	// The violations near the line, and the bulk of those farther away,
 	// are framed; a few far ones would squeeze the line into a corner,
 	// so they are marked at the frame's edge instead.
 	outside := map[int]bool{}
-	cut := frameReach(d.Violations, lonMin, lonMax, latMin, latMax)
+	cut := frameReach(d.Violations, vlon, lonMin, lonMax, latMin, latMax)
 	for i, x := range d.Violations {
-		if boxDistKm(x.Lon, x.Lat, lonMin, lonMax, latMin, latMax) > cut {
+		if boxDistKm(vlon(x), x.Lat, lonMin, lonMax, latMin, latMax) > cut {
 			outside[i] = true
 		}
 	}
 	for i, x := range d.Violations {
 		if !outside[i] {
-			grow(x.Lon, x.Lat)
+			grow(vlon(x), x.Lat)
 		}
 	}
 	// Room for the party labels beside the line.
@@ -239,7 +269,7 @@ func boxDistKm(lon, lat, lonMin, lonMax, latMin, latMax float64) float64 {
 // frameReach is how far from the line's box (in km) the map's frame
 // reaches out for violations: an eighth of the line's extent (at least
 // 25 km), or farther if that leaves out more than a tenth of them.
-func frameReach(vs []Violation, lonMin, lonMax, latMin, latMax float64) float64 {
+func frameReach(vs []Violation, lon func(Violation) float64, lonMin, lonMax, latMin, latMax float64) float64 {
 	k := math.Cos((latMin + latMax) / 2 * math.Pi / 180)
 	reach := math.Max(25, math.Hypot((lonMax-lonMin)*k, latMax-latMin)*kmPerDegree/8)
 	if len(vs) == 0 {
@@ -247,7 +277,7 @@ func frameReach(vs []Violation, lonMin, lonMax, latMin, latMax float64) float64 
 	}
 	dist := make([]float64, len(vs))
 	for i, x := range vs {
-		dist[i] = boxDistKm(x.Lon, x.Lat, lonMin, lonMax, latMin, latMax)
+		dist[i] = boxDistKm(lon(x), x.Lat, lonMin, lonMax, latMin, latMax)
 	}
 	sort.Float64s(dist)
 	return math.Max(reach, dist[(len(dist)-1)*9/10])
@@ -344,9 +374,12 @@ func drawGraticule(b *svg, p *projection) {
 	step := niceStep(math.Max(lonMax-lonMin, latMax-latMin) / 6)
 	b.WriteString(`<g class="graticule">` + "\n")
 	for lon := math.Ceil(lonMin/step) * step; lon <= lonMax; lon += step {
+		if math.Abs(lon-p.lon0) > 180 {
+			continue // a map wider than the world (a ring around a pole) shows each meridian once
+		}
 		a, c := p.xy(lon, latMax), p.xy(lon, latMin)
 		fmt.Fprintf(b, `<line x1="%s" y1="%s" x2="%s" y2="%s"/>`, f(a[0]), f(a[1]), f(c[0]), f(c[1]))
-		b.text(a[0]+3, 12, `class="grat-label"`, degrees(lon, "E", "W"))
+		b.text(a[0]+3, 12, `class="grat-label"`, degrees(unwrap(lon, 0), "E", "W"))
 	}
 	for lat := math.Ceil(latMin/step) * step; lat <= latMax; lat += step {
 		a, c := p.xy(lonMin, lat), p.xy(lonMax, lat)

@@ -12,6 +12,7 @@ import (
 	"github.com/linewatch/linewatch/detect"
 	"github.com/linewatch/linewatch/geo"
 	"github.com/linewatch/linewatch/internal/num"
+	"github.com/linewatch/linewatch/output"
 )
 
 // feature is a GeoJSON Feature of detect's output, read loosely.
@@ -146,16 +147,6 @@ func parseEpisode(f *feature, sectors map[string]geo.Sector, pol detect.Policy) 
 	if _, err := classOf(e.Class); err != nil {
 		return e, err
 	}
-	var err error
-	if e.Start, err = timeProp(p, "start"); err != nil {
-		return e, err
-	}
-	if e.End, err = timeProp(p, "end"); err != nil {
-		return e, err
-	}
-	if e.Score, err = microProp(p, "score"); err != nil {
-		return e, err
-	}
 	if len(e.Sectors) == 0 {
 		return e, fmt.Errorf("no sectors")
 	}
@@ -169,19 +160,32 @@ func parseEpisode(f *feature, sectors map[string]geo.Sector, pol detect.Policy) 
 		return e, fmt.Errorf("km %s–%s is not where sectors %s–%s lie on this line (km %s–%s): was it detected on this line, with this policy's sector_km?",
 			num.Format(e.KmFrom, 3), num.Format(e.KmTo, 3), first.ID, last.ID, num.Format(first.KmFrom, 3), num.Format(last.KmTo, 3))
 	}
-	if w := pol.WindowMicros(); (e.Start-pol.WindowOrigin)%w != 0 || (e.End-pol.WindowOrigin)%w != 0 {
+	if w := pol.WindowMicros(); (int64(e.Start)-pol.WindowOrigin)%w != 0 || (int64(e.End)-pol.WindowOrigin)%w != 0 {
 		return e, fmt.Errorf("%s–%s are not window bounds of this policy (window %s from %s): pass the policy detect used with --policy",
-			num.FormatTime(e.Start), num.FormatTime(e.End), detect.FormatDuration(pol.Window), num.FormatTime(pol.WindowOrigin))
+			num.FormatTime(int64(e.Start)), num.FormatTime(int64(e.End)), num.FormatDuration(pol.Window), num.FormatTime(pol.WindowOrigin))
 	}
+	var want output.Criteria
+	want.Thresholds(pol)
 	c := e.Criteria
-	if c.Significant.MinScore != num.Round(pol.SignificantScore, 6) || c.Significant.MinDepthM != num.Round(pol.SignificantDepthM, 3) ||
-		c.Significant.MinStrength != num.Round(pol.SignificantStrength, 6) || c.Deliberate.MinGround != pol.DeliberateMinGround ||
-		c.Deliberate.MinTracks != pol.DeliberateMinTracks || c.Sustained.MinHotWindows != pol.SustainedMinHotWindows {
+	if c.Significant.MinScore != want.Significant.MinScore || c.Significant.MinDepthM != want.Significant.MinDepthM ||
+		c.Significant.MinStrength != want.Significant.MinStrength || c.Deliberate.MinGround != want.Deliberate.MinGround ||
+		c.Deliberate.MinTracks != want.Deliberate.MinTracks || c.Sustained.MinHotWindows != want.Sustained.MinHotWindows ||
+		c.Corroborated != nil && c.Corroborated.MinAffiliations != want.Corroborated.MinAffiliations {
 		return e, fmt.Errorf("its criteria's thresholds are not this policy's: pass the policy detect used with --policy")
 	}
-	if f.Geometry != nil && f.Geometry.Type == "LineString" {
+	switch {
+	case f.Geometry == nil:
+	case f.Geometry.Type == "LineString":
 		if err := json.Unmarshal(f.Geometry.Coordinates, &e.Coords); err != nil {
 			return e, fmt.Errorf("geometry: %w", err)
+		}
+	case f.Geometry.Type == "MultiLineString": // cut at the antimeridian
+		var parts [][][2]float64
+		if err := json.Unmarshal(f.Geometry.Coordinates, &parts); err != nil {
+			return e, fmt.Errorf("geometry: %w", err)
+		}
+		for _, p := range parts {
+			e.Coords = append(e.Coords, p...)
 		}
 	}
 	return e, nil

@@ -11,6 +11,7 @@ import (
 	"github.com/linewatch/linewatch/detect"
 	"github.com/linewatch/linewatch/internal/num"
 	"github.com/linewatch/linewatch/output"
+	"github.com/linewatch/linewatch/policy"
 )
 
 //go:embed report.html.tmpl
@@ -59,6 +60,8 @@ type criterionRow struct {
 	Name  string
 	Holds bool
 	Tests []testRow
+	// Absent: the output read was written before the criterion existed.
+	Absent bool
 }
 
 type testRow struct {
@@ -103,7 +106,7 @@ func Write(w io.Writer, d *Data) error {
 	if len(d.Episodes)+len(d.Violations) > 0 {
 		lo, hi := int64(1<<62), int64(-1<<62)
 		for _, e := range d.Episodes {
-			lo, hi = min(lo, e.Start), max(hi, e.End)
+			lo, hi = min(lo, int64(e.Start)), max(hi, int64(e.End))
 		}
 		for _, x := range d.Violations {
 			lo, hi = min(lo, x.Time), max(hi, x.Time)
@@ -140,8 +143,8 @@ func episodeRowOf(e *Episode) episodeRow {
 	c, _ := classOf(e.Class)
 	r := episodeRow{
 		ID: e.ID, Class: e.Class, Label: label(e.Class), Colour: output.Style[c].Color, Party: e.Party,
-		Start: when(e.Start), End: when(e.End),
-		Span:       days(e.End-e.Start) + ", " + plural(e.HotWindows, "hot window"),
+		Start: when(int64(e.Start)), End: when(int64(e.End)),
+		Span:       days(int64(e.End)-int64(e.Start)) + ", " + plural(e.HotWindows, "hot window"),
 		Km:         num.Format(e.KmFrom, 3) + "–" + num.Format(e.KmTo, 3),
 		Violations: e.Violations, Crossings: e.Crossings,
 		Incursions: e.Incursions, Fire: e.Fire, Buffer: e.Buffer,
@@ -157,12 +160,19 @@ func episodeRowOf(e *Episode) episodeRow {
 		return testRow{what, num.Format(v, dec), "≥", num.Format(t, dec), v >= t}
 	}
 	r.Criteria = []criterionRow{
-		{"significant", s.Holds, []testRow{
+		{Name: "significant", Holds: s.Holds, Tests: []testRow{
 			ge("score", s.Score, s.MinScore, 6), ge("depth m", s.MaxDepthM, s.MinDepthM, 3), ge("strength", s.Strength, s.MinStrength, 6)}},
-		{"deliberate", dl.Holds, []testRow{
+		{Name: "deliberate", Holds: dl.Holds, Tests: []testRow{
 			ge("ground", float64(dl.Ground), float64(dl.MinGround), 0), ge("tracks", float64(dl.Tracks), float64(dl.MinTracks), 0)}},
-		{"sustained", su.Holds, []testRow{
+		{Name: "sustained", Holds: su.Holds, Tests: []testRow{
 			ge("hot windows", float64(su.HotWindows), float64(su.MinHotWindows), 0)}},
+	}
+	if co := e.Criteria.Corroborated; co != nil {
+		r.Criteria = append(r.Criteria, criterionRow{Name: "corroborated", Holds: co.Holds, Tests: []testRow{
+			ge("affiliations", float64(co.Affiliations), float64(co.MinAffiliations), 0),
+			{"neutral violations", strconv.Itoa(co.Neutral), ">", "0", co.Neutral > 0}}})
+	} else {
+		r.Criteria = append(r.Criteria, criterionRow{Name: "corroborated", Absent: true})
 	}
 	return r
 }
@@ -170,10 +180,13 @@ func episodeRowOf(e *Episode) episodeRow {
 // episodeTip is an episode's tooltip: id, class, dates, place, criteria.
 func episodeTip(e *Episode) string {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "%s — %s\n%s, %s to %s\n", e.ID, label(e.Class), e.Party, when(e.Start), when(e.End))
+	fmt.Fprintf(&sb, "%s — %s\n%s, %s to %s\n", e.ID, label(e.Class), e.Party, when(int64(e.Start)), when(int64(e.End)))
 	fmt.Fprintf(&sb, "sectors %s, km %s–%s\n", strings.Join(e.Sectors, " "), num.Format(e.KmFrom, 3), num.Format(e.KmTo, 3))
 	fmt.Fprintf(&sb, "%s: %d crossings, %d incursions, %d fire, %d buffer\n", plural(e.Violations, "violation"), e.Crossings, e.Incursions, e.Fire, e.Buffer)
 	for _, c := range episodeRowOf(e).Criteria {
+		if c.Absent {
+			continue
+		}
 		mark := "no"
 		if c.Holds {
 			mark = "yes"
@@ -204,9 +217,9 @@ func violationTip(x *Violation) string {
 
 // policyRows lists the policy in SPEC §7 order.
 func policyRows(p detect.Policy) []policyRow {
-	m := p.Map()
+	m := policy.Map(p)
 	var rows []policyRow
-	for _, k := range detect.PolicyKeys() {
+	for _, k := range policy.Keys() {
 		val, ok := m[k]
 		if !ok {
 			continue

@@ -66,7 +66,7 @@ func (d *Data) Keep(since, until int64, rng string) {
 	d.Range = rng
 	eps := d.Episodes[:0]
 	for _, e := range d.Episodes {
-		if e.End > since && e.Start < until {
+		if int64(e.End) > since && int64(e.Start) < until {
 			eps = append(eps, e)
 		} else {
 			d.LeftOut.Episodes++
@@ -84,57 +84,13 @@ func (d *Data) Keep(since, until int64, rng string) {
 	d.Violations = vs
 }
 
-// Episode is an episode as detect writes it (SPEC §5).
+// Episode is an episode as detect writes it (SPEC §5), with its
+// geometry.
 type Episode struct {
-	ID          string   `json:"id"`
-	Class       string   `json:"class"`
-	Party       string   `json:"party"`
-	Start       int64    `json:"-"` // µs
-	End         int64    `json:"-"` // µs
-	Sectors     []string `json:"sectors"`
-	KmFrom      float64  `json:"km_from"`
-	KmTo        float64  `json:"km_to"`
-	HotWindows  int      `json:"hot_windows"`
-	Violations  int      `json:"violations"`
-	Crossings   int      `json:"crossings"`
-	Incursions  int      `json:"incursions"`
-	Fire        int      `json:"fire"`
-	Buffer      int      `json:"buffer"`
-	Tracks      int      `json:"tracks"`
-	Strength    float64  `json:"strength"`
-	MaxDepthM   float64  `json:"max_depth_m"`
-	Score       int64    `json:"-"` // micro-units
-	Criteria    Criteria `json:"criteria"`
-	Evidence    []string `json:"evidence"` // the first 50 violation ids
-	Description string   `json:"description"`
-	// Coords is the episode's geometry: the line from KmFrom to KmTo.
+	output.Episode
+	// Coords is the episode's geometry: the line from KmFrom to KmTo (its
+	// parts one after the other where it is cut at the antimeridian).
 	Coords [][2]float64 `json:"-"`
-}
-
-// Criteria are an episode's three criteria, each measured value beside its
-// threshold.
-type Criteria struct {
-	Significant struct {
-		Holds       bool    `json:"holds"`
-		Score       float64 `json:"score"`
-		MaxDepthM   float64 `json:"max_depth_m"`
-		Strength    float64 `json:"strength"`
-		MinScore    float64 `json:"min_score"`
-		MinDepthM   float64 `json:"min_depth_m"`
-		MinStrength float64 `json:"min_strength"`
-	} `json:"significant"`
-	Deliberate struct {
-		Holds     bool `json:"holds"`
-		Ground    int  `json:"ground"`
-		Tracks    int  `json:"tracks"`
-		MinGround int  `json:"min_ground"`
-		MinTracks int  `json:"min_tracks"`
-	} `json:"deliberate"`
-	Sustained struct {
-		Holds         bool `json:"holds"`
-		HotWindows    int  `json:"hot_windows"`
-		MinHotWindows int  `json:"min_hot_windows"`
-	} `json:"sustained"`
 }
 
 // Violation is a violation as detect writes it: isolated (Episode empty) or
@@ -200,42 +156,12 @@ func FromResult(line *geo.Line, pol detect.Policy, res *detect.Result) *Data {
 }
 
 func episodeOf(line *geo.Line, pol detect.Policy, e *detect.Episode) Episode {
-	x := Episode{
-		ID: e.ID, Class: e.Class.String(), Party: e.Party, Start: e.Start, End: e.End,
-		KmFrom: num.Round(e.KmFrom, 3), KmTo: num.Round(e.KmTo, 3),
-		HotWindows: e.HotWindows, Violations: e.Violations, Crossings: e.Crossings,
-		Incursions: e.Incursions, Fire: e.Fire, Buffer: e.Buffer, Tracks: e.Tracks,
-		Strength: detect.MicroFloat(e.Strength), MaxDepthM: num.Round(e.MaxDepthM, 3),
-		Score: e.Score, Description: output.Describe(line, e),
-	}
-	for _, s := range e.Sectors {
-		x.Sectors = append(x.Sectors, line.SectorID(s))
-	}
-	for i, v := range e.Evidence {
-		if i == 50 {
-			break
+	x := Episode{Episode: output.EpisodeOf(line, pol, e)}
+	for _, part := range output.EpisodeGeometry(line, e) {
+		for _, p := range part {
+			x.Coords = append(x.Coords, [2]float64{num.Round(p[0], 6), num.Round(p[1], 6)})
 		}
-		x.Evidence = append(x.Evidence, v.ID)
 	}
-	for _, p := range line.Substring(e.Stretch, e.KmFrom, e.KmTo) {
-		x.Coords = append(x.Coords, [2]float64{num.Round(p[0], 6), num.Round(p[1], 6)})
-	}
-	c := &x.Criteria
-	c.Significant.Holds = e.Significant
-	c.Significant.Score = detect.MicroFloat(e.Score)
-	c.Significant.MaxDepthM = x.MaxDepthM
-	c.Significant.Strength = x.Strength
-	c.Significant.MinScore = num.Round(pol.SignificantScore, 6)
-	c.Significant.MinDepthM = num.Round(pol.SignificantDepthM, 3)
-	c.Significant.MinStrength = num.Round(pol.SignificantStrength, 6)
-	c.Deliberate.Holds = e.Deliberate
-	c.Deliberate.Ground = e.Crossings + e.Incursions
-	c.Deliberate.Tracks = e.Tracks
-	c.Deliberate.MinGround = pol.DeliberateMinGround
-	c.Deliberate.MinTracks = pol.DeliberateMinTracks
-	c.Sustained.Holds = e.Sustained
-	c.Sustained.HotWindows = e.HotWindows
-	c.Sustained.MinHotWindows = pol.SustainedMinHotWindows
 	return x
 }
 

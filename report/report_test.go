@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"io"
 	"regexp"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/linewatch/linewatch/batch"
 	"github.com/linewatch/linewatch/detect"
+	"github.com/linewatch/linewatch/feed"
 	"github.com/linewatch/linewatch/geo"
 	"github.com/linewatch/linewatch/output"
 	"github.com/linewatch/linewatch/report"
@@ -234,7 +236,7 @@ func TestReportSummaryAndPolicy(t *testing.T) {
 		t.Error("no note of the missing summary")
 	}
 	k := r.out.Counts
-	sum := output.Summary{Records: output.Records{Read: k.Read, Accepted: k.Accepted, Rejected: k.Rejected, Duplicate: k.Duplicate},
+	sum := output.Summary{Records: feed.Counts{Read: k.Read, Accepted: k.Accepted, Rejected: k.Rejected, Duplicate: k.Duplicate},
 		Result: &r.out.Result, WallS: 0.25}
 	d.Summary = report.SummaryOf(&sum)
 	d.PolicySource = "strict.yaml"
@@ -266,7 +268,7 @@ func TestParseRefusesAnotherRun(t *testing.T) {
 		t.Errorf("5 km sectors: %v", err)
 	}
 	strict := r.pol
-	strict.SetSignificantScore(50)
+	strict.SignificantScoreMicro = detect.RoundMicro(50)
 	if _, err := report.Parse(data, r.line, strict); err == nil || !strings.Contains(err.Error(), "--policy") {
 		t.Errorf("another significant_score: %v", err)
 	}
@@ -352,4 +354,52 @@ func TestReportOfNothing(t *testing.T) {
 		}
 	}
 	selfContained(t, page)
+}
+
+// With corroboration asked of two parties and every observer of one, the
+// report shows each episode uncorroborated, beside its unchanged class;
+// read with another corroboration threshold, the output is refused.
+func TestReportShowsCorroboration(t *testing.T) {
+	pol := detect.DefaultPolicy()
+	pol.CorroborationMinAffiliations = 2
+	aff := map[string]string{}
+	for i := 1; i <= 40; i++ {
+		aff[fmt.Sprintf("obs-%02d", i)] = "UA"
+	}
+	pol.Affiliations = detect.NewAffiliations(aff)
+	line, err := geo.LoadFile(frontLine, pol.LineOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := batch.Run(batch.Config{Judge: detect.NewJudge(line, pol)}, []string{quarter})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := bundledRun(t)
+	if len(out.Result.Episodes) != len(base.out.Result.Episodes) {
+		t.Fatalf("%d episodes, %d without corroboration", len(out.Result.Episodes), len(base.out.Result.Episodes))
+	}
+	for i, e := range out.Result.Episodes {
+		if e.Corroborated || e.Class != base.out.Result.Episodes[i].Class {
+			t.Fatalf("%s: corroborated %v, class %v (was %v)", e.ID, e.Corroborated, e.Class, base.out.Result.Episodes[i].Class)
+		}
+	}
+	var b bytes.Buffer
+	if err := output.Write(&b, line, pol, &out.Result, output.Options{Format: output.GeoJSON}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := report.Parse(b.Bytes(), line, pol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := render(t, d)
+	if n := strings.Count(page, "not corroborated: 1 affiliation, no neutral source"); n < len(out.Result.Episodes) {
+		t.Errorf("%d episodes say they are not corroborated, want %d", n, len(out.Result.Episodes))
+	}
+	if !strings.Contains(page, "<th>Corroborated</th>") || !strings.Contains(page, "affiliations 1 ≥ 2") {
+		t.Error("the episodes table shows no corroboration")
+	}
+	if _, err := report.Parse(b.Bytes(), line, detect.DefaultPolicy()); err == nil || !strings.Contains(err.Error(), "--policy") {
+		t.Errorf("another corroboration threshold: %v", err)
+	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/linewatch/linewatch/detect"
 	"github.com/linewatch/linewatch/geo"
+	"github.com/linewatch/linewatch/output"
 	"github.com/linewatch/linewatch/report"
 )
 
@@ -55,8 +56,8 @@ func sizedData(line *geo.Line, pol detect.Policy, windows int) *report.Data {
 		})
 	}
 	for i, class := range []string{"sustained_offensive", "escalation"} {
-		e := report.Episode{ID: fmt.Sprintf("E%d", i), Class: class, Party: "A",
-			Start: t0 + int64(i)*day, End: t0 + int64(i+1)*day, Sectors: []string{secs[0].ID}, Violations: 1}
+		e := report.Episode{Episode: output.Episode{ID: fmt.Sprintf("E%d", i), Class: class, Party: "A",
+			Start: output.Instant(t0 + int64(i)*day), End: output.Instant(t0 + int64(i+1)*day), Sectors: []string{secs[0].ID}, Violations: 1}}
 		e.Criteria.Significant.Holds = true
 		d.Episodes = append(d.Episodes, e)
 	}

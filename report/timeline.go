@@ -53,7 +53,7 @@ func drawTimeline(d *Data, v *view) string {
 		tMin, tMax = min(tMin, x.Time), max(tMax, x.Time)
 	}
 	for _, e := range d.Episodes {
-		tMin, tMax = min(tMin, e.Start), max(tMax, e.End-1)
+		tMin, tMax = min(tMin, int64(e.Start)), max(tMax, int64(e.End)-1)
 	}
 	if tMin > tMax {
 		return ""
@@ -64,7 +64,7 @@ func drawTimeline(d *Data, v *view) string {
 	col := func(t int64) int64 { return (pol.WindowOf(t) - w0) / per }
 	tStart, tEnd := pol.WindowStart(w0), pol.WindowStart(w0+ncols*per)
 	if per > 1 {
-		v.TimelineNote = fmt.Sprintf("Each column holds %d windows of %s.", per, detect.FormatDuration(pol.Window))
+		v.TimelineNote = fmt.Sprintf("Each column holds %d windows of %s.", per, num.FormatDuration(pol.Window))
 	}
 
 	// Cell scores from the violations in the data.
@@ -203,8 +203,8 @@ func drawTimeline(d *Data, v *view) string {
 		for _, s := range e.Sectors {
 			lo, hi = min(lo, index[s]), max(hi, index[s])
 		}
-		x0 := tlLeft + float64(col(e.Start))*colW
-		x1 := tlLeft + float64(col(e.End-1)+1)*colW
+		x0 := tlLeft + float64(col(int64(e.Start)))*colW
+		x1 := tlLeft + float64(col(int64(e.End)-1)+1)*colW
 		y0 := tlTop + float64(lo)*rowH
 		y1 := tlTop + float64(hi+1)*rowH
 		c, _ := classOf(e.Class)
@@ -212,7 +212,7 @@ func drawTimeline(d *Data, v *view) string {
 			v.Approximate++
 			fmt.Fprintf(&b, `<rect class="ep-area" x="%s" y="%s" width="%s" height="%s" fill="url(#lw-hatch)" %s>`,
 				f(x0), f(y0), f(x1-x0), f(y1-y0), attr("data-ep", e.ID))
-			b.title(e.ID + ": its cells are not in the alerts (write them with --evidence); score " + num.FormatMicro(e.Score) + " in all")
+			b.title(e.ID + ": its cells are not in the alerts (write them with --evidence); score " + num.FormatMicro(int64(e.Score)) + " in all")
 			b.WriteString("</rect>\n")
 		}
 		// The outline's 2 px stroke lies inside the episode's cells, so
@@ -245,7 +245,7 @@ func drawTimeline(d *Data, v *view) string {
 	b.text(tlLeft, ly+24, `class="tick-label"`, "score 0")
 	b.text(tlLeft+220, ly+24, `class="tick-label" text-anchor="end"`, num.FormatMicro(maxScore)+" (log scale)")
 	b.text(tlLeft+240, ly+9, `class="tick-label"`, fmt.Sprintf("cell: %s × %s window; hot at score ≥ %s; outline: episode, coloured by class",
-		sectorKm(d), detect.FormatDuration(pol.Window), num.FormatMicro(pol.HotScoreMicro)))
+		sectorKm(d), num.FormatDuration(pol.Window), num.FormatMicro(pol.HotScoreMicro)))
 	b.WriteString("</g>\n</svg>")
 	return b.String()
 }

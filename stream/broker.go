@@ -16,8 +16,9 @@ import (
 // BrokerConfig says which NATS server to use and how its sightings stream
 // is laid out.
 type BrokerConfig struct {
-	// URL is a NATS server URL (nats://HOST:PORT); "" or "embedded" starts
-	// an embedded server with JetStream.
+	// URL is a NATS server URL (nats://HOST:PORT, or tls://…), or several
+	// separated by commas (the servers of a cluster, tried in turn); "" or
+	// "embedded" starts an embedded server with JetStream.
 	URL string
 	// StoreDir is where the embedded server keeps its JetStream files (and
 	// its listener's generated key).
@@ -36,9 +37,19 @@ type BrokerConfig struct {
 	// CredsFile is a NATS credentials file (JWT and seed) to connect to an
 	// external server with.
 	CredsFile string
+	// User and Password authenticate to an external server.
+	User, Password string
 	// TLSCert and TLSKey are the certificate and key (PEM files) of the
-	// embedded server's listener.
+	// embedded server's listener; for an external server, the client
+	// certificate to present (mutual TLS).
 	TLSCert, TLSKey string
+	// TLSCA is a PEM file of the certificate authorities that sign an
+	// external server's certificate (default: the system's).
+	TLSCA string
+	// Replicas is how many copies of the sightings stream (and of every
+	// stream and bucket made with Replicas) the servers keep: 1 (embedded),
+	// 3 on a cluster.
+	Replicas int
 	// Stream is the JetStream stream of sightings, created if absent and
 	// capturing Subject; Duplicates is its window for Nats-Msg-Id dedupe.
 	Stream     string
@@ -133,6 +144,15 @@ func StartBroker(ctx context.Context, cfg BrokerConfig) (*Broker, error) {
 		if cfg.CredsFile != "" {
 			opts = append(opts, nats.UserCredentials(cfg.CredsFile))
 		}
+		if cfg.User != "" || cfg.Password != "" {
+			opts = append(opts, nats.UserInfo(cfg.User, cfg.Password))
+		}
+		if cfg.TLSCA != "" {
+			opts = append(opts, nats.RootCAs(cfg.TLSCA))
+		}
+		if cfg.TLSCert != "" || cfg.TLSKey != "" {
+			opts = append(opts, nats.ClientCert(cfg.TLSCert, cfg.TLSKey))
+		}
 	}
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
@@ -149,7 +169,8 @@ func StartBroker(ctx context.Context, cfg BrokerConfig) (*Broker, error) {
 		return nil, err
 	}
 	b.JS = js
-	if b.Stream, err = EnsureStream(ctx, js, cfg.Stream, cfg.Subject, cfg.Duplicates, cfg.MaxAge); err != nil {
+	if b.Stream, err = EnsureStream(ctx, js, StreamSpec{Name: cfg.Stream, Subject: cfg.Subject, Duplicates: cfg.Duplicates,
+		MaxAge: cfg.MaxAge, Replicas: cfg.Replicas}, cfg.Log); err != nil {
 		b.Close()
 		return nil, err
 	}
@@ -159,12 +180,30 @@ func StartBroker(ctx context.Context, cfg BrokerConfig) (*Broker, error) {
 	return b, nil
 }
 
-// EnsureStream returns the stream named name, creating it (file storage,
-// capturing subject, with a duplicate window, keeping records for maxAge
-// or, if 0, for ever) if it does not exist.
-func EnsureStream(ctx context.Context, js jetstream.JetStream, name, subject string, dups, maxAge time.Duration) (jetstream.Stream, error) {
+// StreamSpec is a stream linewatch creates.
+type StreamSpec struct {
+	Name, Subject string
+	// Duplicates is the window within which JetStream drops a message whose
+	// id (Nats-Msg-Id) it has stored.
+	Duplicates time.Duration
+	// MaxAge, if set, is how long the stream keeps a message; 0: for ever.
+	MaxAge time.Duration
+	// Replicas is the number of copies on a cluster (0: 1).
+	Replicas int
+}
+
+// EnsureStream returns the stream spec names, creating it (file storage,
+// S2-compressed, capturing spec.Subject) if it does not exist. An
+// existing stream is taken as it is; log (if set) is told when it keeps
+// fewer copies than spec asks for.
+func EnsureStream(ctx context.Context, js jetstream.JetStream, spec StreamSpec, log *slog.Logger) (jetstream.Stream, error) {
+	name := spec.Name
 	s, err := js.Stream(ctx, name)
 	if err == nil {
+		if info := s.CachedInfo(); log != nil && info != nil && info.Config.Replicas < max(spec.Replicas, 1) {
+			log.Warn("the JetStream stream keeps fewer copies than --replicas asks for; change it with: nats stream edit "+name+" --replicas "+fmt.Sprint(spec.Replicas),
+				"stream", name, "replicas", info.Config.Replicas, "want", spec.Replicas)
+		}
 		return s, nil
 	}
 	if !errors.Is(err, jetstream.ErrStreamNotFound) {
@@ -173,15 +212,16 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, name, subject str
 	s, err = js.CreateStream(ctx, jetstream.StreamConfig{
 		Name:        name,
 		Description: "linewatch",
-		Subjects:    []string{subject},
+		Subjects:    []string{spec.Subject},
 		Storage:     jetstream.FileStorage,
 		Retention:   jetstream.LimitsPolicy,
-		Duplicates:  dups,
-		MaxAge:      maxAge,
+		Duplicates:  spec.Duplicates,
+		MaxAge:      spec.MaxAge,
+		Replicas:    max(spec.Replicas, 1),
 		Compression: jetstream.S2Compression,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("creating JetStream stream %s on %s: %w", name, subject, err)
+		return nil, fmt.Errorf("creating JetStream stream %s on %s: %w", name, spec.Subject, err)
 	}
 	return s, nil
 }
@@ -259,4 +299,31 @@ func sanitizeToken(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// Probe tells why the broker cannot serve now ("" when it can): the
+// connection is down, JetStream does not answer, or (embedded) cannot
+// store.
+func (b *Broker) Probe(ctx context.Context) string {
+	if st := b.nc.Status(); st != nats.CONNECTED {
+		return "not connected to NATS (" + strings.ToLower(st.String()) + ")"
+	}
+	if err := b.StoreError(); err != nil {
+		return "JetStream cannot store: " + err.Error()
+	}
+	if _, err := b.JS.AccountInfo(ctx); err != nil {
+		return "JetStream does not answer: " + err.Error()
+	}
+	return ""
+}
+
+// ConsumerProbe tells whether the durable consumer name exists on the
+// sightings stream.
+func (b *Broker) ConsumerProbe(name string) Probe {
+	return func(ctx context.Context) string {
+		if _, err := b.JS.Consumer(ctx, b.cfg.Stream, name); err != nil {
+			return "JetStream consumer " + name + " on " + b.cfg.Stream + ": " + err.Error()
+		}
+		return ""
+	}
 }

@@ -49,6 +49,20 @@
 // Metrics.SetProblem records each of these for /healthz, which answers
 // 503 while any lasts.
 //
+// # A group on a NATS cluster
+//
+// On a NATS cluster the state lives in JetStream rather than on one disk:
+// the checkpoint in a key-value bucket (KVStore), the alerts and rejected
+// records in streams (NATSSink, NATSLog), every stream and bucket with
+// replicas. RunGroup runs one engine of a group of identical ones: a
+// key-value lease with a per-key TTL (Lease) makes one active; it claims
+// the checkpoint with a revision-checked write and resumes after it, the
+// others wait and take over when the lease expires. Every write of the
+// checkpoint, the alerts and the rejects is conditional (on the head's
+// revision, on the stream's last message id), so an engine that lost its
+// lease without knowing cannot overwrite what the active one wrote
+// (ErrFenced), and a takeover neither loses nor repeats an alert.
+//
 // # Future records
 //
 // A record more than the policy's max_future ahead of "now" is rejected

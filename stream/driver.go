@@ -20,12 +20,12 @@ type Config struct {
 	Workers int // decode and prepare on this many goroutines; 0: GOMAXPROCS
 
 	Alerts  AlertSink
-	Rejects *Log // nil: rejected and late records are only counted
+	Rejects RecordLog // nil: rejected and late records are only counted
 
 	// Store, if set, holds the checkpoint: the driver restores from it
 	// (Restore) and writes it every CheckpointEvery or CheckpointRecords
 	// records, whichever comes first, and when Run returns.
-	Store             *Store
+	Store             Store
 	ConfigID          string // identifies the line and policy (Checkpoint.Config)
 	CheckpointEvery   time.Duration
 	CheckpointRecords int64
@@ -145,10 +145,9 @@ func (d *Driver) Summary(wallS float64) output.Summary {
 	// batch keeps; the stream counts them without keeping them.
 	res.Isolated = make([]*detect.Violation, d.engine.Isolated)
 	return output.Summary{
-		Records: output.Records{Read: c.Read, Accepted: c.Accepted, Rejected: c.Rejected, Duplicate: c.Duplicate,
-			Late: c.Late, Unattributed: c.Unattributed, BeyondEnd: c.BeyondEnd},
-		Result: res,
-		WallS:  wallS,
+		Records: c.Counts,
+		Result:  res,
+		WallS:   wallS,
 	}
 }
 

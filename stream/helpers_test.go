@@ -13,6 +13,7 @@ import (
 
 	"github.com/linewatch/linewatch/batch"
 	"github.com/linewatch/linewatch/detect"
+	"github.com/linewatch/linewatch/feed"
 	"github.com/linewatch/linewatch/gen"
 	"github.com/linewatch/linewatch/geo"
 	"github.com/linewatch/linewatch/output"
@@ -66,7 +67,7 @@ func generate(t testing.TB, line *geo.Line, sc gen.Scenario) []byte {
 
 // detectEpisodes runs the batch driver on data and returns its episodes as
 // GeoJSONSeq lines, and its counts.
-func detectEpisodes(t testing.TB, line *geo.Line, pol detect.Policy, data []byte) ([]string, batch.Counts) {
+func detectEpisodes(t testing.TB, line *geo.Line, pol detect.Policy, data []byte) ([]string, feed.Counts) {
 	t.Helper()
 	name := filepath.Join(t.TempDir(), "feed.ndjson")
 	if err := os.WriteFile(name, data, 0o644); err != nil {

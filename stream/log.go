@@ -8,6 +8,18 @@ import (
 	"os"
 )
 
+// RecordLog is where the driver writes rejected records, one a Write: a
+// file (Log) or a JetStream subject (NATSLog). Len is its position, which
+// a checkpoint records and Truncate goes back to.
+type RecordLog interface {
+	Write(p []byte) (int, error)
+	Flush() error
+	Sync() error
+	Len() int64
+	Truncate(n int64) error
+	Close() error
+}
+
 // Log is an append-only output file whose length a checkpoint records: a
 // restart cuts it back to that length (Truncate) and appends from there.
 // Standard output ("-") cannot be cut back; it is written as a stream.

@@ -1,9 +1,12 @@
 package stream
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -14,15 +17,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/linewatch/linewatch/detect"
+	"github.com/linewatch/linewatch/feed"
 	"github.com/linewatch/linewatch/internal/num"
 )
 
-// Counts account for every record the engine read (SPEC §2): read =
-// accepted + rejected + duplicate + late. Unattributed and BeyondEnd are
-// among the accepted; Future among the rejected.
+// Counts account for every record the engine read (SPEC §2), and for the
+// alerts it wrote.
 type Counts struct {
-	Read, Accepted, Rejected, Duplicate, Late int64
-	Unattributed, BeyondEnd, Future           int64
+	feed.Counts
 	// Alerts by status (index detect.Status).
 	Alerts [5]int64
 }
@@ -53,6 +55,9 @@ type Metrics struct {
 	last      uint64 // the stream's last sequence, as last seen
 	hasBroker bool
 	problems  map[string]string // what keeps the process from working, by part
+	role      string            // RoleActive or RoleStandby in a group; "" alone
+	probes    []namedProbe
+	maxLag    uint64 // /readyz fails past this lag (0: never)
 	// closedLatency is, for each closed alert, the processing time from
 	// the source handing on the batch that held the record that moved the
 	// watermark past the episode, to the alert being written.
@@ -123,6 +128,44 @@ func (m *Metrics) SetProblem(part, msg string) {
 		m.problems = map[string]string{}
 	}
 	m.problems[part] = msg
+}
+
+// SetRole records the engine's role in a group (RoleActive, RoleStandby).
+func (m *Metrics) SetRole(role string) {
+	m.mu.Lock()
+	m.role = role
+	m.mu.Unlock()
+}
+
+// Role is the engine's role in a group ("" when it runs alone).
+func (m *Metrics) Role() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.role
+}
+
+// Probe is a check GET /readyz makes: it returns why the process cannot do
+// its job now, or "" when it can.
+type Probe func(ctx context.Context) string
+
+type namedProbe struct {
+	name string
+	p    Probe
+}
+
+// AddProbe adds a check to /readyz.
+func (m *Metrics) AddProbe(name string, p Probe) {
+	m.mu.Lock()
+	m.probes = append(m.probes, namedProbe{name, p})
+	m.mu.Unlock()
+}
+
+// SetMaxLag makes /readyz fail while more than n records wait in the
+// stream (0: never).
+func (m *Metrics) SetMaxLag(n uint64) {
+	m.mu.Lock()
+	m.maxLag = n
+	m.mu.Unlock()
 }
 
 // Problems is the problems recorded, as "part: message", sorted.
@@ -244,6 +287,8 @@ type Health struct {
 	Lag          *uint64  `json:"lag,omitempty"`
 	Checkpoints  int64    `json:"checkpoints"`
 	UptimeS      float64  `json:"uptime_s"`
+	// Role is "active" or "standby" for an engine of a group.
+	Role string `json:"role,omitempty"`
 }
 
 // Health returns the process's state in brief.
@@ -263,8 +308,69 @@ func (m *Metrics) Health() Health {
 	if h.Problems = m.problemsLocked(); len(h.Problems) > 0 {
 		h.Status = "failing"
 	}
+	h.Role = m.role
 	m.mu.Unlock()
 	return h
+}
+
+// Readiness is what GET /readyz answers.
+type Readiness struct {
+	// Status is "ready", or "not ready" while Reasons lists why.
+	Status  string   `json:"status"`
+	Reasons []string `json:"reasons,omitempty"`
+	// Checks holds each check's outcome: "ok" or why not.
+	Checks map[string]string `json:"checks"`
+	Role   string            `json:"role,omitempty"`
+	Lag    *uint64           `json:"lag,omitempty"`
+}
+
+// Ready runs the checks: the problems /healthz lists, every probe (the
+// NATS connection, JetStream, the consumer, the state), and the lag.
+func (m *Metrics) Ready(ctx context.Context) Readiness {
+	h := m.Health()
+	r := Readiness{Status: "ready", Checks: map[string]string{}, Role: h.Role, Lag: h.Lag}
+	r.Reasons = append(r.Reasons, h.Problems...)
+	m.mu.Lock()
+	probes, maxLag := slices.Clone(m.probes), m.maxLag
+	m.mu.Unlock()
+	for _, p := range probes {
+		why := p.p(ctx)
+		if why == "" {
+			r.Checks[p.name] = "ok"
+			continue
+		}
+		r.Checks[p.name] = why
+		r.Reasons = append(r.Reasons, p.name+": "+why)
+	}
+	if maxLag > 0 && h.Lag != nil {
+		if *h.Lag > maxLag {
+			why := fmt.Sprintf("%d records wait in the stream, more than %d", *h.Lag, maxLag)
+			r.Checks["lag"] = why
+			r.Reasons = append(r.Reasons, "lag: "+why)
+		} else {
+			r.Checks["lag"] = "ok"
+		}
+	}
+	if len(r.Reasons) > 0 {
+		r.Status = "not ready"
+	}
+	return r
+}
+
+// ReadyHandler serves GET /readyz: the Readiness as JSON, with status 200
+// when ready and 503 with the reasons when not.
+func (m *Metrics) ReadyHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		rd := m.Ready(ctx)
+		w.Header().Set("Content-Type", "application/json")
+		if rd.Status != "ready" {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		b, _ := json.Marshal(rd)
+		w.Write(append(b, '\n'))
+	})
 }
 
 // HealthHandler serves GET /healthz: the Health as JSON, with status 200

@@ -244,7 +244,7 @@ func TestNATSSink(t *testing.T) {
 	b := startBroker(t, t.TempDir())
 	defer b.Close()
 	ctx := context.Background()
-	as, err := stream.EnsureStream(ctx, b.JS, "LINEWATCH_ALERTS", "linewatch.alerts", time.Minute, 0)
+	as, err := stream.EnsureStream(ctx, b.JS, stream.StreamSpec{Name: "LINEWATCH_ALERTS", Subject: "linewatch.alerts", Duplicates: time.Minute}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,9 +15,10 @@ import (
 	"golang.org/x/net/netutil"
 )
 
-// Mux routes POST /v1/sightings (if ingest is set), GET /metrics and GET
-// /healthz. With a token, /metrics and /healthz answer only requests that
-// carry it (Authorization: Bearer TOKEN), 401 others.
+// Mux routes POST /v1/sightings (if ingest is set), GET /metrics, GET
+// /healthz (liveness) and GET /readyz (readiness). With a token, /metrics,
+// /healthz and /readyz answer only requests that carry it (Authorization:
+// Bearer TOKEN), 401 others.
 func Mux(ingest http.Handler, m *Metrics, token string) *http.ServeMux {
 	mux := http.NewServeMux()
 	if ingest != nil {
@@ -25,6 +26,7 @@ func Mux(ingest http.Handler, m *Metrics, token string) *http.ServeMux {
 	}
 	mux.Handle("GET /metrics", requireToken(token, m.Handler()))
 	mux.Handle("GET /healthz", requireToken(token, m.HealthHandler()))
+	mux.Handle("GET /readyz", requireToken(token, m.ReadyHandler()))
 	return mux
 }
 

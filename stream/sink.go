@@ -1,16 +1,9 @@
 package stream
 
 import (
-	"bytes"
-	"context"
 	"encoding/binary"
-	"encoding/gob"
 	"errors"
-	"fmt"
-	"strconv"
-	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/linewatch/linewatch/detect"
@@ -76,91 +69,59 @@ func (s *FileSink) Restore(state []byte) error {
 	return s.log.Truncate(n)
 }
 
-// NATSSink publishes alerts to a JetStream subject, each with the message
-// id "episode id:status:n", n counting the alerts of that episode: a
-// re-emitted alert after a restart has the id it had, and JetStream drops
-// it as a duplicate (within the stream's duplicate window).
+// NATSSink publishes alerts to a JetStream subject, one message each, in
+// the order the engine emits them, through a NATSLog: each carries the
+// message id "alert:N" (N counts the alerts from the start of the
+// analysis), and a takeover or restart publishes none twice and loses
+// none (see NATSLog).
 type NATSSink struct {
-	js      jetstream.JetStream
-	subject string
-	line    *geo.Line
-	pol     detect.Policy
-	counts  map[string]uint64 // alerts so far, by open episode id
-	pending []jetstream.PubAckFuture
-	timeout time.Duration
+	log  *NATSLog
+	line *geo.Line
+	pol  detect.Policy
+	buf  []byte
 }
 
 // NewNATSSink returns a sink publishing to subject, which a JetStream
 // stream must capture (EnsureStream).
 func NewNATSSink(js jetstream.JetStream, subject string, line *geo.Line, pol detect.Policy) *NATSSink {
-	return &NATSSink{js: js, subject: subject, line: line, pol: pol, counts: map[string]uint64{}, timeout: 30 * time.Second}
+	return &NATSSink{log: NewNATSLog(js, subject, "alert"), line: line, pol: pol}
 }
 
+// SetOrigin names the analysis the alerts belong to (NATSLog.Origin).
+func (s *NATSSink) SetOrigin(origin string) { s.log.Origin = origin }
+
 func (s *NATSSink) Write(a detect.Alert) error {
-	id := a.Episode.ID
-	s.counts[id]++
-	msgID := id + ":" + a.Status.String() + ":" + strconv.FormatUint(s.counts[id], 10)
-	for _, r := range a.Replaces {
-		delete(s.counts, r)
-	}
-	if a.Status == detect.Closed {
-		delete(s.counts, id)
-	}
-	data := output.AppendAlert(nil, s.line, s.pol, a)
-	m := &nats.Msg{Subject: s.subject, Data: data, Header: nats.Header{}}
-	m.Header.Set(jetstream.MsgIDHeader, msgID)
-	f, err := s.js.PublishMsgAsync(m)
-	if err != nil {
-		return fmt.Errorf("publishing alert %s: %w", msgID, err)
-	}
-	s.pending = append(s.pending, f)
-	return nil
+	s.buf = output.AppendAlert(s.buf[:0], s.line, s.pol, a)
+	_, err := s.log.Write(s.buf)
+	return err
 }
 
 // Flush has nothing to do: publishing is under way.
 func (s *NATSSink) Flush() error { return nil }
 
 // Sync waits until JetStream has stored every alert published.
-func (s *NATSSink) Sync() error {
-	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
-	defer cancel()
-	for _, f := range s.pending {
-		select {
-		case <-f.Ok():
-		case err := <-f.Err():
-			return fmt.Errorf("publishing alert %s: %w", f.Msg().Header.Get(jetstream.MsgIDHeader), err)
-		case <-ctx.Done():
-			return fmt.Errorf("publishing alerts: no acknowledgement from JetStream in %s", s.timeout)
-		}
-	}
-	s.pending = s.pending[:0]
-	return nil
-}
+func (s *NATSSink) Sync() error { return s.log.Sync() }
 
-type natsSinkState struct{ Counts map[string]uint64 }
-
-// State is the alert counts of the open episodes.
+// State is how many alerts were written.
 func (s *NATSSink) State() []byte {
-	var b bytes.Buffer
-	if err := gob.NewEncoder(&b).Encode(natsSinkState{s.counts}); err != nil {
-		panic(err) // a map of strings to numbers always encodes
-	}
-	return b.Bytes()
+	return binary.AppendUvarint([]byte{natsSinkState}, uint64(s.log.Len()))
 }
+
+// natsSinkState marks the state's format.
+const natsSinkState = 1
 
 func (s *NATSSink) Restore(state []byte) error {
-	s.counts = map[string]uint64{}
-	if len(state) == 0 {
-		return nil
+	var n uint64
+	if len(state) > 0 {
+		var k int
+		if state[0] == natsSinkState {
+			n, k = binary.Uvarint(state[1:])
+		}
+		if k <= 0 {
+			return errors.New("checkpoint: the alert position is not in this version's format: publish to another -o nats://SUBJECT, or start a new state")
+		}
 	}
-	var st natsSinkState
-	if err := gob.NewDecoder(bytes.NewReader(state)).Decode(&st); err != nil {
-		return fmt.Errorf("checkpoint: alert counts: %w", err)
-	}
-	if st.Counts != nil {
-		s.counts = st.Counts
-	}
-	return nil
+	return s.log.Truncate(int64(n))
 }
 
-func (s *NATSSink) Close() error { return s.Sync() }
+func (s *NATSSink) Close() error { return s.log.Close() }

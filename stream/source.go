@@ -64,7 +64,7 @@ func (s *ReaderSource) Run(ctx context.Context, bt *Batcher) error {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("read %s: %w", s.Name, err)
+			return err // feed's errors name the input: "read -: unexpected EOF"
 		}
 		bt.Current().Add(rec, ref)
 		if bt.Pending() >= MaxBatch {

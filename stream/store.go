@@ -36,10 +36,30 @@ var (
 	checkpointKey = []byte("checkpoint")
 )
 
-// Store keeps the checkpoint in a bbolt file under the state directory.
-// bbolt writes a transaction atomically and locks the file, so two
-// processes cannot share a state directory.
-type Store struct {
+// Store keeps the checkpoint: a local file (BoltStore, the embedded
+// server's default) or a JetStream key-value bucket (KVStore, for a NATS
+// cluster, where any engine can resume it). Save replaces the checkpoint
+// atomically: a Load after a crash finds the last one saved whole.
+type Store interface {
+	// Load returns the checkpoint, or nil if there is none yet.
+	Load() (*Checkpoint, error)
+	// Save writes the checkpoint, durably when it returns. It returns an
+	// error wrapping ErrFenced when another engine wrote the checkpoint
+	// since this one loaded or saved it.
+	Save(cp *Checkpoint) error
+	// Path says where the checkpoint is, for messages.
+	Path() string
+	Close() error
+}
+
+// ErrFenced is returned by Store.Save when another engine took the state
+// over: this one must stop writing.
+var ErrFenced = errors.New("another engine has taken the state over")
+
+// BoltStore keeps the checkpoint in a bbolt file under the state
+// directory. bbolt writes a transaction atomically and locks the file, so
+// two processes cannot share a state directory.
+type BoltStore struct {
 	db   *bolt.DB
 	path string
 }
@@ -47,7 +67,7 @@ type Store struct {
 // OpenStore opens (creating it if needed) the checkpoint file in dir. A
 // directory it creates is its owner's only (0700): it holds the sightings
 // JetStream stored and the key of the embedded server's listener.
-func OpenStore(dir string) (*Store, error) {
+func OpenStore(dir string) (*BoltStore, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("state: %w", err)
 	}
@@ -59,14 +79,14 @@ func OpenStore(dir string) (*Store, error) {
 		}
 		return nil, fmt.Errorf("state: %w", err)
 	}
-	return &Store{db: db, path: path}, nil
+	return &BoltStore{db: db, path: path}, nil
 }
 
 // Path is the checkpoint file's path.
-func (s *Store) Path() string { return s.path }
+func (s *BoltStore) Path() string { return s.path }
 
 // Load returns the checkpoint, or nil if there is none yet.
-func (s *Store) Load() (*Checkpoint, error) {
+func (s *BoltStore) Load() (*Checkpoint, error) {
 	var cp *Checkpoint
 	err := s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketName)
@@ -77,24 +97,21 @@ func (s *Store) Load() (*Checkpoint, error) {
 		if data == nil {
 			return nil
 		}
-		cp = new(Checkpoint)
-		return gob.NewDecoder(bytes.NewReader(data)).Decode(cp)
+		var err error
+		cp, err = decodeCheckpoint(data)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint %s: %w", s.path, err)
-	}
-	if cp != nil && cp.Version != checkpointVersion {
-		return nil, fmt.Errorf("checkpoint %s: version %d, want %d", s.path, cp.Version, checkpointVersion)
 	}
 	return cp, nil
 }
 
 // Save writes the checkpoint in one transaction (synced to disk when it
 // returns).
-func (s *Store) Save(cp *Checkpoint) error {
-	cp.Version = checkpointVersion
-	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(cp); err != nil {
+func (s *BoltStore) Save(cp *Checkpoint) error {
+	data, err := encodeCheckpoint(cp)
+	if err != nil {
 		return err
 	}
 	return s.db.Update(func(tx *bolt.Tx) error {
@@ -102,9 +119,29 @@ func (s *Store) Save(cp *Checkpoint) error {
 		if err != nil {
 			return err
 		}
-		return b.Put(checkpointKey, buf.Bytes())
+		return b.Put(checkpointKey, data)
 	})
 }
 
 // Close closes the file.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *BoltStore) Close() error { return s.db.Close() }
+
+func encodeCheckpoint(cp *Checkpoint) ([]byte, error) {
+	cp.Version = checkpointVersion
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(cp); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func decodeCheckpoint(data []byte) (*Checkpoint, error) {
+	cp := new(Checkpoint)
+	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(cp); err != nil {
+		return nil, err
+	}
+	if cp.Version != checkpointVersion {
+		return nil, fmt.Errorf("version %d, want %d", cp.Version, checkpointVersion)
+	}
+	return cp, nil
+}

@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
-	"time"
 )
 
 func gzipped(t *testing.T, b []byte) []byte {
@@ -102,33 +101,4 @@ func TestLogFormats(t *testing.T) {
 	}
 	wantOneLineError(t, runIn(t, "--log-format", "xml", "version"), `--log-format: "xml" is not text or json`)
 	wantOneLineError(t, runIn(t, "--log-level", "loud", "version"), "--log-level")
-}
-
-func TestProgress(t *testing.T) {
-	var buf bytes.Buffer
-	if newProgress(&buf, nil, false) != nil {
-		t.Error("a progress line on a buffer, which is no terminal")
-	}
-	var nilBar *progress
-	nilBar.update(1, 2) // no-ops
-	nilBar.done()
-
-	now := time.Unix(0, 0)
-	p := &progress{w: &buf, start: now, now: func() time.Time { return now }, delay: time.Second, total: 1000}
-	p.update(10, 100)
-	if buf.Len() != 0 {
-		t.Errorf("drawn within the first second: %q", buf.String())
-	}
-	now = now.Add(2 * time.Second)
-	p.update(2000000, 500)
-	p.update(2000001, 501) // within 200 ms of the last: skipped
-	p.done()
-	want := "\rdetect: [========>       ]  50% 2.0M records, 1.0M/s; 500 B, 250 B/s\x1b[K\r\x1b[K"
-	if buf.String() != want {
-		t.Errorf("progress\n%q\nwant\n%q", buf.String(), want)
-	}
-	p.total = 0
-	if got := p.line(15000, 3<<20, 2*time.Second); got != "detect: 15k records, 7500/s; 3.0 MB, 1.5 MB/s" {
-		t.Errorf("line without a total: %q", got)
-	}
 }

@@ -12,13 +12,13 @@ import (
 	"strings"
 	"time"
 
-	batchrun "github.com/linewatch/linewatch/batch"
+	"github.com/linewatch/linewatch/batch"
 	"github.com/linewatch/linewatch/detect"
 	"github.com/linewatch/linewatch/fixtures"
 	"github.com/linewatch/linewatch/gen"
 	"github.com/linewatch/linewatch/geo"
 	"github.com/linewatch/linewatch/internal/num"
-	render "github.com/linewatch/linewatch/output"
+	"github.com/linewatch/linewatch/output"
 	"github.com/linewatch/linewatch/report"
 	"github.com/urfave/cli/v2"
 )
@@ -110,18 +110,17 @@ func demoAction(c *cli.Context) error {
 
 	// 2. Detect, as linewatch detect --isolated --summary --report does.
 	t0 = time.Now()
-	out, err := batchrun.Run(batchrun.Config{Judge: detect.NewJudge(line, pol)}, []string{path("sightings.ndjson.gz")})
+	out, err := batch.Run(batch.Config{Judge: detect.NewJudge(line, pol)}, []string{path("sightings.ndjson.gz")})
 	if err != nil {
 		return unusable(err)
 	}
 	k := out.Counts
-	sum := render.Summary{
-		Records: render.Records{Read: k.Read, Accepted: k.Accepted, Rejected: k.Rejected, Duplicate: k.Duplicate,
-			Late: k.Late, Unattributed: k.Unattributed, BeyondEnd: k.BeyondEnd},
-		Result: &out.Result,
+	sum := output.Summary{
+		Records: k,
+		Result:  &out.Result,
 	}
 	if _, err := createFile(path("alerts.geojson"), func(w io.Writer) (any, error) {
-		return nil, render.Write(w, line, pol, &out.Result, render.Options{Format: render.GeoJSON, Isolated: true})
+		return nil, output.Write(w, line, pol, &out.Result, output.Options{Format: output.GeoJSON, Isolated: true})
 	}); err != nil {
 		return err
 	}
@@ -164,40 +163,13 @@ func createFile[T any](name string, write func(io.Writer) (T, error)) (T, error)
 }
 
 // demoDescribe prints what the demo did and found, and where the files are.
-func demoDescribe(w io.Writer, dir string, line *geo.Line, truth *gen.Truth, out *batchrun.Outcome, took time.Duration) error {
+func demoDescribe(w io.Writer, dir string, line *geo.Line, truth *gen.Truth, out *batch.Outcome, took time.Duration) error {
 	var sb strings.Builder
-	k := out.Counts
-	res := &out.Result
 	p := line.Parties()
 	fmt.Fprintf(&sb, "linewatch demo: %d days from %s on the bundled line, %s km of the 2024 front in %d sectors, %s/%s\n",
 		truth.Days, truth.Start[:10], num.Format(line.LengthKm(), 1), len(line.Sectors()), p[0], p[1])
-	fmt.Fprintf(&sb, "records: %d read, %d accepted, %d rejected, %d duplicate\n", k.Read, k.Accepted, k.Rejected, k.Duplicate)
-	fmt.Fprintf(&sb, "found: %d sustained offensive, %d sustained bombardment, %d escalation, %d isolated violations\n",
-		res.Classes[detect.SustainedOffensive], res.Classes[detect.SustainedBombardment], res.Classes[detect.Escalation], len(res.Isolated))
-	byID := map[string]*detect.Episode{}
-	for _, e := range res.Episodes {
-		byID[e.ID] = e
-	}
-	sb.WriteString("where each injected event was found:\n")
-	for _, ev := range truth.Events {
-		fmt.Fprintf(&sb, "  %s %s by %s on %s from %s\n     →", ev.ID, ev.Type, ev.Party, sectorSpan(ev.Sectors), ev.Start[:10])
-		found := 0
-		for _, id := range ev.Episodes {
-			e := byID[id]
-			if e == nil {
-				continue
-			}
-			if found > 0 {
-				sb.WriteString(";")
-			}
-			found++
-			fmt.Fprintf(&sb, " %s %s: %s, km %s–%s, %s to %s", strings.ReplaceAll(e.Class.String(), "_", " "), e.ID,
-				sectorSpan(sectorIDs(line, e.Sectors)), num.Format(e.KmFrom, 1), num.Format(e.KmTo, 1), when(e.Start), when(e.End))
-		}
-		if found == 0 {
-			fmt.Fprintf(&sb, " not found (expected %s)", strings.ReplaceAll(ev.ExpectedClass, "_", " "))
-		}
-		sb.WriteString("\n")
+	if err := truth.WriteFound(&sb, line, out.Counts, &out.Result); err != nil {
+		return err
 	}
 	fmt.Fprintf(&sb, "took %.2f s. Files in %s:\n", took.Seconds(), dir)
 	for _, f := range demoFiles {
@@ -246,31 +218,4 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-func sectorIDs(line *geo.Line, idx []int) []string {
-	ids := make([]string, len(idx))
-	for i, s := range idx {
-		ids[i] = line.SectorID(s)
-	}
-	return ids
-}
-
-func sectorSpan(ids []string) string {
-	if len(ids) == 0 {
-		return "no sector"
-	}
-	if len(ids) == 1 {
-		return ids[0]
-	}
-	return ids[0] + "–" + ids[len(ids)-1]
-}
-
-// when is an instant for people: the date alone at midnight UTC.
-func when(us int64) string {
-	s := num.FormatTime(us)
-	if t, ok := strings.CutSuffix(s, "T00:00:00Z"); ok {
-		return t
-	}
-	return s
 }

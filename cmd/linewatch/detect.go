@@ -7,9 +7,10 @@ import (
 	"runtime/debug"
 	"time"
 
-	batchrun "github.com/linewatch/linewatch/batch"
+	"github.com/linewatch/linewatch/batch"
 	"github.com/linewatch/linewatch/detect"
-	render "github.com/linewatch/linewatch/output"
+	"github.com/linewatch/linewatch/internal/progress"
+	"github.com/linewatch/linewatch/output"
 	"github.com/linewatch/linewatch/report"
 	"github.com/urfave/cli/v2"
 )
@@ -28,13 +29,14 @@ func detectCommand() *cli.Command {
 		&cli.StringFlag{Name: "report", Usage: "also write the HTML report (map, timeline, episodes, summary) to `FILE`", TakesFile: true},
 		&cli.StringFlag{Name: "title", Usage: "the report's `TITLE` (default: linewatch report)"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress bar and no summary on standard error (--summary FILE is still written)"},
+		sourcesFlag("the sources registry, a YAML `FILE`: each source's affiliation, which corroboration counts (docs/sources.md)"),
 	)
 	flags = append(flags, rangeFlags("sightings", "the others are counted as outside")...)
 	flags = append(flags, fromFlags()...) // --from csv|acled|ucdp: see import.go
 	return &cli.Command{
 		Name:      "detect",
 		Usage:     "find violations in sighting files and classify them into episodes",
-		UsageText: "linewatch detect --line L.geojson [--policy P.yaml] [-o OUT] [--format geojson|geojsonseq|csv|gpkg|kml]\n  [--rejects FILE] [--summary FILE] [--report FILE [--title TEXT]] [--since TIME] [--until TIME]\n  [--isolated] [--evidence] [--strict] [--quiet] SIGHTINGS...",
+		UsageText: "linewatch detect --line L.geojson [--policy P.yaml] [-o OUT] [--format geojson|geojsonseq|csv|gpkg|kml]\n  [--rejects FILE] [--summary FILE] [--report FILE [--title TEXT]] [--since TIME] [--until TIME]\n  [--isolated] [--evidence] [--strict] [--quiet] [--sources FILE] SIGHTINGS...",
 		Description: "Reads sightings (GeoJSON FeatureCollection or GeoJSON text sequence / NDJSON files, .gz,\n" +
 			"or - for standard input), judges each against the agreed line, aggregates violations per\n" +
 			"party, sector and window, and writes every episode with its class, figures, criteria and\n" +
@@ -58,11 +60,11 @@ func detectAction(c *cli.Context) error {
 	if len(inputs) == 0 {
 		return usageError(c, "no sighting files given (use - for standard input)")
 	}
-	format, err := render.ParseFormat(c.String("format"))
+	format, err := output.ParseFormat(c.String("format"))
 	if err != nil {
 		return usageError(c, "%v", err)
 	}
-	if format == render.GPKG && c.String("output") == "" {
+	if format == output.GPKG && c.String("output") == "" {
 		return usageError(c, "--format gpkg writes a file: give it with -o FILE.gpkg")
 	}
 	rng, err := timeRange(c)
@@ -71,6 +73,9 @@ func detectAction(c *cli.Context) error {
 	}
 	line, pol, err := loadLine(c)
 	if err != nil {
+		return err
+	}
+	if _, err := loadSources(c, line, &pol); err != nil {
 		return err
 	}
 	for _, in := range inputs {
@@ -82,14 +87,13 @@ func detectAction(c *cli.Context) error {
 		}
 	}
 	if err := checkOutputs(c, []string{"output", "rejects", "summary", "report"},
-		[]string{"line", "policy", "map"}, inputs); err != nil {
+		[]string{"line", "policy", "map", "sources"}, inputs); err != nil {
 		return err
 	}
 	from, err := detectFrom(c, inputs) // nil without --from
 	if err != nil {
 		return err
 	}
-	defer from.cleanup()
 	var rejects *rejectFile
 	if name := c.String("rejects"); name != "" {
 		if rejects, err = createRejects(name); err != nil {
@@ -105,16 +109,19 @@ func detectAction(c *cli.Context) error {
 		debug.SetMemoryLimit(softMemoryLimit)
 	}
 	start := time.Now()
-	cfg := batchrun.Config{Judge: detect.NewJudge(line, pol), Workers: c.Int("workers"), Range: rng}
+	cfg := batch.Config{Judge: detect.NewJudge(line, pol), Workers: c.Int("workers"), Range: rng}
 	if rejects != nil {
-		cfg.Reject = func(rj batchrun.Rejected) error { return rejects.write(&rj.Record, rj.Reason) }
+		cfg.Reject = func(rj batch.Rejected) error { return rejects.write(&rj.Record, rj.Reason) }
 	}
-	bar := newProgress(c.App.ErrWriter, inputs, c.Bool("quiet"))
+	bar := progress.New(c.App.ErrWriter, inputs, c.Bool("quiet"))
 	if bar != nil {
-		cfg.Progress = bar.update
+		cfg.Progress = bar.Update
 	}
-	out, err := batchrun.Run(cfg, from.configure(&cfg, inputs))
-	bar.done()
+	if from != nil {
+		cfg.Open = from
+	}
+	out, err := batch.Run(cfg, inputs)
+	bar.Done()
 	if err != nil {
 		if rejects != nil {
 			rejects.Close()
@@ -127,8 +134,8 @@ func detectAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	opt := render.Options{Format: format, Isolated: c.Bool("isolated"), Evidence: c.Bool("evidence")}
-	werr := render.Write(w, line, pol, &out.Result, opt)
+	opt := output.Options{Format: format, Isolated: c.Bool("isolated"), Evidence: c.Bool("evidence")}
+	werr := output.Write(w, line, pol, &out.Result, opt)
 	if err := errors.Join(werr, w.Close()); err != nil {
 		return failed(err)
 	}
@@ -138,12 +145,11 @@ func detectAction(c *cli.Context) error {
 		}
 	}
 	k := out.Counts
-	sum := render.Summary{
-		Records: render.Records{Read: k.Read, Accepted: k.Accepted, Rejected: k.Rejected, Duplicate: k.Duplicate,
-			Late: k.Late, Unattributed: k.Unattributed, BeyondEnd: k.BeyondEnd, Outside: k.Outside},
-		Result: &out.Result,
-		WallS:  time.Since(start).Seconds(),
-		Range:  rng.String(),
+	sum := output.Summary{
+		Records: k,
+		Result:  &out.Result,
+		WallS:   time.Since(start).Seconds(),
+		Range:   rng.String(),
 	}
 	if name := c.String("summary"); name != "" {
 		if err := os.WriteFile(name, sum.AppendJSON(nil), 0o644); err != nil {

@@ -252,3 +252,45 @@ func TestDetectOutputIsAnInput(t *testing.T) {
 		t.Errorf("distinct files: exit %d, %s", r.code, r.stderr)
 	}
 }
+
+// detect --sources gives each episode its sources' affiliations; with
+// corroboration asked of two parties, an episode seen by one party's
+// observers alone says so, and keeps its class.
+func TestDetectSources(t *testing.T) {
+	feed := strings.ReplaceAll(offensiveFeed(), `"strength":30}`, `"strength":30,"source":"obs-a"}`)
+	in := writeTemp(t, "s.ndjson", feed)
+	reg := writeTemp(t, "sources.yaml", "obs-a:\n  affiliation: A\nosce:\n  affiliation: neutral\n")
+	pol := writeTemp(t, "p.yaml", "corroboration_min_affiliations: 2\n")
+	r := runIn(t, "detect", "--line", straightLine, "--policy", pol, "--sources", reg, "--format", "geojsonseq", "-q", in)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var ep struct {
+		Properties struct {
+			Class        string         `json:"class"`
+			Sources      int            `json:"sources"`
+			Affiliations map[string]int `json:"affiliations"`
+			Criteria     struct {
+				Corroborated struct {
+					Holds           bool `json:"holds"`
+					Affiliations    int  `json:"affiliations"`
+					Neutral         int  `json:"neutral"`
+					MinAffiliations int  `json:"min_affiliations"`
+				} `json:"corroborated"`
+			} `json:"criteria"`
+		} `json:"properties"`
+	}
+	first, _, _ := strings.Cut(r.stdout, "\n")
+	if err := json.Unmarshal([]byte(first), &ep); err != nil {
+		t.Fatal(err)
+	}
+	p := ep.Properties
+	if p.Class != "sustained_offensive" || p.Sources != 1 || p.Affiliations["A"] != 12 ||
+		p.Criteria.Corroborated.Holds || p.Criteria.Corroborated.Affiliations != 1 || p.Criteria.Corroborated.MinAffiliations != 2 {
+		t.Fatalf("episode %+v", p)
+	}
+	// A party the line does not have is refused, naming the source.
+	bad := writeTemp(t, "bad.yaml", "obs-a:\n  affiliation: UA\n")
+	r = runIn(t, "detect", "--line", straightLine, "--sources", bad, in)
+	wantOneLineError(t, r, `source "obs-a": affiliation "UA" is neither a party of the line (A, B) nor "neutral"`)
+}

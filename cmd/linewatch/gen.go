@@ -65,6 +65,9 @@ func genAction(c *cli.Context) error {
 	if c.Args().Present() {
 		return usageError(c, "gen takes no arguments, got %q", c.Args().First())
 	}
+	if err := checkOutputs(c, []string{"output", "truth"}, []string{"line", "policy", "scenario"}, nil); err != nil {
+		return err
+	}
 	line, pol, err := loadLine(c)
 	if err != nil {
 		return err
@@ -138,7 +141,7 @@ func genAction(c *cli.Context) error {
 		}
 	}
 	if !c.Bool("quiet") {
-		genDescribe(c, truth, w.name, elapsed)
+		truth.Describe(c.App.ErrWriter, w.name, elapsed)
 	}
 	return nil
 }
@@ -192,30 +195,4 @@ func genFlags(c *cli.Context, sc *gen.Scenario) error {
 		}
 	}
 	return nil
-}
-
-// genDescribe tells on standard error what was written and how each
-// injected event should come out.
-func genDescribe(c *cli.Context, t *gen.Truth, where string, elapsed time.Duration) {
-	w := c.App.ErrWriter
-	r := t.Records
-	fmt.Fprintf(w, "gen: %d records (%d bad, %d duplicates, %d tracked) from %s to %s written to %s in %.2f s\n",
-		r.Total, r.Bad, r.Duplicates, r.Tracked, t.Start, t.End, where, elapsed.Seconds())
-	for _, e := range t.Events {
-		sectors := e.Sectors[0]
-		if len(e.Sectors) > 1 {
-			sectors += "–" + e.Sectors[len(e.Sectors)-1]
-		}
-		fmt.Fprintf(w, "  %s %s %s %s from %s: %d sightings, expected %s", e.ID, e.Type, e.Party, sectors, e.Start, e.Records, e.ExpectedClass)
-		if len(e.Episodes) > 0 {
-			fmt.Fprintf(w, " (%s)", strings.Join(e.Episodes, ", "))
-		}
-		if e.ExpectedClass != e.IntendedClass {
-			fmt.Fprintf(w, " — not %s under this policy", e.IntendedClass)
-		}
-		fmt.Fprintln(w)
-	}
-	x := t.Expected
-	fmt.Fprintf(w, "  expected: %d sustained offensive, %d sustained bombardment, %d escalation, %d isolated violations\n",
-		x.Episodes.SustainedOffensive, x.Episodes.SustainedBombardment, x.Episodes.Escalation, x.Isolated)
 }

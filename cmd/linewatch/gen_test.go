@@ -64,7 +64,7 @@ func TestGenThenDetect(t *testing.T) {
 		t.Fatalf("detect found %d episodes, the truth expects %d", len(fc.Features), len(truth.Episodes))
 	}
 	keys := []string{"id", "class", "party", "start", "end", "sectors", "km_from", "km_to", "hot_windows", "violations",
-		"crossings", "incursions", "fire", "buffer", "tracks", "strength", "max_depth_m", "score"}
+		"crossings", "incursions", "fire", "buffer", "tracks", "strength", "max_depth_m", "score", "sources", "affiliations", "criteria"}
 	for i, f := range fc.Features {
 		for _, k := range keys {
 			if !reflect.DeepEqual(f.Properties[k], truth.Episodes[i][k]) {

@@ -2,19 +2,17 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
-	"strings"
 
-	batchrun "github.com/linewatch/linewatch/batch"
+	"github.com/linewatch/linewatch/batch"
 	"github.com/linewatch/linewatch/detect"
 	"github.com/linewatch/linewatch/geo"
 	"github.com/linewatch/linewatch/gpkg"
 	"github.com/linewatch/linewatch/internal/samefile"
+	"github.com/linewatch/linewatch/policy"
 	"github.com/urfave/cli/v2"
 )
 
@@ -42,7 +40,7 @@ func loadLine(c *cli.Context) (*geo.Line, detect.Policy, error) {
 	pol := detect.DefaultPolicy()
 	if p := c.String("policy"); p != "" {
 		var err error
-		if pol, err = detect.LoadPolicy(p); err != nil {
+		if pol, err = policy.Load(p); err != nil {
 			return nil, pol, unusable(err)
 		}
 	}
@@ -69,39 +67,11 @@ func loadLine(c *cli.Context) (*geo.Line, detect.Policy, error) {
 		}
 		opt.Select.Features = append(opt.Select.Features, ref)
 	}
-	l, err := loadLineFile(path, c.String("line-layer"), opt)
+	l, err := gpkg.LoadLine(path, c.String("line-layer"), opt)
 	if err != nil {
 		return nil, pol, unusable(err)
 	}
 	return l, pol, nil
-}
-
-// loadLineFile loads a line from a GeoJSON file or, when the file is a
-// GeoPackage (an SQLite file), from one of its layers.
-func loadLineFile(path, layer string, opt geo.Options) (*geo.Line, error) {
-	isGPKG, _ := gpkg.IsGeoPackage(path) // an unreadable file: geo.LoadFile says why
-	if !isGPKG {
-		if strings.EqualFold(filepath.Ext(path), ".gpkg") {
-			return nil, fmt.Errorf("line %s: not a GeoPackage (not an SQLite file)", path)
-		}
-		if layer != "" {
-			return nil, fmt.Errorf("line %s: --line-layer %s is for a GeoPackage, and this is not one", path, layer)
-		}
-		return geo.LoadFile(path, opt)
-	}
-	info, err := gpkg.LineLayer(path, layer)
-	if err != nil {
-		return nil, fmt.Errorf("line %s: %w", path, err)
-	}
-	fc, err := gpkg.FeatureCollection(path, info)
-	if err != nil {
-		return nil, fmt.Errorf("line %s: %w", path, err)
-	}
-	l, err := geo.Load(bytes.NewReader(fc), opt)
-	if err != nil {
-		return nil, fmt.Errorf("line %s layer %s: %w", path, info.Name, err)
-	}
-	return l, nil
 }
 
 // outFile is where a command writes its result: a file or standard output,
@@ -196,8 +166,8 @@ func rangeFlags(what, others string) []cli.Flag {
 }
 
 // timeRange reads --since and --until; nil when neither is given.
-func timeRange(c *cli.Context) (*batchrun.TimeRange, error) {
-	r, err := batchrun.ParseTimeRange(c.String("since"), c.String("until"))
+func timeRange(c *cli.Context) (*batch.TimeRange, error) {
+	r, err := batch.ParseTimeRange(c.String("since"), c.String("until"))
 	if err != nil {
 		return nil, usageError(c, "%v", err)
 	}

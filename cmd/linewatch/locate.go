@@ -39,6 +39,9 @@ func locateAction(c *cli.Context) error {
 	if len(inputs) == 0 {
 		return usageError(c, "no SIGHTINGS: name one or more files, or - for standard input")
 	}
+	if err := checkOutputs(c, []string{"output", "rejects"}, []string{"line", "policy"}, inputs); err != nil {
+		return err
+	}
 	l, _, err := loadLine(c)
 	if err != nil {
 		return err

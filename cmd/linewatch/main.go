@@ -104,6 +104,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		names = append(names, cmd.Name)
 	}
 	sort.Slice(app.Commands, func(i, j int) bool { return app.Commands[i].Name < app.Commands[j].Name })
+	setEnvVars(app)
 	sort.Strings(names)
 	app.Action = func(c *cli.Context) error {
 		if c.Args().Present() {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -50,6 +49,9 @@ func reportAction(c *cli.Context) error {
 		return usageError(c, "report takes one ALERTS file (detect's output), got %d", c.NArg())
 	}
 	name := c.Args().First()
+	if err := checkOutputs(c, []string{"output"}, []string{"line", "policy", "summary"}, []string{name}); err != nil {
+		return err
+	}
 	rng, err := timeRange(c)
 	if err != nil {
 		return err
@@ -90,8 +92,7 @@ func reportAction(c *cli.Context) error {
 	return nil
 }
 
-// readAlerts reads an alerts file whole ("-": standard input), gunzipping
-// it if it is gzipped.
+// readAlerts reads an alerts file whole ("-": standard input).
 func readAlerts(c *cli.Context, name string) ([]byte, error) {
 	var r io.Reader
 	if name == "-" {
@@ -107,18 +108,9 @@ func readAlerts(c *cli.Context, name string) ([]byte, error) {
 		defer f.Close()
 		r = f
 	}
-	data, err := io.ReadAll(r)
+	data, err := report.ReadAll(r)
 	if err != nil {
 		return nil, unusable(fmt.Errorf("alerts %s: %w", name, err))
-	}
-	if bytes.HasPrefix(data, []byte{0x1f, 0x8b}) {
-		zr, err := gzip.NewReader(bytes.NewReader(data))
-		if err == nil {
-			data, err = io.ReadAll(zr)
-		}
-		if err != nil {
-			return nil, unusable(fmt.Errorf("alerts %s: %w", name, err))
-		}
 	}
 	return data, nil
 }

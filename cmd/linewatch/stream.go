@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,6 +19,8 @@ import (
 
 	"github.com/linewatch/linewatch/detect"
 	"github.com/linewatch/linewatch/geo"
+	"github.com/linewatch/linewatch/internal/num"
+	"github.com/linewatch/linewatch/sources"
 	"github.com/linewatch/linewatch/stream"
 )
 
@@ -29,8 +29,8 @@ func init() { register(streamCommand) }
 func streamCommand() *cli.Command {
 	flags := append(lineFlags(),
 		&cli.StringFlag{Name: "in", Value: "nats://embedded", Usage: "sightings from `SOURCE`: - (GeoJSONSeq on standard input), nats://embedded (an embedded NATS JetStream server), nats://HOST:PORT, or http://ADDR (an HTTP ingest endpoint in front of JetStream)"},
-		&cli.StringFlag{Name: "state", Value: "linewatch-state", Usage: "keep the checkpoint (and the embedded server's JetStream files) in `DIR`", TakesFile: true},
-		&cli.StringFlag{Name: "rejects", Usage: "write rejected, late and future records to `FILE`, one JSON object per line", TakesFile: true},
+		&cli.StringFlag{Name: "state", Value: "linewatch-state", Usage: "keep the checkpoint (and the embedded server's JetStream files) in `DIR`; with nats://HOST:PORT the checkpoint is kept in JetStream (--state-bucket) unless --state is given", TakesFile: true},
+		&cli.StringFlag{Name: "rejects", Usage: "write rejected, late and future records to `FILE`, one JSON object per line, or to nats://SUBJECT, a message each", TakesFile: true},
 		&cli.StringFlag{Name: "summary", Usage: "at the end, write the run's summary as JSON to `FILE` (default: in words on standard error)", TakesFile: true},
 		&cli.StringFlag{Name: "stream", Value: "LINEWATCH_SIGHTINGS", Usage: "JetStream `STREAM` of sightings (created if absent)"},
 		&cli.StringFlag{Name: "subject", Value: "linewatch.sightings.>", Usage: "`SUBJECT` the sightings stream captures"},
@@ -43,9 +43,18 @@ func streamCommand() *cli.Command {
 		&cli.StringFlag{Name: "nats-listen", Usage: "let other NATS clients reach the embedded server on `HOST:PORT` (port 0: any free one), where they must hold the --nats-nkey key; default: none, the server is reached from this process only — but for --in nats://embedded and -o nats://SUBJECT, whose clients are elsewhere: 127.0.0.1:4222 (\"none\": no listener)"},
 		&cli.StringFlag{Name: "nats-nkey", Usage: "NATS user nkey seed `FILE` (nk -gen user): the key the embedded server's listener asks its clients for (default: nats.nk in --state, generated with mode 0600), or the key to connect to nats://HOST:PORT with", TakesFile: true},
 		&cli.StringFlag{Name: "nats-creds", Usage: "NATS credentials `FILE` (JWT and seed) to connect to nats://HOST:PORT with", TakesFile: true},
-		&cli.StringFlag{Name: "nats-tls-cert", Usage: "PEM certificate `FILE` for the embedded server's listener, which then speaks TLS only (with --nats-tls-key)", TakesFile: true},
+		&cli.StringFlag{Name: "nats-user", Usage: "`USER` name to connect to nats://HOST:PORT with (with --nats-password)"},
+		&cli.StringFlag{Name: "nats-password", Usage: "`PASSWORD` of --nats-user (better from the environment: LINEWATCH_NATS_PASSWORD)"},
+		&cli.StringFlag{Name: "nats-tls-ca", Usage: "PEM `FILE` of the certificate authorities that sign the NATS servers' certificates (default: the system's); implies TLS", TakesFile: true},
+		&cli.StringFlag{Name: "nats-tls-cert", Usage: "PEM certificate `FILE`: of the embedded server's listener, which then speaks TLS only (with --nats-tls-key); or the client certificate presented to nats://HOST:PORT", TakesFile: true},
 		&cli.StringFlag{Name: "nats-tls-key", Usage: "PEM private key `FILE` of --nats-tls-cert", TakesFile: true},
+		&cli.IntFlag{Name: "replicas", Value: 1, Usage: "copies kept of every stream and key-value bucket linewatch creates, `N` servers of a NATS cluster (3 recommended there; 1 for the embedded server)"},
+		&cli.StringFlag{Name: "state-bucket", Value: stream.DefaultStateBucket, Usage: "with nats://HOST:PORT and no --state: the JetStream key-value `BUCKET` that holds the checkpoint and the lease of the engines"},
+		&cli.DurationFlag{Name: "lease-ttl", Value: stream.DefaultLeaseTTL, Usage: "with nats://HOST:PORT and no --state: a standby engine takes over `DURATION` after the active one stopped renewing its lease"},
+		&cli.StringFlag{Name: "reject-stream", Value: "LINEWATCH_REJECTS", Usage: "JetStream `STREAM` created for --rejects nats://SUBJECT if no stream captures the subject"},
+		&cli.Uint64Flag{Name: "ready-max-lag", Usage: "GET /readyz answers 503 while more than `N` records wait in the stream (0: the lag does not count)"},
 		&cli.StringFlag{Name: "tokens", Usage: "require bearer tokens on the HTTP ingest: `FILE` of \"TOKEN SOURCE-ID\" lines; each record's source is set to its token's", TakesFile: true},
+		sourcesFlag("the sources registry, a YAML `FILE`: each source's token (as --tokens) and affiliation, which corroboration counts (docs/sources.md)"),
 		&cli.StringFlag{Name: "max-body", Value: "16MiB", Usage: "largest HTTP request body, `SIZE` in bytes or with KiB, MiB (413 past it)"},
 		&cli.StringFlag{Name: "max-inflight", Value: "256MiB", Usage: "memory the HTTP requests under way may hold together, `SIZE` (a request beyond it is answered 503 with Retry-After; one that needs more alone, 413)"},
 		&cli.StringFlag{Name: "metrics", Usage: "serve GET /metrics and /healthz on `ADDR` (with --in http://… they are also on its address)"},
@@ -53,7 +62,7 @@ func streamCommand() *cli.Command {
 		&cli.DurationFlag{Name: "checkpoint-every", Value: time.Second, Usage: "checkpoint at least every `DURATION` while records come"},
 		&cli.Int64Flag{Name: "checkpoint-records", Value: 50_000, Usage: "checkpoint at least every `N` records"},
 		&cli.IntFlag{Name: "workers", Usage: "decode and locate on `N` goroutines (default: one per core); the output never depends on it"},
-		&cli.StringFlag{Name: "memory-limit", Value: "1GiB", Usage: "soft limit of the heap, `SIZE` (0: none; GOMEMLIMIT, if set, wins): the embedded JetStream server caches the last seconds of what it stores, which at a high ingest rate would otherwise let the heap grow to twice that"},
+		&cli.StringFlag{Name: "memory-limit", Value: "256MiB", Usage: "soft limit of the heap, `SIZE` (0: none; GOMEMLIMIT, if set, wins): the garbage collector works harder near it, so that under sustained ingest the resident memory stays about there rather than growing to twice what is live; raise it with --max-inflight"},
 	)
 	return &cli.Command{
 		Name:  "stream",
@@ -84,9 +93,15 @@ type streamRun struct {
 	inKind  string // "-", "nats" or "http"
 	inURL   string // the NATS URL (nats input) or the listen address (http input)
 	out     string
+	rejects string
+	// group: the state is in JetStream, and engines on several hosts take
+	// turns (an external NATS server and no --state).
+	group   bool
 	started time.Time
 
-	store   *stream.Store
+	sources *sources.Registry
+
+	store   stream.Store
 	broker  *stream.Broker
 	metrics *stream.Metrics
 	servers []*http.Server
@@ -116,23 +131,33 @@ func streamAction(c *cli.Context) error {
 	default:
 		return usageError(c, "--in %q: want -, http://ADDR, nats://embedded or nats://HOST:PORT", in)
 	}
+	if err := checkOutputs(c, []string{"output", "rejects", "summary"}, []string{"line", "policy", "tokens", "metrics-token",
+		"nats-nkey", "nats-creds", "nats-tls-cert", "nats-tls-key"}, nil); err != nil {
+		return err
+	}
 	r.out = c.String("output")
 	if r.out == "" {
 		r.out = "-"
 	}
-	if strings.HasPrefix(r.out, "nats://") && strings.TrimPrefix(r.out, "nats://") == "" {
-		return usageError(c, "-o nats://SUBJECT needs a subject")
+	r.rejects = c.String("rejects")
+	for _, o := range []struct{ flag, v string }{{"-o", r.out}, {"--rejects", r.rejects}} {
+		if strings.HasPrefix(o.v, "nats://") && strings.TrimPrefix(o.v, "nats://") == "" {
+			return usageError(c, "%s nats://SUBJECT needs a subject", o.flag)
+		}
 	}
 	for _, name := range []string{"max-body", "max-inflight"} {
-		if _, err := parseSize(c.String(name)); err != nil {
+		if _, err := num.ParseSize(c.String(name)); err != nil {
 			return usageError(c, "--%s: %v", name, err)
 		}
 	}
 	if err := r.checkNATSFlags(); err != nil {
 		return err
 	}
+	if err := r.checkGroupFlags(); err != nil {
+		return err
+	}
 	if ml := c.String("memory-limit"); ml != "0" && os.Getenv("GOMEMLIMIT") == "" {
-		n, err := parseSize(ml)
+		n, err := num.ParseSize(ml)
 		if err != nil {
 			return usageError(c, "--memory-limit: %v", err)
 		}
@@ -142,6 +167,19 @@ func streamAction(c *cli.Context) error {
 	if r.line, r.pol, err = loadLine(c); err != nil {
 		return err
 	}
+	if r.sources, err = loadSources(c, r.line, &r.pol); err != nil {
+		return err
+	}
+	if r.sources != nil {
+		if c.String("tokens") != "" {
+			return usageError(c, "--tokens and --sources: give the tokens in the sources file")
+		}
+		for _, id := range r.sources.IDs() {
+			if r.sources.Source(id).Signs() {
+				return unusable(fmt.Errorf("sources %s: source %q has a key, and stream does not check signed bodies yet: give it a token instead", c.String("sources"), id))
+			}
+		}
+	}
 	defer r.close()
 	return r.run()
 }
@@ -150,60 +188,89 @@ func (r *streamRun) run() error {
 	c := r.c
 	judge := detect.NewJudge(r.line, r.pol)
 	durable := r.inKind != "-"
-	if durable {
-		var err error
-		if r.store, err = stream.OpenStore(c.String("state")); err != nil {
+	if durable && !r.group {
+		st, err := stream.OpenStore(c.String("state"))
+		if err != nil {
 			return unusable(err)
 		}
+		r.store = st
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	if r.inKind != "-" || strings.HasPrefix(r.out, "nats://") {
+	if r.inKind != "-" || strings.HasPrefix(r.out, "nats://") || strings.HasPrefix(r.rejects, "nats://") {
 		if err := r.startBroker(ctx); err != nil {
 			return err
 		}
 	}
-	sink, err := r.openSink(ctx)
+	id, err := configID(c, r.pol, r.sources)
+	if err != nil {
+		return unusable(err)
+	}
+	origin := id
+	if r.broker != nil {
+		if info := r.broker.Stream.CachedInfo(); info != nil {
+			// The same line and policy on the same sightings stream give
+			// the same alerts: that is one analysis.
+			origin += "@" + strconv.FormatInt(info.Created.UnixNano(), 10)
+		}
+	}
+	sink, err := r.openSink(ctx, origin)
 	if err != nil {
 		return err
 	}
 	defer sink.Close()
-	var rejects *stream.Log
-	if name := c.String("rejects"); name != "" {
-		if rejects, err = stream.OpenLog(name, c.App.Writer); err != nil {
-			return unusable(fmt.Errorf("rejects: %w", err))
-		}
+	rejects, err := r.openRejects(ctx, origin)
+	if err != nil {
+		return err
+	}
+	if rejects != nil {
 		defer rejects.Close()
 	}
-	id, err := configID(c, r.pol)
-	if err != nil {
-		return unusable(err)
+	var lease *stream.Lease
+	var kvStore *stream.KVStore
+	if r.group {
+		if kvStore, lease, err = r.openGroupState(ctx); err != nil {
+			return err
+		}
+		r.store = kvStore
 	}
-	d := stream.New(stream.Config{
+	cfg := stream.Config{
 		Judge: judge, Workers: c.Int("workers"), Alerts: sink, Rejects: rejects,
 		Store: r.store, ConfigID: id,
 		CheckpointEvery: c.Duration("checkpoint-every"), CheckpointRecords: c.Int64("checkpoint-records"),
 		Finite: r.inKind == "-", Metrics: r.metrics,
-	})
-	after, err := d.Restore()
-	if err != nil {
-		if errors.Is(err, stream.ErrOtherConfig) {
-			return unusable(err)
-		}
-		return unusable(fmt.Errorf("restoring the checkpoint: %w", err))
 	}
+	source := func(after uint64) stream.Source {
+		r.log.Info("consuming the JetStream stream", "stream", c.String("stream"), "after", after)
+		return &stream.NATSSource{Broker: r.broker, Consumer: c.String("consumer"), After: after, Metrics: r.metrics, Log: r.log}
+	}
+	var d *stream.Driver
+	var after uint64
+	if !r.group {
+		d = stream.New(cfg)
+		if after, err = d.Restore(); err != nil {
+			if errors.Is(err, stream.ErrOtherConfig) {
+				return unusable(err)
+			}
+			return unusable(fmt.Errorf("restoring the checkpoint: %w", err))
+		}
+	}
+	r.addProbes(kvStore)
 	if err := r.startServers(); err != nil {
 		return err
 	}
 	var runErr error
-	if r.inKind == "-" {
+	switch {
+	case r.inKind == "-":
 		runErr = d.Run(ctx, &stream.ReaderSource{Name: "-", R: c.App.Reader})
-	} else {
-		d, runErr = stream.RunResuming(ctx, d, after, func(after uint64) stream.Source {
-			r.log.Info("consuming the JetStream stream", "stream", c.String("stream"), "after", after)
-			return &stream.NATSSource{Broker: r.broker, Consumer: c.String("consumer"), After: after, Metrics: r.metrics, Log: r.log}
-		}, r.log)
+	case r.group:
+		d, runErr = stream.RunGroup(ctx, stream.GroupConfig{Engine: cfg, Store: kvStore, Lease: lease, Source: source, Log: r.log})
+		if errors.Is(runErr, stream.ErrOtherConfig) {
+			runErr = unusable(runErr)
+		}
+	default:
+		d, runErr = stream.RunResuming(ctx, d, after, source, r.log)
 	}
 	// Let requests under way be answered (their records are in JetStream:
 	// the next run consumes them) before the broker goes.
@@ -215,7 +282,15 @@ func (r *streamRun) run() error {
 		runErr = errors.Join(runErr, err)
 	}
 	if runErr != nil {
+		var ee *exitError
+		if errors.As(runErr, &ee) {
+			return runErr
+		}
 		return failed(runErr)
+	}
+	if d == nil {
+		r.log.Info("stopped while standing by")
+		return nil
 	}
 	return r.summary(d)
 }
@@ -225,16 +300,21 @@ func (r *streamRun) checkNATSFlags() error {
 	c := r.c
 	embedded := r.natsURL() == ""
 	listen := r.natsListen()
-	noBroker := r.inKind == "-" && !strings.HasPrefix(r.out, "nats://")
+	noBroker := r.inKind == "-" && !strings.HasPrefix(r.out, "nats://") && !strings.HasPrefix(r.rejects, "nats://")
 	switch {
-	case noBroker && (c.IsSet("nats-listen") || c.IsSet("nats") || c.String("nats-nkey") != "" || c.String("nats-creds") != "" || c.String("nats-tls-cert") != ""):
+	case noBroker && !strings.HasPrefix(r.rejects, "nats://") && (c.IsSet("nats-listen") || c.IsSet("nats") || c.String("nats-nkey") != "" || c.String("nats-creds") != "" || c.String("nats-tls-cert") != "" ||
+		c.String("nats-user") != "" || c.String("nats-tls-ca") != "" || c.IsSet("replicas")):
 		return usageError(c, "--in - with a file output uses no NATS server: the --nats flags have nothing to do")
 	case !embedded && c.IsSet("nats-listen"):
 		return usageError(c, "--nats-listen is for the embedded server, not %s", r.natsURL())
-	case !embedded && (c.String("nats-tls-cert") != "" || c.String("nats-tls-key") != ""):
-		return usageError(c, "--nats-tls-cert and --nats-tls-key are for the embedded server's listener, not %s", r.natsURL())
 	case embedded && c.String("nats-creds") != "":
 		return usageError(c, "--nats-creds is to connect to a NATS server, nats://HOST:PORT, not the embedded one")
+	case embedded && (c.String("nats-user") != "" || c.String("nats-password") != "" || c.String("nats-tls-ca") != ""):
+		return usageError(c, "--nats-user, --nats-password and --nats-tls-ca are to connect to a NATS server, nats://HOST:PORT, not the embedded one")
+	case embedded && c.Int("replicas") > 1:
+		return usageError(c, "--replicas %d: the embedded server is one server, it keeps one copy; replicas are for a NATS cluster (nats://HOST:PORT,…)", c.Int("replicas"))
+	case c.Int("replicas") < 1 || c.Int("replicas") > 5:
+		return usageError(c, "--replicas %d: JetStream keeps 1 to 5 copies", c.Int("replicas"))
 	case embedded && listen == "" && (c.String("nats-nkey") != "" || c.String("nats-tls-cert") != "" || c.String("nats-tls-key") != ""):
 		return usageError(c, "--nats-nkey, --nats-tls-cert and --nats-tls-key are for the embedded server's listener: add --nats-listen HOST:PORT")
 	case (c.String("nats-tls-cert") == "") != (c.String("nats-tls-key") == ""):
@@ -276,12 +356,14 @@ func (r *streamRun) startBroker(ctx context.Context) error {
 	cfg := stream.BrokerConfig{
 		URL: r.natsURL(), StoreDir: c.String("state"), Listen: r.natsListen(),
 		NKeyFile: c.String("nats-nkey"), CredsFile: c.String("nats-creds"),
-		TLSCert: c.String("nats-tls-cert"), TLSKey: c.String("nats-tls-key"),
-		Stream: c.String("stream"), Subject: c.String("subject"), Duplicates: c.Duration("dedupe-window"),
+		User: c.String("nats-user"), Password: c.String("nats-password"),
+		TLSCert: c.String("nats-tls-cert"), TLSKey: c.String("nats-tls-key"), TLSCA: c.String("nats-tls-ca"),
+		Replicas: c.Int("replicas"),
+		Stream:   c.String("stream"), Subject: c.String("subject"), Duplicates: c.Duration("dedupe-window"),
 		SyncAlways: c.Bool("sync-always"), Log: r.log, Metrics: r.metrics,
 	}
 	if v := c.String("retention"); v != "" {
-		d, ok := detect.ParseDuration(v)
+		d, ok := num.ParseDuration(v)
 		if !ok || d <= 0 {
 			return usageError(c, "--retention %q: want a duration > 0 such as 72h or 30d", v)
 		}
@@ -304,20 +386,115 @@ func (r *streamRun) startBroker(ctx context.Context) error {
 	return nil
 }
 
-func (r *streamRun) openSink(ctx context.Context) (stream.AlertSink, error) {
+func (r *streamRun) openSink(ctx context.Context, origin string) (stream.AlertSink, error) {
 	if subject, ok := strings.CutPrefix(r.out, "nats://"); ok {
-		if _, err := r.broker.JS.StreamNameBySubject(ctx, subject); err != nil {
-			if _, err := stream.EnsureStream(ctx, r.broker.JS, r.c.String("alert-stream"), subject, r.c.Duration("dedupe-window"), 0); err != nil {
-				return nil, unusable(err)
-			}
+		if err := r.ensureStream(ctx, r.c.String("alert-stream"), subject); err != nil {
+			return nil, err
 		}
-		return stream.NewNATSSink(r.broker.JS, subject, r.line, r.pol), nil
+		sink := stream.NewNATSSink(r.broker.JS, subject, r.line, r.pol)
+		sink.SetOrigin(origin)
+		return sink, nil
 	}
 	log, err := stream.OpenLog(r.out, r.c.App.Writer)
 	if err != nil {
 		return nil, unusable(fmt.Errorf("output: %w", err))
 	}
 	return stream.NewFileSink(log, r.line, r.pol), nil
+}
+
+// ensureStream makes sure a stream captures subject, creating name if none
+// does.
+func (r *streamRun) ensureStream(ctx context.Context, name, subject string) error {
+	if _, err := r.broker.JS.StreamNameBySubject(ctx, subject); err == nil {
+		return nil
+	}
+	_, err := stream.EnsureStream(ctx, r.broker.JS, stream.StreamSpec{Name: name, Subject: subject,
+		Duplicates: r.c.Duration("dedupe-window"), Replicas: r.c.Int("replicas")}, r.log)
+	if err != nil {
+		return unusable(err)
+	}
+	return nil
+}
+
+// openRejects opens --rejects: a file, or a JetStream subject.
+func (r *streamRun) openRejects(ctx context.Context, origin string) (stream.RecordLog, error) {
+	name := r.rejects
+	if name == "" {
+		return nil, nil
+	}
+	if subject, ok := strings.CutPrefix(name, "nats://"); ok {
+		if err := r.ensureStream(ctx, r.c.String("reject-stream"), subject); err != nil {
+			return nil, err
+		}
+		l := stream.NewNATSLog(r.broker.JS, subject, "reject")
+		l.Origin = origin
+		return l, nil
+	}
+	l, err := stream.OpenLog(name, r.c.App.Writer)
+	if err != nil {
+		return nil, unusable(fmt.Errorf("rejects: %w", err))
+	}
+	return l, nil
+}
+
+// checkGroupFlags decides whether the engine is one of a group (an
+// external NATS server and no --state), and refuses what a group cannot
+// do: its state and output live in JetStream, where an engine on another
+// host can take them over, which a local file cannot follow.
+func (r *streamRun) checkGroupFlags() error {
+	c := r.c
+	r.group = r.inKind != "-" && r.natsURL() != "" && !c.IsSet("state")
+	if !r.group {
+		if c.IsSet("lease-ttl") || c.IsSet("state-bucket") {
+			return usageError(c, "--lease-ttl and --state-bucket are for engines whose state is in JetStream: nats://HOST:PORT without --state")
+		}
+		return nil
+	}
+	const why = "with nats://HOST:PORT the state is kept in JetStream, and an engine on another host may take it over, which a local file cannot follow"
+	if !strings.HasPrefix(r.out, "nats://") {
+		return usageError(c, "-o %s: %s: write the alerts to -o nats://SUBJECT, or keep the state here with --state DIR (one engine alone)", r.out, why)
+	}
+	if r.rejects != "" && !strings.HasPrefix(r.rejects, "nats://") {
+		return usageError(c, "--rejects %s: %s: write them to --rejects nats://SUBJECT, or keep the state here with --state DIR", r.rejects, why)
+	}
+	if ttl := c.Duration("lease-ttl"); ttl < time.Second {
+		return usageError(c, "--lease-ttl %s: at least 1s", ttl)
+	}
+	return nil
+}
+
+// openGroupState opens the checkpoint and the lease in the state bucket.
+func (r *streamRun) openGroupState(ctx context.Context) (*stream.KVStore, *stream.Lease, error) {
+	c := r.c
+	kv, err := stream.StateBucket(ctx, r.broker.JS, c.String("state-bucket"), c.Int("replicas"))
+	if err != nil {
+		return nil, nil, unusable(err)
+	}
+	chunk := int(r.broker.Conn().MaxPayload()) - 8<<10
+	st := stream.OpenKVStore(r.broker.JS, kv, c.String("consumer"), chunk)
+	lease := stream.NewLease(r.broker.JS, kv, c.String("consumer"), c.Duration("lease-ttl"), r.log)
+	r.log.Info("state in JetStream: engines with the same --consumer take turns", "checkpoint", st.Path(), "lease", lease.Key(), "lease_ttl", c.Duration("lease-ttl").String())
+	return st, lease, nil
+}
+
+// addProbes gives /readyz its checks.
+func (r *streamRun) addProbes(kvStore *stream.KVStore) {
+	if r.broker != nil {
+		r.metrics.AddProbe("nats", r.broker.Probe)
+	}
+	if r.inKind != "-" {
+		probe := r.broker.ConsumerProbe(r.c.String("consumer"))
+		r.metrics.AddProbe("consumer", func(ctx context.Context) string {
+			if r.metrics.Role() == stream.RoleStandby {
+				return "" // the active engine's
+			}
+			return probe(ctx)
+		})
+	}
+	if kvStore != nil {
+		r.metrics.AddProbe("state", kvStore.Probe)
+	}
+	r.metrics.SetMaxLag(r.c.Uint64("ready-max-lag"))
 }
 
 // startServers starts the HTTP ingest and the metrics endpoint.
@@ -331,8 +508,8 @@ func (r *streamRun) startServers() error {
 		}
 	}
 	if r.inKind == "http" {
-		maxBody, _ := parseSize(c.String("max-body"))
-		maxInFlight, _ := parseSize(c.String("max-inflight"))
+		maxBody, _ := num.ParseSize(c.String("max-body"))
+		maxInFlight, _ := num.ParseSize(c.String("max-inflight"))
 		cfg := stream.IngestConfig{
 			JS: r.broker.JS, Subject: c.String("subject"), MaxBody: maxBody, MaxInFlight: maxInFlight,
 			MaxRecord: int(r.broker.Conn().MaxPayload()) - 1024, MaxFuture: r.pol.MaxFuture, Metrics: r.metrics,
@@ -344,12 +521,15 @@ func (r *streamRun) startServers() error {
 				return unusable(err)
 			}
 		}
+		if r.sources.Authenticates() {
+			cfg.Tokens = r.sources.Tokens()
+		}
 		srv, addr, err := stream.Serve(r.inURL, stream.Mux(stream.NewIngest(cfg), r.metrics, token))
 		if err != nil {
 			return unusable(fmt.Errorf("--in http://%s: %w", r.inURL, err))
 		}
 		r.servers = append(r.servers, srv)
-		r.log.Info(fmt.Sprintf("HTTP ingest on http://%s/v1/sightings", addr), "metrics", "/metrics", "health", "/healthz")
+		r.log.Info(fmt.Sprintf("HTTP ingest on http://%s/v1/sightings", addr), "metrics", "/metrics", "health", "/healthz", "ready", "/readyz")
 		r.warnOpen(addr, token, cfg.Tokens != nil)
 	}
 	if addr := c.String("metrics"); addr != "" {
@@ -358,7 +538,7 @@ func (r *streamRun) startServers() error {
 			return unusable(fmt.Errorf("--metrics %s: %w", addr, err))
 		}
 		r.servers = append(r.servers, srv)
-		r.log.Info(fmt.Sprintf("metrics on http://%s/metrics", a), "health", "/healthz")
+		r.log.Info(fmt.Sprintf("metrics on http://%s/metrics", a), "health", "/healthz", "ready", "/readyz")
 		r.warnOpen(a, token, true)
 	}
 	return nil
@@ -426,38 +606,13 @@ func (r *streamRun) close() {
 	}
 }
 
-// configID identifies what a state was computed with: the line, the
-// policy and the JetStream stream whose sequence numbers it counts.
-func configID(c *cli.Context, pol detect.Policy) (string, error) {
-	h := sha256.New()
+// configID is stream.ConfigID of the line, policy and sources' registry
+// the flags name.
+func configID(c *cli.Context, pol detect.Policy, reg *sources.Registry) (string, error) {
 	data, err := os.ReadFile(c.String("line"))
 	if err != nil {
 		return "", err
 	}
-	h.Write(data)
-	p, _ := pol.MarshalJSON()
-	h.Write(p)
-	fmt.Fprintf(h, "\x00%s\x00%s\x00%v\x00%s", c.String("left"), c.String("right"), c.Float64("buffer-m"), c.String("stream"))
-	return hex.EncodeToString(h.Sum(nil)[:16]), nil
-}
-
-// parseSize reads a size in bytes: 1048576, 512KiB, 16MiB, 1GiB (KB, MB
-// and GB are read as powers of 1024 as well).
-func parseSize(s string) (int64, error) {
-	t := strings.TrimSpace(s)
-	mult := int64(1)
-	for _, u := range []struct {
-		suffix string
-		m      int64
-	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1 << 10}, {"MB", 1 << 20}, {"GB", 1 << 30}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"B", 1}} {
-		if v, ok := strings.CutSuffix(t, u.suffix); ok {
-			t, mult = strings.TrimSpace(v), u.m
-			break
-		}
-	}
-	n, err := strconv.ParseInt(t, 10, 64)
-	if err != nil || n <= 0 || n > (1<<40)/mult {
-		return 0, fmt.Errorf("want a size such as 16MiB, got %q", s)
-	}
-	return n * mult, nil
+	line := stream.LineConfig{File: data, Left: c.String("left"), Right: c.String("right"), BufferM: c.Float64("buffer-m")}
+	return stream.ConfigID(line, pol, reg.Affiliations(), c.String("stream")), nil
 }

@@ -110,6 +110,11 @@ func TestStreamUsage(t *testing.T) {
 		{[]string{"stream", "--line", frontLine, "--in", "nats://10.0.0.1:4222", "--nats-listen", ":0"}, "embedded server"},
 		{[]string{"stream", "--line", frontLine, "--in", "nats://embedded", "--nats-creds", "u.creds"}, "not the embedded one"},
 		{[]string{"stream", "--line", frontLine, "--in", "-", "--max-inflight", "lots"}, "--max-inflight"},
+		{[]string{"stream", "--line", frontLine, "--in", "nats://10.0.0.1:4222,nats://10.0.0.2:4222", "-o", "alerts.geojsonl"}, "a local file cannot follow"},
+		{[]string{"stream", "--line", frontLine, "--in", "http://127.0.0.1:0", "--nats", "nats://10.0.0.1:4222", "-o", "nats://a", "--rejects", "r.ndjson"}, "--rejects nats://SUBJECT"},
+		{[]string{"stream", "--line", frontLine, "--in", "http://127.0.0.1:0", "--replicas", "3"}, "one copy"},
+		{[]string{"stream", "--line", frontLine, "--in", "nats://embedded", "--nats-user", "u"}, "not the embedded one"},
+		{[]string{"stream", "--line", frontLine, "--in", "http://127.0.0.1:0", "--lease-ttl", "3s"}, "--lease-ttl"},
 	} {
 		wantOneLineError(t, runIn(t, c.args...), c.want)
 	}

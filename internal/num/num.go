@@ -10,6 +10,9 @@
 //
 // Everything here is exact decimal arithmetic on digit strings: no x*10^N, no
 // big.Float. AppendFormat does not allocate.
+//
+// Times, durations (90m, 7d) and sizes (16MiB) are read and written here
+// too, each the one way linewatch's files, flags and output spell them.
 package num
 
 import (

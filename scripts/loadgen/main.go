@@ -8,7 +8,10 @@
 // With -clients 1 the batches are stored in file order (the crash test
 // relies on it); with -retry a batch that fails (connection refused while
 // the server restarts, 503) is sent again until it is answered 202, which
-// JetStream's duplicate window makes safe.
+// JetStream's duplicate window makes safe. With -key and -source each body is
+// signed as that source (a Linewatch-Signature header, docs/sources.md); the
+// records must then name the source as their properties.source, for
+// instance: sed -E 's/"source":"[^"]*"/"source":"observer-7"/'.
 package main
 
 import (
@@ -26,6 +29,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/linewatch/linewatch/keys"
+	"github.com/linewatch/linewatch/sources"
 )
 
 type response struct {
@@ -54,7 +62,19 @@ func main() {
 	wait := flag.Bool("wait", false, "after posting, wait until the engine has processed every record stored, and report the rate end to end")
 	quiet := flag.Bool("q", false, "print only the figures")
 	rate := flag.Float64("rate", 0, "send at most `N` records per second (0: as fast as the server answers)")
+	keyFile := flag.String("key", "", "sign each body with the source's private key `FILE` (with -source)")
+	source := flag.String("source", "", "the `ID` of the source signing (with -key); its records must name it")
 	flag.Parse()
+	var signer note.Signer
+	if (*keyFile == "") != (*source == "") {
+		fatal(errors.New("-key and -source go together"))
+	}
+	if *keyFile != "" {
+		var err error
+		if signer, err = keys.Signer(*keyFile); err != nil {
+			fatal(err)
+		}
+	}
 	if *file == "" || *batch < 1 || *clients < 1 {
 		flag.Usage()
 		os.Exit(2)
@@ -95,8 +115,16 @@ func main() {
 		go func() {
 			defer wg.Done()
 			for body := range bodies {
+				sig := ""
+				if signer != nil {
+					var err error
+					if sig, err = sources.SignBody(signer, *source, body); err != nil {
+						failed.Store(err)
+						continue
+					}
+				}
 				for {
-					r, err := post(client, endpoint, body, *token, *gz)
+					r, err := post(client, endpoint, body, *token, sig, *gz)
 					if err == nil {
 						accepted.Add(int64(r.Accepted))
 						rejected.Add(int64(r.Rejected))
@@ -171,7 +199,7 @@ func main() {
 	fmt.Printf("end to end: %8.2f s, %9.0f records/s (HTTP → JetStream → engine, all processed)\n", wall.Seconds(), float64(total)/wall.Seconds())
 }
 
-func post(c *http.Client, url string, body []byte, token string, gz bool) (*response, error) {
+func post(c *http.Client, url string, body []byte, token, sig string, gz bool) (*response, error) {
 	var rd io.Reader = bytes.NewReader(body)
 	if gz {
 		var b bytes.Buffer
@@ -190,6 +218,9 @@ func post(c *http.Client, url string, body []byte, token string, gz bool) (*resp
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if sig != "" {
+		req.Header.Set(sources.SignatureHeader, sig)
 	}
 	res, err := c.Do(req)
 	if err != nil {

@@ -1,4 +1,7 @@
-package main
+// Package progress draws a progress line on a terminal during a long
+// batch run: records and bytes read, their rates and, when the inputs'
+// sizes are known (plain files), how far through them the run is.
+package progress
 
 import (
 	"fmt"
@@ -9,12 +12,10 @@ import (
 	"time"
 )
 
-// progress draws a progress line on a terminal during a long batch run:
-// records and bytes read, their rates and, when the inputs' sizes are
-// known (plain files), how far through them the run is. It stays silent
-// for the first second, so short runs print nothing, and is nil (and its
-// methods do nothing) when standard error is not a terminal.
-type progress struct {
+// Bar is a progress line. It stays silent for the first second, so short
+// runs print nothing, and is nil (and its methods do nothing) when its
+// writer is not a terminal.
+type Bar struct {
 	w     io.Writer
 	start time.Time
 	total int64 // bytes of the inputs, 0 if unknown (gzip, standard input)
@@ -25,13 +26,13 @@ type progress struct {
 	delay time.Duration
 }
 
-// newProgress returns a progress line for inputs on w, or nil when w is
-// not a terminal or quiet is set.
-func newProgress(w io.Writer, inputs []string, quiet bool) *progress {
+// New returns a progress line for inputs on w, or nil when w is not a
+// terminal or quiet is set.
+func New(w io.Writer, inputs []string, quiet bool) *Bar {
 	if quiet || os.Getenv("TERM") == "dumb" || !isTerminal(w) {
 		return nil
 	}
-	p := &progress{w: w, start: time.Now(), now: time.Now, delay: time.Second}
+	p := &Bar{w: w, start: time.Now(), now: time.Now, delay: time.Second}
 	for _, in := range inputs {
 		fi, err := os.Stat(in)
 		if in == "-" || err != nil || strings.HasSuffix(in, ".gz") {
@@ -60,8 +61,8 @@ func isTerminal(w io.Writer) bool {
 	return true
 }
 
-// update is batch.Config.Progress: records and bytes read so far.
-func (p *progress) update(records, bytes int64) {
+// Update is batch.Config.Progress: records and bytes read so far.
+func (p *Bar) Update(records, bytes int64) {
 	if p == nil {
 		return
 	}
@@ -77,7 +78,7 @@ func (p *progress) update(records, bytes int64) {
 }
 
 // line is the progress line.
-func (p *progress) line(records, bytes int64, elapsed time.Duration) string {
+func (p *Bar) line(records, bytes int64, elapsed time.Duration) string {
 	s := elapsed.Seconds()
 	rate := fmt.Sprintf("%s records, %s/s; %s, %s/s", count(records), count(int64(float64(records)/s)),
 		size(bytes), size(int64(float64(bytes)/s)))
@@ -94,8 +95,8 @@ func (p *progress) line(records, bytes int64, elapsed time.Duration) string {
 	return fmt.Sprintf("detect: [%s] %3.0f%% %s", bar, frac*100, rate)
 }
 
-// done clears the progress line, if one was drawn.
-func (p *progress) done() {
+// Done clears the progress line, if one was drawn.
+func (p *Bar) Done() {
 	if p == nil {
 		return
 	}

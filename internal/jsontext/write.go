@@ -1,14 +1,13 @@
-// Package jsontext writes JSON strings the one way linewatch writes them
-// everywhere: escaped as RFC 8785 requires (\" \\ \b \f \n \r \t, other
-// control characters as \u00xx, everything else as it is), with invalid
-// UTF-8 turned into U+FFFD so that the output is always valid JSON.
 package jsontext
 
 import "unicode/utf8"
 
 const hexDigits = "0123456789abcdef"
 
-// AppendString appends s as a JSON string.
+// AppendString appends s as a JSON string, escaped as RFC 8785 requires
+// (\" \\ \b \f \n \r \t, other control characters as \u00xx,
+// everything else as it is), with invalid UTF-8 turned into U+FFFD so that
+// the output is always valid JSON.
 func AppendString[T string | []byte](dst []byte, s T) []byte {
 	dst = append(dst, '"')
 	for i := 0; i < len(s); {

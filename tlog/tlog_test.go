@@ -1,0 +1,637 @@
+package tlog_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+
+	"golang.org/x/mod/sumdb/note"
+	sumtlog "golang.org/x/mod/sumdb/tlog"
+
+	"github.com/linewatch/linewatch/tlog"
+)
+
+const origin = "linewatch.example/test"
+
+func logKey(t testing.TB) (note.Signer, note.Verifier) {
+	t.Helper()
+	skey, vkey, err := note.GenerateKey(rand.Reader, origin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := note.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := note.NewVerifier(vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, v
+}
+
+func entry(i int) tlog.Entry {
+	return tlog.Entry{Time: 1_700_000_000_000_000 + int64(i)*1000, Seq: uint64(i/10 + 1), Source: "obs-1",
+		Record: fmt.Appendf(nil, `{"type":"Feature","id":"r%d","geometry":{"type":"Point","coordinates":[37.5,47.9]},"properties":{"time":"2024-01-01T00:00:00Z"}}`, i)}
+}
+
+func leaf(t testing.TB, e tlog.Entry) tlog.Leaf {
+	t.Helper()
+	l, err := e.Leaf()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// memTree keeps every stored hash, as golang.org/x/mod/sumdb/tlog's own
+// reference computation needs, to check the Writer's roots against.
+type memTree struct {
+	n  int64
+	hs []sumtlog.Hash
+}
+
+func (m *memTree) ReadHashes(idx []int64) ([]sumtlog.Hash, error) {
+	out := make([]sumtlog.Hash, len(idx))
+	for i, x := range idx {
+		out[i] = m.hs[x]
+	}
+	return out, nil
+}
+
+func (m *memTree) add(t testing.TB, data []byte) {
+	hs, err := sumtlog.StoredHashes(m.n, data, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.hs = append(m.hs, hs...)
+	m.n++
+}
+
+func (m *memTree) leaf(i int) sumtlog.Hash { return m.hs[sumtlog.StoredHashIndex(0, int64(i))] }
+
+func newWriter(t testing.TB, st tlog.Storage, size uint64) *tlog.Writer {
+	t.Helper()
+	s, v := fixedKey(t)
+	w, err := tlog.NewWriter(context.Background(), tlog.WriterConfig{Storage: st, Origin: origin, Signer: s, Verifier: v, Size: size})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+var fixedSigner note.Signer
+var fixedVerifier note.Verifier
+
+func fixedKey(t testing.TB) (note.Signer, note.Verifier) {
+	if fixedSigner == nil {
+		fixedSigner, fixedVerifier = logKey(t)
+	}
+	return fixedSigner, fixedVerifier
+}
+
+func TestEntryRoundTrip(t *testing.T) {
+	long := bytes.Repeat([]byte("x"), tlog.MaxEntry)
+	body := &tlog.BodyRef{Sum: sha256.Sum256([]byte("body")), Index: 77}
+	tests := []struct {
+		name  string
+		e     tlog.Entry
+		apart bool
+	}{
+		{"plain", entry(3), false},
+		{"no source, standard input", tlog.Entry{Time: -5, Record: []byte(`{}`)}, false},
+		{"signed", tlog.Entry{Time: 9, Seq: 4, Source: "s", Body: body, Record: []byte(`{"a":1}`)}, false},
+		{"too long: apart", tlog.Entry{Time: 9, Source: "s", Record: long}, true},
+		{"signed, too long", tlog.Entry{Time: 9, Source: "s", Body: body, Record: long}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			l, err := tc.e.Leaf()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(l.Data) > tlog.MaxEntry {
+				t.Fatalf("entry of %d bytes", len(l.Data))
+			}
+			if l.Hash != sumtlog.RecordHash(l.Data) {
+				t.Fatal("hash is not the RFC 6962 leaf hash")
+			}
+			if (l.Record != nil) != tc.apart {
+				t.Fatalf("apart = %v", l.Record != nil)
+			}
+			d, err := tlog.ParseEntry(l.Data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Time != tc.e.Time || d.Seq != tc.e.Seq || d.Source != tc.e.Source {
+				t.Fatalf("got %+v", d)
+			}
+			if (d.Body == nil) != (tc.e.Body == nil) || d.Body != nil && *d.Body != *tc.e.Body {
+				t.Fatalf("body %+v", d.Body)
+			}
+			if tc.apart {
+				if d.RecordAt == nil || *d.RecordAt != sha256.Sum256(tc.e.Record) || len(d.Record) != 0 {
+					t.Fatal("a record apart is named by its SHA-256")
+				}
+			} else if !bytes.Equal(d.Record, tc.e.Record) {
+				t.Fatalf("record %q", d.Record)
+			}
+		})
+	}
+	if _, err := (&tlog.Entry{Source: strings.Repeat("s", 256)}).Leaf(); err == nil {
+		t.Error("a source id of 256 bytes was taken")
+	}
+	for _, bad := range [][]byte{nil, {1, 0}, append([]byte{2, 0}, make([]byte, 17)...), append([]byte{1, 4}, make([]byte, 17)...)} {
+		if _, err := tlog.ParseEntry(bad); err == nil {
+			t.Errorf("ParseEntry(%x) took it", bad)
+		}
+	}
+}
+
+func TestPaths(t *testing.T) {
+	tests := []struct {
+		path string
+		tile sumtlog.Tile
+	}{
+		{"tile/0/000", sumtlog.Tile{H: 8, L: 0, N: 0, W: 256}},
+		{"tile/1/x001/x234/067", sumtlog.Tile{H: 8, L: 1, N: 1234067, W: 256}},
+		{"tile/2/005.p/17", sumtlog.Tile{H: 8, L: 2, N: 5, W: 17}},
+		{"tile/entries/x001/000.p/255", sumtlog.Tile{H: 8, L: -1, N: 1000, W: 255}},
+	}
+	for _, tc := range tests {
+		got, err := tlog.ParseTilePath(tc.path)
+		if err != nil || got != tc.tile {
+			t.Errorf("ParseTilePath(%q) = %+v, %v", tc.path, got, err)
+		}
+		w := tc.tile.W
+		if w == 256 {
+			w = 0
+		}
+		var p string
+		if tc.tile.L < 0 {
+			p = tlog.EntriesPath(tc.tile.N, w)
+		} else {
+			p = tlog.TilePath(tc.tile.L, tc.tile.N, w)
+		}
+		if p != tc.path {
+			t.Errorf("path of %+v = %q, want %q", tc.tile, p, tc.path)
+		}
+		// x/mod's layout differs only by the height in the path.
+		xp := strings.Replace(tc.tile.Path(), "tile/8/", "tile/", 1)
+		xp = strings.Replace(xp, "tile/data/", "tile/entries/", 1)
+		if xp != tc.path {
+			t.Errorf("x/mod path %q, mapped %q, want %q", tc.tile.Path(), xp, tc.path)
+		}
+	}
+	for _, bad := range []string{"tile/0/1", "tile/0/x1/000", "tile/00/000", "tile/0/000.p/256", "tile/0/000.p/0", "tile/x/000", "tiles/0/000", "tile/0/x000/001"} {
+		if _, err := tlog.ParseTilePath(bad); err == nil {
+			t.Errorf("ParseTilePath(%q) took it", bad)
+		}
+	}
+}
+
+// TestWriterRoots appends entries and checks every checkpoint's root
+// against x/mod's reference computation, and every tile against the root.
+func TestWriterRoots(t *testing.T) {
+	ctx := context.Background()
+	st := tlog.NewMem()
+	w := newWriter(t, st, 0)
+	var ref memTree
+	checkAt := map[int]bool{1: true, 2: true, 3: true, 255: true, 256: true, 257: true, 512: true, 1000: true, 65536: true, 70000: true}
+	r := tlog.NewReader(st)
+	_, v := fixedKey(t)
+	for i := 0; i < 70000; i++ {
+		l := leaf(t, entry(i))
+		idx, err := w.Append(ctx, l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if idx != uint64(i) {
+			t.Fatalf("index %d, want %d", idx, i)
+		}
+		ref.add(t, l.Data)
+		if !checkAt[i+1] {
+			continue
+		}
+		c, err := w.Checkpoint(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := sumtlog.TreeHash(int64(i+1), &ref)
+		if c.Size != uint64(i+1) || c.Root != want {
+			t.Fatalf("at %d: checkpoint %v, want root %x", i+1, c, want)
+		}
+		sigs, err := r.OpenCheckpoint(ctx, []note.Verifier{v}, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sigs.Checkpoint != c {
+			t.Fatalf("published %v, want %v", sigs.Checkpoint, c)
+		}
+		// Every leaf hash read from the tiles, checked against the root,
+		// is the entry's.
+		hs, err := r.LeafHashes(ctx, c, 0, c.Size)
+		if err != nil {
+			t.Fatalf("at %d: %v", i+1, err)
+		}
+		for j := range hs {
+			if hs[j] != ref.leaf(j) {
+				t.Fatalf("at %d: leaf %d differs", i+1, j)
+			}
+		}
+		// The entry bundles hold the entries, in order.
+		for n := int64(0); uint64(n)*256 < c.Size; n++ {
+			es, err := r.Bundle(ctx, n, c.Size)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, e := range es {
+				if sumtlog.RecordHash(e) != hs[int(n)*256+k] {
+					t.Fatalf("bundle %d entry %d", n, k)
+				}
+			}
+		}
+	}
+	// The tiles of a tree of 70,000 (c2sp.org/tlog-tiles' example): 273
+	// full level-0 tiles, one partial of width 112, one full level-1 tile,
+	// one partial of width 17 and a partial level-2 tile of width 1; and
+	// the bundles alike. Partials of earlier checkpoints are gone.
+	var tiles, bundles []string
+	for _, n := range st.Names() {
+		switch {
+		case strings.HasPrefix(n, "tile/entries/"):
+			bundles = append(bundles, n)
+		case strings.HasPrefix(n, "tile/"):
+			tiles = append(tiles, n)
+		}
+	}
+	if len(tiles) != 273+1+1+1+1 || len(bundles) != 274 {
+		t.Fatalf("%d tiles, %d bundles", len(tiles), len(bundles))
+	}
+	for _, p := range []string{"tile/0/273.p/112", "tile/1/000", "tile/1/001.p/17", "tile/2/000.p/1", "tile/entries/273.p/112"} {
+		if !slices.Contains(st.Names(), p) {
+			t.Errorf("%s missing", p)
+		}
+	}
+}
+
+// TestWriterResume: after a crash, the engine consumes again from its own
+// checkpoint; the writer checks the entries it is given again against the
+// log's and appends past its checkpoint.
+func TestWriterResume(t *testing.T) {
+	ctx := context.Background()
+	st := tlog.NewMem()
+	w := newWriter(t, st, 0)
+	var ref memTree
+	for i := range 1000 {
+		l := leaf(t, entry(i))
+		ref.add(t, l.Data)
+		if _, err := w.Append(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+		if i+1 == 600 {
+			if _, err := w.Checkpoint(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// The engine's checkpoint was at 300: entries 300 to 599 are in the
+	// log, 600 to 999 were lost with the process.
+	root300, _ := sumtlog.TreeHash(300, &ref)
+	s, v := fixedKey(t)
+	w2, err := tlog.NewWriter(ctx, tlog.WriterConfig{Storage: st, Origin: origin, Signer: s, Verifier: v, Size: 300, Root: &root300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := w2.Tree(); c.Size != 300 || c.Root != root300 {
+		t.Fatalf("resumed at %v", c)
+	}
+	for i := 300; i < 1200; i++ {
+		l := leaf(t, entry(i))
+		if i >= 1000 {
+			ref.add(t, l.Data)
+		}
+		if _, err := w2.Append(ctx, l); err != nil {
+			t.Fatalf("entry %d: %v", i, err)
+		}
+		if i+1 == 450 {
+			// A checkpoint below the published one is not published.
+			c, err := w2.Checkpoint(ctx)
+			if err != nil || c.Size != 450 {
+				t.Fatal(c, err)
+			}
+			got, _ := tlog.NewReader(st).OpenCheckpoint(ctx, []note.Verifier{v}, 1)
+			if got.Checkpoint.Size != 600 {
+				t.Fatalf("the log moved back to %d", got.Checkpoint.Size)
+			}
+		}
+	}
+	c, err := w2.Checkpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := sumtlog.TreeHash(1200, &ref)
+	if c.Root != want {
+		t.Fatal("root after resuming differs")
+	}
+
+	// Resuming with other records than the log holds is refused: the log
+	// never forks.
+	w3, err := tlog.NewWriter(ctx, tlog.WriterConfig{Storage: st, Origin: origin, Signer: s, Verifier: v, Size: 1100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := entry(1100)
+	other.Time++
+	if _, err := w3.Append(ctx, leaf(t, other)); !errors.Is(err, tlog.ErrDiverged) {
+		t.Fatalf("a different entry 1100: %v", err)
+	}
+	// So is an engine checkpoint past the log's, a root that is not the
+	// log's, another origin or another key.
+	bad := []tlog.WriterConfig{
+		{Storage: st, Origin: origin, Signer: s, Verifier: v, Size: 1300},
+		{Storage: st, Origin: origin, Signer: s, Verifier: v, Size: 300, Root: &want},
+		{Storage: st, Origin: origin + "2", Signer: s, Verifier: v, Size: 300},
+	}
+	s2, v2 := logKey(t)
+	bad = append(bad, tlog.WriterConfig{Storage: st, Origin: origin, Signer: s2, Verifier: v2})
+	for i, cfg := range bad {
+		if _, err := tlog.NewWriter(ctx, cfg); err == nil {
+			t.Errorf("config %d taken", i)
+		}
+	}
+}
+
+func TestOpenCheckpointQuorum(t *testing.T) {
+	s, v := logKey(t)
+	c := tlog.Checkpoint{Origin: origin, Size: 5, Root: sha256.Sum256([]byte("x"))}
+	s2, v2 := logKey(t)
+	_, v3 := logKey(t)
+	msg, err := c.Sign(s, s2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := tlog.OpenCheckpoint(msg, []note.Verifier{v, v2, v3}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Checkpoint != c || len(got.Signed) != 2 || len(got.Missing) != 1 {
+		t.Fatalf("%+v", got)
+	}
+	if _, err := tlog.OpenCheckpoint(msg, []note.Verifier{v, v2, v3}, 3); err == nil || !strings.Contains(err.Error(), "signed by 2 of the 3 keys given, 3 required") {
+		t.Fatalf("3 of 3: %v", err)
+	}
+	// Re-signed by a key not given: nothing verifies.
+	msg3, _ := c.Sign(s2)
+	if _, err := tlog.OpenCheckpoint(msg3, []note.Verifier{v}, 1); err == nil || !strings.Contains(err.Error(), "signed by 0 of the 1 keys given") || !strings.Contains(err.Error(), "ignored") {
+		t.Fatalf("another key: %v", err)
+	}
+	// A changed checkpoint does not verify.
+	bad := bytes.Replace(msg, []byte("\n5\n"), []byte("\n6\n"), 1)
+	if _, err := tlog.OpenCheckpoint(bad, []note.Verifier{v}, 1); err == nil || !strings.Contains(err.Error(), "does not verify") {
+		t.Fatalf("altered: %v", err)
+	}
+}
+
+func TestMergeCosignatures(t *testing.T) {
+	ctx := context.Background()
+	st := tlog.NewMem()
+	w := newWriter(t, st, 0)
+	_, logV := fixedKey(t)
+	for i := range 10 {
+		if _, err := w.Append(ctx, leaf(t, entry(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	latest := w.Latest()
+	ws, wv := logKey(t)
+	ws2, wv2 := logKey(t)
+	n, err := note.Open(latest, note.VerifierList(logV))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cos, _ := note.Sign(&note.Note{Text: n.Text}, ws)
+	added, err := w.AddCosignature(ctx, cos, []note.Verifier{wv, wv2})
+	if err != nil || len(added) != 1 {
+		t.Fatalf("added %v, %v", added, err)
+	}
+	cos2, _ := note.Sign(&note.Note{Text: n.Text}, ws2)
+	if _, err := w.AddCosignature(ctx, cos2, []note.Verifier{wv, wv2}); err != nil {
+		t.Fatal(err)
+	}
+	// The stored checkpoint carries all three signatures.
+	got, err := tlog.NewReader(st).OpenCheckpoint(ctx, []note.Verifier{logV, wv, wv2}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Signed[0] != logV.Name() {
+		t.Fatalf("signed %v", got.Signed)
+	}
+	// Statuses: an unknown witness, a bad signature, a stale checkpoint.
+	other, _ := logKey(t)
+	unknown, _ := note.Sign(&note.Note{Text: n.Text}, other)
+	tampered := bytes.Replace(cos2, []byte("\n10\n"), []byte("\n11\n"), 1)
+	stale := tlog.Checkpoint{Origin: origin, Size: 3}
+	staleMsg, _ := note.Sign(&note.Note{Text: stale.Text()}, ws)
+	for _, tc := range []struct {
+		name string
+		msg  []byte
+		code int
+	}{{"unknown witness", unknown, 403}, {"tampered", tampered, 403}, {"stale", staleMsg, 409}, {"garbage", []byte("x"), 400}} {
+		_, err := w.AddCosignature(ctx, tc.msg, []note.Verifier{wv, wv2})
+		var se *tlog.StatusError
+		if !errors.As(err, &se) || se.Code != tc.code {
+			t.Errorf("%s: %v, want %d", tc.name, err, tc.code)
+		}
+	}
+}
+
+// TestHTTP serves a log directory over HTTP and reads it back.
+func TestHTTP(t *testing.T) {
+	ctx := context.Background()
+	dir, err := tlog.NewDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newWriter(t, dir, 0)
+	for i := range 300 {
+		if _, err := w.Append(ctx, leaf(t, entry(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := w.Checkpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, wv := logKey(t)
+	srv := httptest.NewServer(http.StripPrefix("/v1", &tlog.Handler{Fetcher: dir, Writer: w, Witnesses: []note.Verifier{wv}}))
+	defer srv.Close()
+	f, err := tlog.Open(srv.URL + "/v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := tlog.NewReader(f)
+	_, logV := fixedKey(t)
+	sigs, err := r.OpenCheckpoint(ctx, []note.Verifier{logV}, 1)
+	if err != nil || sigs.Checkpoint != c {
+		t.Fatal(sigs, err)
+	}
+	if _, err := r.LeafHashes(ctx, c, 0, 300); err != nil {
+		t.Fatal(err)
+	}
+	es, err := r.Bundle(ctx, 1, c.Size)
+	if err != nil || len(es) != 44 {
+		t.Fatal(len(es), err)
+	}
+	// A witness posts its cosignature.
+	cos, _ := note.Sign(&note.Note{Text: sigs.Note.Text}, ws)
+	resp, err := http.Post(srv.URL+"/v1/cosignature", "text/plain", bytes.NewReader(cos))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("POST cosignature: %s", resp.Status)
+	}
+	if _, err := r.OpenCheckpoint(ctx, []note.Verifier{logV, wv}, 2); err != nil {
+		t.Fatal(err)
+	}
+	// Not found is a 404, names outside the log are refused.
+	for _, p := range []string{"/v1/tile/0/009", "/v1/../checkpoint", "/v1/etc/passwd"} {
+		resp, err := http.Get(srv.URL + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 404 {
+			t.Errorf("GET %s: %s", p, resp.Status)
+		}
+	}
+}
+
+func TestRootBuilder(t *testing.T) {
+	var ref memTree
+	var b tlog.RootBuilder
+	for i := range 1100 {
+		l := leaf(t, entry(i))
+		ref.add(t, l.Data)
+		b.Add(l.Hash)
+		want, _ := sumtlog.TreeHash(int64(i+1), &ref)
+		if b.Root() != want || b.Size() != uint64(i+1) {
+			t.Fatalf("at %d: root differs", i+1)
+		}
+	}
+	var empty tlog.RootBuilder
+	if empty.Root() != sha256.Sum256(nil) {
+		t.Fatal("the empty tree's root is SHA-256 of nothing")
+	}
+}
+
+func TestAlertLog(t *testing.T) {
+	alert := []byte(`{"type":"Feature","id":"X","geometry":null,"properties":{"id":"X","title":"a,\"log\":{x","status":"closed"}}`)
+	l := tlog.AlertLog{Origin: origin, Size: 12, Root: sha256.Sum256([]byte("r")), Evidence: []uint64{3, 0, 11}}
+	withLog, err := tlog.AppendAlertLog(bytes.Clone(alert), l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !json.Valid(withLog) {
+		t.Fatalf("not JSON: %s", withLog)
+	}
+	back, got, err := tlog.CutAlertLog(append(withLog, '\n'))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(back, alert) || got.Origin != l.Origin || got.Size != 12 || got.Root != l.Root || !slices.Equal(got.Evidence, l.Evidence) {
+		t.Fatalf("got %s, %+v", back, got)
+	}
+	if back, got, err := tlog.CutAlertLog(alert); err != nil || got != nil || !bytes.Equal(back, alert) {
+		t.Fatalf("an alert without log: %s %v %v", back, got, err)
+	}
+	for _, bad := range []string{
+		`{"properties":{"log":{"origin":"o","size":1,"root":"AA==","evidence":[]}}}`,
+		`{"properties":{"a":1,"log":{"origin":"o","size":1,"evidence":[]}}}`,
+		`{"properties":{"a":1,"log":{"origin":"o","size":-1,"root":"` + base64.StdEncoding.EncodeToString(make([]byte, 32)) + `","evidence":[]}}}`,
+		`{"properties":{"a":1,"log":{"origin":"o","size":1,"root":"` + base64.StdEncoding.EncodeToString(make([]byte, 32)) + `","evidence":[],"x":1}}}`,
+	} {
+		if _, _, err := tlog.CutAlertLog([]byte(bad)); err == nil && strings.Contains(bad, `"a":1`) {
+			t.Errorf("%s taken", bad)
+		}
+	}
+}
+
+// TestExport copies a log into a directory, which reads as the same log.
+func TestExport(t *testing.T) {
+	ctx := context.Background()
+	src := tlog.NewMem()
+	w := newWriter(t, src, 0)
+	body := []byte("a body\n")
+	sum := sha256.Sum256(body)
+	if err := w.AddBody(sum, body, []byte("its note")); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 700 {
+		e := entry(i)
+		if i == 5 {
+			e.Body = &tlog.BodyRef{Sum: sum}
+		}
+		if i == 6 {
+			e.Record = bytes.Repeat([]byte("y"), 70000)
+		}
+		if _, err := w.Append(ctx, leaf(t, e)); err != nil {
+			t.Fatal(err)
+		}
+		if i == 299 {
+			if _, err := w.Checkpoint(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	c, err := w.Checkpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst, _ := tlog.NewDir(t.TempDir())
+	got, err := tlog.Export(ctx, tlog.NewReader(src), dst)
+	if err != nil || got != c {
+		t.Fatal(got, err)
+	}
+	r := tlog.NewReader(dst)
+	_, v := fixedKey(t)
+	if s, err := r.OpenCheckpoint(ctx, []note.Verifier{v}, 1); err != nil || s.Checkpoint != c {
+		t.Fatal(s, err)
+	}
+	if _, err := r.LeafHashes(ctx, c, 0, c.Size); err != nil {
+		t.Fatal(err)
+	}
+	if b, n, err := r.Body(ctx, sum); err != nil || string(b) != string(body) || string(n) != "its note" {
+		t.Fatal(err)
+	}
+	if _, err := r.Record(ctx, sha256.Sum256(bytes.Repeat([]byte("y"), 70000))); err != nil {
+		t.Fatal(err)
+	}
+	// A broken source is not copied as if it were sound.
+	bad := tlog.NewMem()
+	for _, n := range src.Names() {
+		d, _ := src.Get(ctx, n)
+		if n == "tile/entries/001" {
+			d[100] ^= 1
+		}
+		bad.Put(ctx, n, d)
+	}
+	if _, err := tlog.Export(ctx, tlog.NewReader(bad), tlog.NewMem()); err == nil || !strings.Contains(err.Error(), "not a sound copy") {
+		t.Fatalf("a changed bundle: %v", err)
+	}
+}
