@@ -201,12 +201,12 @@ func prepare(pr *pipeline.Preparer, rng *TimeRange, j *job) {
 // (SPEC §2), so the key of a record is a hash of both (feed.DupKey).
 // Workers admit their own batches provisionally, each into its own
 // lists, noting every accepted record's key and where it stands in the
-// input; when reading ends, the notes are sorted and merged, which finds
-// the keys seen more than once. Their records are taken back and read
-// again, only they, to be settled by content alone (settleDuplicates).
-// Sorting 16 bytes a record takes far less memory than a hash map of the
-// ids, and what is kept does not depend on which worker came first. Only
-// the rejects file waits for input order.
+// input; when reading ends, the notes of each bucket go through a hash
+// table that finds the keys seen more than once (repeats). Their records
+// are taken back and read again, only they, to be settled by content
+// alone (settleDuplicates). 16 bytes a record take far less memory than a
+// hash map of the ids, and what is kept does not depend on which worker
+// came first. Only the rejects file waits for input order.
 type collector struct {
 	cfg  Config
 	accs []acc // one per worker, merged when reading ends
