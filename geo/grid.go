@@ -25,6 +25,12 @@ type grid struct {
 	// pointer to a count (in its seg) followed by the candidates, one
 	// allocation, so that a query follows one pointer, not two.
 	cells []atomic.Pointer[candidate]
+	// corners[y] is the distance from the centre of a cell of row y to its
+	// farthest corner, made on first use (the bits of a float64; 0: not
+	// yet): the same for every cell of a row, whose longitude does not
+	// change it, and two geodesic inverses a cell on a long line whose
+	// cells each hold few points.
+	corners []atomic.Uint64
 }
 
 // candidate is a segment that can be nearest to some point of a cell, with
@@ -69,7 +75,22 @@ func newGrid(boxes [][2][2]float64) *grid {
 		return nil
 	}
 	g.cells = make([]atomic.Pointer[candidate], g.nLon*g.nLat)
+	g.corners = make([]atomic.Uint64, g.nLat)
 	return g
+}
+
+// corner is the distance from the centre of a cell of row y to its
+// farthest corner, worked out from the row alone (a cell's west edge at
+// longitude 0), so that it is the same whichever cell asks first.
+func (g *grid) corner(y int) float64 {
+	if b := g.corners[y].Load(); b != 0 {
+		return math.Float64frombits(b)
+	}
+	lat0 := g.minLat + float64(y)*g.dLat
+	centre := [2]float64{g.dLon / 2, lat0 + g.dLat/2}
+	d := math.Max(Distance(centre, [2]float64{0, lat0}), Distance(centre, [2]float64{0, lat0 + g.dLat}))
+	g.corners[y].Store(math.Float64bits(d))
+	return d
 }
 
 // lonExtent is the shortest arc of longitudes, west edge and width in
@@ -155,8 +176,7 @@ func (l *Line) candidates(c int) []candidate {
 	x, y := c%g.nLon, c/g.nLon
 	lon0, lat0 := g.minLon+float64(x)*g.dLon, g.minLat+float64(y)*g.dLat
 	clon, clat := lon0+g.dLon/2, lat0+g.dLat/2
-	corner := Distance([2]float64{clon, clat}, [2]float64{lon0, lat0})
-	corner = math.Max(corner, Distance([2]float64{clon, clat}, [2]float64{lon0, lat0 + g.dLat}))
+	corner := g.corner(y)
 	near := l.locateTree(clon, clat).DistanceM
 	reach := (near+2*corner)*1.03 + 50
 	f := newFrame(clon, clat)
