@@ -24,10 +24,17 @@ type rec struct {
 func readAll(t testing.TB, s *Source) []rec {
 	t.Helper()
 	var out []rec
+	readEach(t, s, func(r Record) { out = append(out, rec{r.Line, r.Index, string(r.Raw), r.Err}) })
+	return out
+}
+
+// readEach calls fn with each record of s, before the next is read.
+func readEach(t testing.TB, s *Source, fn func(Record)) {
+	t.Helper()
 	for {
 		r, err := s.Next()
 		if err == io.EOF {
-			return out
+			return
 		}
 		if err != nil {
 			t.Fatalf("Next: %v", err)
@@ -35,7 +42,7 @@ func readAll(t testing.TB, s *Source) []rec {
 		if r.File != s.Name() {
 			t.Fatalf("record of %q from %q", r.File, s.Name())
 		}
-		out = append(out, rec{r.Line, r.Index, string(r.Raw), r.Err})
+		fn(r)
 	}
 }
 
@@ -422,21 +429,13 @@ func TestRecordOffset(t *testing.T) {
 	}
 	fc.WriteString("\n]}\n")
 	for name, text := range map[string][]byte{"lines": lines.Bytes(), "crlf": crlf.Bytes(), "rs": rsSeq.Bytes(), "fc": fc.Bytes()} {
-		src := NewSource(name, iotest.HalfReader(bytes.NewReader(text)))
 		n := 0
-		for {
-			rec, err := src.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
+		readEach(t, NewSource(name, iotest.HalfReader(bytes.NewReader(text))), func(rec Record) {
 			if rec.Offset < 0 || !bytes.Equal(text[rec.Offset:int(rec.Offset)+len(rec.Raw)], rec.Raw) {
 				t.Fatalf("%s: record %d at offset %d: %q is not there", name, n, rec.Offset, rec.Raw)
 			}
 			n++
-		}
+		})
 		if n != 3000 {
 			t.Fatalf("%s: %d records", name, n)
 		}
