@@ -210,18 +210,14 @@ func fastNum(b []byte, i int) (int, bool) {
 		i++
 	case b[i] >= '1' && b[i] <= '9':
 		i++
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
+		i = digitsEnd(b, i)
 	default:
 		return 0, false
 	}
 	if i < len(b) && b[i] == '.' {
 		i++
 		d := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
+		i = digitsEnd(b, i)
 		if i == d {
 			return 0, false
 		}

@@ -407,6 +407,15 @@ func (s *scanner) str() (start, stop int, esc bool, err error) {
 	}
 }
 
+// digitsEnd is the index of the first byte from b[i] on that is not a
+// decimal digit.
+func digitsEnd(b []byte, i int) int {
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	return i
+}
+
 // num checks the number at s.i and moves past it.
 func (s *scanner) num() error {
 	b := s.b
@@ -424,9 +433,7 @@ func (s *scanner) num() error {
 		i++
 	case c >= '1' && c <= '9':
 		i++
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
+		i = digitsEnd(b, i)
 	default:
 		s.i = i
 		if c == 'I' {
@@ -437,9 +444,7 @@ func (s *scanner) num() error {
 	if i < len(b) && b[i] == '.' {
 		i++
 		d := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
+		i = digitsEnd(b, i)
 		if i == d {
 			s.i = i
 			return s.unexpected("number (want a digit after '.')")
@@ -453,9 +458,7 @@ func (s *scanner) num() error {
 			i++
 		}
 		d := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
+		i = digitsEnd(b, i)
 		if i == d {
 			s.i = i
 			return s.unexpected("number (want a digit in the exponent)")
