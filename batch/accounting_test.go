@@ -14,6 +14,7 @@ import (
 
 	"github.com/linewatch/linewatch/batch"
 	"github.com/linewatch/linewatch/detect"
+	"github.com/linewatch/linewatch/importer"
 	"github.com/linewatch/linewatch/internal/num"
 	"github.com/linewatch/linewatch/policy"
 )
@@ -179,6 +180,58 @@ func TestStdinSpoolLeavesNothing(t *testing.T) {
 				t.Errorf("counts %+v, %d violations: want 3 read = 1 accepted (the earlier d, settled from the copy) + 1 rejected + 1 duplicate", k, len(vs))
 			}
 		})
+	}
+}
+
+// An Opener's records (an importer's rows) stand at offsets of the
+// Opener's own: their duplicates are read again through the Opener, from
+// standard input as from a file, and settle alike.
+func TestOpenerDuplicatesFromStdinAndFile(t *testing.T) {
+	csv := "id,time,lon,lat\n" +
+		"a,2024-05-01T11:00:00Z,30.5,48.02\n" +
+		"a,2024-05-01T10:00:00Z,30.5,48.01\n" + // conflicting: the earlier is kept
+		"b,2024-05-01T10:00:00Z,30.6,48.03\n" +
+		"b,2024-05-01T10:00:00Z,30.6,48.03\n" + // a copy
+		"c,2024-05-01T09:00:00Z,30.7,48.04\n"
+	in := filepath.Join(t.TempDir(), "in.csv")
+	if err := os.WriteFile(in, []byte(csv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pol := detect.DefaultPolicy()
+	line, _ := loadLine(t, straightLine, pol)
+	run := func(name string) *batch.Outcome {
+		im, err := importer.New(importer.Options{Dialect: importer.CSV, Columns: map[importer.Field]string{
+			importer.ID: "id", importer.Time: "time", importer.Lon: "lon", importer.Lat: "lat", importer.Side: "=B"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := batch.Run(batch.Config{Judge: detect.NewJudge(line, pol), Workers: 2, Open: importer.NewOpener(im)},
+			[]string{name})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return out
+	}
+	f, err := os.Open(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdin := os.Stdin
+	os.Stdin = f
+	fromStdin := run("-")
+	os.Stdin = stdin
+	f.Close()
+	for name, out := range map[string]*batch.Outcome{"-": fromStdin, in: run(in)} {
+		k := out.Counts
+		vs := allViolations(&out.Result)
+		lats := []float64{}
+		for _, v := range vs {
+			lats = append(lats, v.Lat)
+		}
+		slices.Sort(lats)
+		if k.Read != 5 || k.Accepted != 3 || k.Duplicate != 2 || k.Rejected != 0 || !slices.Equal(lats, []float64{48.01, 48.03, 48.04}) {
+			t.Errorf("%s: counts %+v, violations at %v: want 5 read = 3 accepted + 2 duplicate, at 48.01 48.03 48.04", name, k, lats)
+		}
 	}
 }
 
