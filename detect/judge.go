@@ -50,6 +50,10 @@ type Violation struct {
 	Strength float64
 	Source   string // the sighting's source, "" for none
 	Props    []byte // the sighting's raw properties, carried to evidence
+	// Leaf is the index, in the engine's tamper-evident log, of the
+	// record it came from (docs/log.md): what an alert names for each of
+	// its evidence ids. 0 when nothing is logged.
+	Leaf uint64
 
 	key uint64 // identity of the record it came from (id and source hash)
 	fp  uint64
@@ -76,6 +80,10 @@ type Prepared struct {
 	Party     string
 	Violation *Violation  // nil when none (or, for a track point, until it is paired)
 	Track     *TrackPoint // a judged ground Point with a track: judged when paired
+	// Leaf is the record's index in the engine's log, set by the streaming
+	// driver once it has logged the record; Stream.Add hands it on to the
+	// record's violation or track point.
+	Leaf uint64
 }
 
 // TrackPoint is a judged ground Point of a track, waiting for the previous
@@ -94,6 +102,7 @@ type TrackPoint struct {
 	Pos          orb.Point
 	DepthM       float64      // d
 	Detail       *TrackDetail // nil when the point cannot be a violation
+	Leaf         uint64       // the record's index in the engine's log (Violation.Leaf)
 	key          uint64
 }
 

@@ -20,7 +20,12 @@ import (
 // the source of every id seen, violation and track point, as duplicates are
 // scoped to their source (SPEC §2, revision 4); a version 1 state knows
 // ids without their sources, so it cannot be carried over: it is refused.
-const snapshotVersion = 2
+// Version 3 adds each violation's and track point's leaf index in the
+// engine's log. A version 2 state is read with leaf indexes 0: it was
+// written by an engine that kept no log, and a log cannot be begun on a
+// state that has consumed records without one (the streaming driver
+// refuses it), so those indexes are never used.
+const snapshotVersion = 3
 
 // ErrOldState is the error of a state written by an earlier linewatch in a
 // layout this one cannot resume from.
@@ -42,6 +47,7 @@ type snapViolation struct {
 	Source   string
 	Props    []byte
 	Key, FP  uint64
+	Leaf     uint64 // since version 3
 }
 
 type snapPoint struct {
@@ -60,6 +66,7 @@ type snapPoint struct {
 	Strength     float64
 	Props        []byte
 	Key, FP      uint64
+	Leaf         uint64 // since version 3
 }
 
 type snapCell struct {
@@ -127,18 +134,18 @@ type snapshot struct {
 
 func toSnapViolation(v *Violation) snapViolation {
 	return snapViolation{v.ID, v.Time, v.Party, v.Type, v.Lon, v.Lat, v.Sector, v.Km, v.DepthM, v.CertainM,
-		v.Weight, v.Track, v.Strength, v.Source, v.Props, v.key, v.fp}
+		v.Weight, v.Track, v.Strength, v.Source, v.Props, v.key, v.fp, v.Leaf}
 }
 
 func (s snapViolation) violation() *Violation {
 	return &Violation{ID: s.ID, Time: s.Time, Party: s.Party, Type: s.Type, Lon: s.Lon, Lat: s.Lat, Sector: s.Sector,
 		Km: s.Km, DepthM: s.DepthM, CertainM: s.CertainM, Weight: s.Weight, Track: s.Track, Strength: s.Strength,
-		Source: s.Source, Props: s.Props, key: s.Key, fp: s.FP}
+		Source: s.Source, Props: s.Props, Leaf: s.Leaf, key: s.Key, fp: s.FP}
 }
 
 func toSnapPoint(p *TrackPoint) snapPoint {
 	sp := snapPoint{Party: p.Party, Track: p.Track, Time: p.Time, ID: p.ID, Source: p.Source, Lon: p.Pos[0], Lat: p.Pos[1],
-		DepthM: p.DepthM, Key: p.key}
+		DepthM: p.DepthM, Key: p.key, Leaf: p.Leaf}
 	if d := p.Detail; d != nil {
 		sp.HasDetail = true
 		sp.CertainM, sp.BufferM, sp.Sector, sp.Km = d.CertainM, d.BufferM, d.Sector, d.Km
@@ -149,7 +156,7 @@ func toSnapPoint(p *TrackPoint) snapPoint {
 
 func (s snapPoint) point() *TrackPoint {
 	p := &TrackPoint{Party: s.Party, Track: s.Track, Time: s.Time, ID: s.ID, Source: s.Source, Pos: [2]float64{s.Lon, s.Lat},
-		DepthM: s.DepthM, key: s.Key}
+		DepthM: s.DepthM, Leaf: s.Leaf, key: s.Key}
 	if s.HasDetail {
 		p.Detail = &TrackDetail{CertainM: s.CertainM, BufferM: s.BufferM, Sector: s.Sector, Km: s.Km,
 			Confidence: s.Confidence, Strength: s.Strength, Props: s.Props}
@@ -223,7 +230,7 @@ func (s *Stream) UnmarshalBinary(data []byte) error {
 	if sn.Version == 1 {
 		return fmt.Errorf("checkpoint: %w (state version 1, this linewatch reads version %d)", ErrOldState, snapshotVersion)
 	}
-	if sn.Version != snapshotVersion {
+	if sn.Version != snapshotVersion && sn.Version != 2 {
 		return fmt.Errorf("checkpoint: state version %d, this linewatch reads version %d", sn.Version, snapshotVersion)
 	}
 	fresh := NewStream(s.judge)

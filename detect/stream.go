@@ -143,9 +143,11 @@ func (s *Stream) Add(p *Prepared) Admission {
 		}
 	}
 	if p.Violation != nil {
+		p.Violation.Leaf = p.Leaf
 		s.addViolation(p.Violation)
 	}
 	if p.Track != nil {
+		p.Track.Leaf = p.Leaf
 		heap.Push(&s.pending, p.Track)
 	}
 	return Accepted

@@ -160,3 +160,73 @@ func TestStreamRestoresStateWithoutCorroboration(t *testing.T) {
 		t.Fatalf("alerts after the state with corroboration %v, after one without %v", got[0], got[1])
 	}
 }
+
+// Each violation and track point keeps the log leaf of its record, set by
+// Add and carried through a checkpoint (state version 3), so that an
+// alert names its evidence's leaves after a restart as before. A version
+// 2 state, written by an engine that kept no log, is read with leaves 0.
+func TestStreamCheckpointKeepsLeaves(t *testing.T) {
+	line := straightLine(t)
+	pol := DefaultPolicy()
+	pol.HotScoreMicro = RoundMicro(2)
+	judge := NewJudge(line, pol)
+	day1 := int64(19844) * 24 * 3600e6
+	offer := func(st *Stream, id string, leaf uint64, when int64, lon float64, track string) []Alert {
+		s := &Sighting{ID: id, Time: when, Side: "B", Kind: Ground, Strength: 1, Confidence: 1, Track: track,
+			Shape: Point, Coords: []orb.Point{at(lon, 1000)}}
+		p := judge.Prepare(s, leaf)
+		p.Leaf = leaf
+		if st.Add(&p) != Accepted {
+			t.Fatalf("%s not accepted", id)
+		}
+		return st.Advance()
+	}
+	st := NewStream(judge)
+	offer(st, "v", 7, day1, 30.5, "")
+	offer(st, "t", 9, day1+3600e6, 30.5, "u1") // a track point, pending
+	data, err := st.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sn snapshot
+	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&sn); err != nil {
+		t.Fatal(err)
+	}
+	if sn.Version != 3 || sn.Cells[0].Violations[0].Leaf != 7 || len(sn.Pending) != 1 || sn.Pending[0].Leaf != 9 {
+		t.Fatalf("state version %d, cells %+v, pending %+v", sn.Version, sn.Cells, sn.Pending)
+	}
+	leaves := func(state []byte) map[string]uint64 {
+		st := NewStream(judge)
+		if err := st.UnmarshalBinary(state); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]uint64{}
+		// A record a day later closes the windows; the episode's evidence
+		// has both records, the track point judged on the way.
+		for _, a := range offer(st, "w", 11, day1+30*3600e6, 31.2, "") {
+			for _, v := range a.Episode.Evidence {
+				got[v.ID] = v.Leaf
+			}
+		}
+		return got
+	}
+	if got := leaves(data); got["v"] != 7 || got["t"] != 9 {
+		t.Fatalf("evidence leaves after a restore: %v, want v 7 and t 9", got)
+	}
+	sn.Version = 2 // as an engine that kept no log wrote it
+	for i := range sn.Cells {
+		for j := range sn.Cells[i].Violations {
+			sn.Cells[i].Violations[j].Leaf = 0
+		}
+	}
+	for i := range sn.Pending {
+		sn.Pending[i].Leaf = 0
+	}
+	var old bytes.Buffer
+	if err := gob.NewEncoder(&old).Encode(&sn); err != nil {
+		t.Fatal(err)
+	}
+	if got := leaves(old.Bytes()); got["v"] != 0 || got["t"] != 0 || got["w"] != 11 {
+		t.Fatalf("evidence leaves after a version 2 state: %v", got)
+	}
+}

@@ -64,7 +64,7 @@ func (j *Judge) JudgeTrackPoint(prev, p *TrackPoint) *Violation {
 	v := &Violation{
 		ID: p.ID, Time: p.Time, Party: p.Party, Lon: p.Pos[0], Lat: p.Pos[1],
 		Sector: dt.Sector, Km: dt.Km, DepthM: p.DepthM, CertainM: dt.CertainM,
-		Track: p.Track, Strength: dt.Strength, Source: p.Source, Props: dt.Props, key: p.key,
+		Track: p.Track, Strength: dt.Strength, Source: p.Source, Props: dt.Props, Leaf: p.Leaf, key: p.key,
 	}
 	switch {
 	case dt.CertainM > 0 && prev != nil && prev.DepthM <= 0 && p.Time-prev.Time <= j.pol.MaxTrackGap.Microseconds():

@@ -123,6 +123,9 @@ func LoadFeatures(fs []Feature, opt Options) (*Line, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w; %s", err, listFeatures(fs, props, nil, nil))
 	}
+	if opt.Select.IsZero() {
+		picked = onlyLines(fs, picked)
+	}
 	var stretches []Stretch
 	from := make([]int, len(fs)) // first stretch of each feature laid out; -1 none
 	for i := range from {
@@ -151,6 +154,31 @@ func LoadFeatures(fs []Feature, opt Options) (*Line, error) {
 		return nil, fail(err)
 	}
 	return build(stretches, opt), nil
+}
+
+// onlyLines leaves out, of the picked features, those whose geometry is a
+// Polygon, a Point or any other that is not a line, when at least one is
+// a line: a line file often holds the areas either side of the line
+// beside it, and only lines are stretches of it (SPEC §1). With no line
+// among them, all stay, for the error to name what they are.
+func onlyLines(fs []Feature, picked []int) []int {
+	var lines []int
+	for _, i := range picked {
+		var g struct{ Type string }
+		if json.Unmarshal(fs[i].Geometry, &g) != nil {
+			return picked // an error to report as it is
+		}
+		switch g.Type {
+		case "LineString", "MultiLineString":
+			lines = append(lines, i)
+		case "":
+			return picked // no geometry: an error
+		}
+	}
+	if len(lines) == 0 {
+		return picked
+	}
+	return lines
 }
 
 // collectionFeatures reads the members of a FeatureCollection.

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/paulmach/orb"
 )
 
 // multiFront is shaped like a DeepState front-line file: every piece of
@@ -46,7 +48,8 @@ func TestSelectFeatures(t *testing.T) {
 		err             string // the start of the error, then every part in want
 		want            []string
 	}{
-		{name: "every feature", err: "feature 2: geometry \"Polygon\" is not a LineString or MultiLineString; the file holds 3 features (pick",
+		// Every line feature: the Polygon is left out, the two lines overlap.
+		{name: "every feature", err: "stretch 0 segment 0–1 overlaps stretch 2 segment 0–1 near 30.000000, 48.000000; the file holds 3 features (pick",
 			want: []string{"0: MultiLineString, stretches 0–1 (layer=front_line_all, pieces=2)", "1 (id longest): LineString, stretch 2 (layer=front_line_longest_piece, length_km=30.1)",
 				"2 (id 7): Polygon (layer=occupied, area_km2=1.5)", "--line-feature INDEX|ID or --line-where KEY=VALUE"}},
 		{name: "where layer", where: []string{"layer=front_line_longest_piece"}, stretches: 1},
@@ -91,6 +94,25 @@ func TestSelectFeatures(t *testing.T) {
 				t.Errorf("error %q is more than one line, or shows a long value", err)
 			}
 		})
+	}
+}
+
+// A file of a line beside the areas either side of it: the line is its
+// one line feature, with no flag to pick it. With no line at all, the
+// error names what the features are.
+func TestLineBesideAreas(t *testing.T) {
+	area := `{"type":"Feature","properties":{"layer":"occupied"},"geometry":{"type":"Polygon","coordinates":[[[30,48],[30.1,48.1],[30.2,48],[30,48]]]}}`
+	line := `{"type":"Feature","properties":{"layer":"contact"},"geometry":{"type":"LineString","coordinates":[[30,48],[30.2,48]]}}`
+	l, err := loadSel(t, `{"type":"FeatureCollection","features":[`+area+","+line+","+area+`]}`, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(l.Stretches()); n != 1 || l.Stretches()[0].Coords[1] != (orb.Point{30.2, 48}) {
+		t.Fatalf("%d stretches %v, want the LineString", n, l.Stretches())
+	}
+	_, err = loadSel(t, `{"type":"FeatureCollection","features":[`+area+","+area+`]}`, nil, nil)
+	if err == nil || !strings.HasPrefix(err.Error(), `feature 0: geometry "Polygon" is not a LineString or MultiLineString; the file holds 2 features`) {
+		t.Fatalf("two areas: %v", err)
 	}
 }
 

@@ -58,8 +58,10 @@
 // as QGIS guesses them: the first pair of longitude/latitude, lon/lat,
 // lng/lat, long/lat or x/y (ogr2ogr -lco GEOMETRY=AS_XY writes X and Y),
 // else a column of WKT Points named wkt, geometry, geom_wkt or the_geom
-// (ogr2ogr -lco GEOMETRY=AS_WKT writes WKT), ignoring case. Rows.Guessed
-// says what was taken, for the user to see.
+// (ogr2ogr -lco GEOMETRY=AS_WKT writes WKT), ignoring case. Without a
+// time column in the options, it is the first of time, datetime,
+// date_time, timestamp, event_date or date in the header, ignoring case.
+// Rows.Guessed says what was taken, for the user to see.
 //
 // # Fields
 //

@@ -109,6 +109,51 @@ func TestGeoJSONInput(t *testing.T) {
 	}
 }
 
+// With no --time, the time column is guessed from the header as the
+// positions are, and the guess is said.
+func TestGuessTime(t *testing.T) {
+	for _, tc := range []struct {
+		text  string
+		guess string // or "!" and the error
+		time  string
+	}{
+		{"id,lon,lat,time\na1,30.5,48.05,2024-05-01T10:00:00Z\n", `positions from columns "lon" and "lat" (guessed; --lon and --lat choose others), times from column "time" (guessed; --time chooses another)`, "2024-05-01T10:00:00Z"},
+		{"X,Y,Timestamp\n30.5,48.05,2024/05/01 10:00:00+00\n", `positions from columns "X" and "Y" (guessed; --lon and --lat choose others), times from column "Timestamp"`, "2024-05-01T10:00:00Z"},
+		// time before date: a file with both has its instant in "time".
+		{"date,lon,lat,time\n2024-05-01,30.5,48.05,2024-05-01T10:00:00Z\n", `positions from columns "lon" and "lat" (guessed; --lon and --lat choose others), times from column "time"`, "2024-05-01T10:00:00Z"},
+		{"lon,lat,when\n30.5,48.05,2024-05-01T10:00:00Z\n", "!--time: no time column in the header (time, datetime, date_time, timestamp, event_date, date, ignoring case; columns: lon, lat, when): give --time", ""},
+		{"lon,lat,Time,TIME\n", `!--time: column "time" matches "Time" and "TIME" in the header`, ""},
+		{`{"type":"Feature","geometry":{"type":"Point","coordinates":[30.5,48.05]},"properties":{"time":"2024-05-01T10:00:00Z"}}` + "\n", `positions from the Point geometry, times from column "time"`, "2024-05-01T10:00:00Z"},
+	} {
+		im, err := New(Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs, err := im.Rows("t.csv", strings.NewReader(tc.text))
+		if strings.HasPrefix(tc.guess, "!") {
+			if err == nil || !strings.HasPrefix(err.Error(), "t.csv: "+tc.guess[1:]) {
+				t.Errorf("%q: %v, want %q", tc.text, err, tc.guess[1:])
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: %v", tc.text, err)
+			continue
+		}
+		if !strings.HasPrefix(rs.Guessed(), tc.guess) {
+			t.Errorf("%q: guessed %q, want %q", tc.text, rs.Guessed(), tc.guess)
+		}
+		rows := importWith(t, im, tc.text)
+		if rows[0].reason != "" {
+			t.Errorf("%q: %s", tc.text, rows[0].reason)
+			continue
+		}
+		if p := props(t, rows[0].record); p["time"] != tc.time {
+			t.Errorf("%q: %s, want time %s", tc.text, rows[0].record, tc.time)
+		}
+	}
+}
+
 func TestGuessPositions(t *testing.T) {
 	for _, tc := range []struct {
 		dialect Dialect

@@ -17,6 +17,28 @@ var (
 	wktNames   = []string{"wkt", "geometry", "geom_wkt", "the_geom"}
 )
 
+// timeNames are the names of a time column, in the order tried, ignoring
+// case, for a file whose options name none.
+var timeNames = []string{"time", "datetime", "date_time", "timestamp", "event_date", "date"}
+
+// guessTime finds the time column of a header the options did not name.
+func guessTime(header []string) (int, error) {
+	for _, name := range timeNames {
+		i, err := findColumn(header, name)
+		if i >= 0 {
+			return i, nil
+		}
+		if i == -2 {
+			return -1, fmt.Errorf("--time: %v", err)
+		}
+	}
+	cols := strings.Join(header, ", ")
+	if len(cols) > 300 {
+		cols = cols[:300] + "…"
+	}
+	return -1, fmt.Errorf("--time: no time column in the header (%s, ignoring case; columns: %s): give --time", strings.Join(timeNames, ", "), cols)
+}
+
 // guessed is where a CSV file's positions come from.
 type guessed struct {
 	lon, lat, wkt int    // column indexes; wkt -1 unless a WKT column

@@ -128,6 +128,9 @@ type Importer struct {
 	// come from a GeoJSON file's geometry, or from the dialect's columns
 	// where a CSV file has them, or are guessed from the header.
 	coordsGiven bool
+	// guessTime: the options name no time column; it is guessed from
+	// each file's header (timeNames).
+	guessTime bool
 }
 
 // New checks the options and returns an Importer.
@@ -173,9 +176,7 @@ func New(opt Options) (*Importer, error) {
 			return nil, fmt.Errorf("--%s: a column is required", f.FlagName())
 		}
 	}
-	if im.cols[Time] == "" && !im.isConst[Time] {
-		return nil, fmt.Errorf("--%s: a column is required", Time.FlagName())
-	}
+	im.guessTime = im.cols[Time] == "" && !im.isConst[Time]
 	if im.cols[TimeEnd] == "" && im.isConst[TimeEnd] {
 		return nil, fmt.Errorf("--time-end must name a column")
 	}
@@ -378,6 +379,19 @@ func (rs *Rows) setup(n int, geometry bool) error {
 				used[g.lon], used[g.lat] = true, true
 			}
 		}
+	}
+	if im.guessTime {
+		i, err := guessTime(header)
+		if err != nil {
+			return fmt.Errorf("%s: %v", rs.name, err)
+		}
+		cv.col[Time] = i
+		used[i] = true
+		says := fmt.Sprintf("times from column %s (guessed; --time chooses another)", strconv.Quote(header[i]))
+		if rs.guess != "" {
+			says = rs.guess + ", " + says
+		}
+		rs.guess = says
 	}
 	// Every column not taken as it stands is carried (the time's columns
 	// never are: time and time_uncertainty_s say all they said).

@@ -506,7 +506,6 @@ func TestOptionErrors(t *testing.T) {
 		opt  Options
 		want string
 	}{
-		{Options{}, "--time: a column is required"},
 		{withCols(Options{}, map[Field]string{Lon: "x", Time: "t"}), "--lat: a column is required with --lon"},
 		{Options{Dialect: "gdelt"}, `unknown dialect "gdelt"`},
 		{withCols(basic, map[Field]string{Kind: "=patrol"}), "--kind: must be ground or fire"},

@@ -108,7 +108,7 @@ func EpisodeOf(line *geo.Line, pol detect.Policy, e *detect.Episode) Episode {
 		x.Sectors = append(x.Sectors, line.SectorID(s))
 	}
 	for i, v := range e.Evidence {
-		if i == maxEvidence {
+		if i == MaxEvidence {
 			break
 		}
 		x.Evidence = append(x.Evidence, v.ID)
@@ -137,8 +137,9 @@ func EpisodeOf(line *geo.Line, pol detect.Policy, e *detect.Episode) Episode {
 	return x
 }
 
-// maxEvidence is how many violation ids an episode's evidence lists.
-const maxEvidence = 50
+// MaxEvidence is how many violation ids an episode's evidence lists (its
+// first, in evidence order).
+const MaxEvidence = 50
 
 // Instant is a time in microseconds since the Unix epoch, written in
 // JSON as linewatch writes times: RFC 3339 UTC (SPEC §9).

@@ -41,8 +41,9 @@ type gisRow struct {
 }
 
 // episodeColumns and violationColumns are the typed columns of the
-// properties SPEC §5 lists, in its order. The criteria also give their
-// three verdicts a BOOLEAN column each; sectors are joined with ";" as in
+// properties SPEC §5 lists, in its order, with corroboration's figures
+// (docs/corroboration.md). The criteria also give their verdicts a
+// BOOLEAN column each; sectors are joined with ";" as in
 // the CSV. Properties not listed (a sighting's carried properties) follow,
 // sorted, typed by their values.
 var (
@@ -53,7 +54,9 @@ var (
 		{Name: "violations", Type: gpkg.MediumInt}, {Name: "crossings", Type: gpkg.MediumInt}, {Name: "incursions", Type: gpkg.MediumInt},
 		{Name: "fire", Type: gpkg.MediumInt}, {Name: "buffer", Type: gpkg.MediumInt}, {Name: "tracks", Type: gpkg.MediumInt},
 		{Name: "strength", Type: gpkg.Real}, {Name: "max_depth_m", Type: gpkg.Real}, {Name: "score", Type: gpkg.Real},
+		{Name: "sources", Type: gpkg.MediumInt}, {Name: "affiliations", Type: gpkg.Text},
 		{Name: "significant", Type: gpkg.Boolean}, {Name: "deliberate", Type: gpkg.Boolean}, {Name: "sustained", Type: gpkg.Boolean},
+		{Name: "corroborated", Type: gpkg.Boolean},
 		{Name: "criteria", Type: gpkg.Text}, {Name: "evidence", Type: gpkg.Text},
 		{Name: "title", Type: gpkg.Text}, {Name: "description", Type: gpkg.Text},
 	}

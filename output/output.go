@@ -208,7 +208,7 @@ func AppendEpisode(b []byte, line *geo.Line, pol detect.Policy, e *detect.Episod
 	b = AppendCriteria(b, pol, e)
 	b = append(b, `,"evidence":[`...)
 	for i, v := range e.Evidence {
-		if i == maxEvidence {
+		if i == MaxEvidence {
 			break
 		}
 		if i > 0 {

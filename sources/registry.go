@@ -176,6 +176,17 @@ func (r *Registry) IDs() []string {
 	return ids
 }
 
+// Signers returns the ids of the sources that sign their bodies, sorted.
+func (r *Registry) Signers() []string {
+	var ids []string
+	for _, id := range r.IDs() {
+		if r.byID[id].Signs() {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
 // Len is the number of sources.
 func (r *Registry) Len() int {
 	if r == nil {

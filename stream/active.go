@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/linewatch/linewatch/tlog"
 )
 
 // GroupConfig is what RunGroup needs: the engine's configuration (its
@@ -73,7 +75,7 @@ func RunGroup(ctx context.Context, g GroupConfig) (*Driver, error) {
 		took := time.Now()
 		d, err := g.activate(ctx, log)
 		if err != nil {
-			if errors.Is(err, ErrOtherConfig) {
+			if fatal(err) {
 				g.Lease.Release()
 				return last, err
 			}
@@ -124,7 +126,7 @@ func RunGroup(ctx context.Context, g GroupConfig) (*Driver, error) {
 			log.Warn("no longer active: back to standby", "why", fmt.Sprint(why))
 			continue
 		}
-		if errors.Is(err, ErrOtherConfig) {
+		if fatal(err) {
 			g.Lease.Release()
 			return d, err
 		}
@@ -137,6 +139,12 @@ func RunGroup(ctx context.Context, g GroupConfig) (*Driver, error) {
 			return d, nil
 		}
 	}
+}
+
+// fatal tells whether an error is one a takeover would not cure: the state
+// belongs to another configuration, or the log to other records.
+func fatal(err error) bool {
+	return errors.Is(err, ErrOtherConfig) || errors.Is(err, ErrLogState) || errors.Is(err, tlog.ErrDiverged)
 }
 
 // activate claims the state and restores an engine from it.

@@ -19,6 +19,7 @@ import (
 	"github.com/linewatch/linewatch/detect"
 	"github.com/linewatch/linewatch/geo"
 	"github.com/linewatch/linewatch/stream"
+	"github.com/linewatch/linewatch/tlog"
 )
 
 // cluster is a NATS cluster of servers in the test process, each with
@@ -278,7 +279,9 @@ type engine struct {
 	done    chan error
 }
 
-func startEngine(t testing.TB, c *cluster, line *geo.Line, pol detect.Policy, ttl time.Duration) *engine {
+// startEngine starts an engine of the group; with keys (a LogConfig
+// without storage), it keeps the log in JetStream.
+func startEngine(t testing.TB, c *cluster, line *geo.Line, pol detect.Policy, ttl time.Duration, keys *stream.LogConfig) *engine {
 	t.Helper()
 	b := connectCluster(t, c)
 	ctx := context.Background()
@@ -289,12 +292,20 @@ func startEngine(t testing.TB, c *cluster, line *geo.Line, pol detect.Policy, tt
 	if err != nil {
 		t.Fatal(err)
 	}
-	sink := stream.NewNATSSink(b.JS, "linewatch.alerts", line, pol)
+	sink := stream.NewNATSSink(b.JS, "linewatch.alerts")
 	sink.SetOrigin("test")
 	m := stream.NewMetrics()
 	e := &engine{broker: b, metrics: m, done: make(chan error, 1)}
+	var lc *stream.LogConfig
+	if keys != nil {
+		st, err := stream.OpenJetStreamLog(ctx, b.JS, "linewatch-log", kv, "linewatch", 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lc = &stream.LogConfig{Storage: st, Origin: keys.Origin, Signer: keys.Signer, Verifier: keys.Verifier}
+	}
 	g := stream.GroupConfig{
-		Engine: stream.Config{Judge: detect.NewJudge(line, pol), Alerts: sink, ConfigID: "test", CheckpointRecords: 300, Metrics: m},
+		Engine: stream.Config{Judge: detect.NewJudge(line, pol), Alerts: sink, ConfigID: "test", CheckpointRecords: 300, Metrics: m, Log: lc},
 		Store:  stream.OpenKVStore(b.JS, kv, "linewatch", int(b.Conn().MaxPayload())-8<<10),
 		Lease:  stream.NewLease(b.JS, kv, "linewatch", ttl, testLog(t)),
 		Log:    testLog(t),
@@ -323,7 +334,9 @@ func (e *engine) consumed() uint64 {
 // the server leading the sightings stream is killed, and then the active
 // engine is cut off from the cluster, the standby takes over from the last
 // checkpoint, and the alert stream holds exactly the alerts of an
-// uninterrupted run, once each, in order.
+// uninterrupted run, once each, in order. The engines keep the log in
+// JetStream: the standby takes it over with the state, and verify holds on
+// it and the alerts, "log" members and all.
 func TestGroupFailover(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a NATS cluster: not with -short")
@@ -337,9 +350,10 @@ func TestGroupFailover(t *testing.T) {
 	c := startCluster(t, 3)
 	pub := connectCluster(t, c)
 	const ttl = 2 * time.Second
-	e1 := startEngine(t, c, line, pol, ttl)
+	keys := newTestLog(t, t.TempDir())
+	e1 := startEngine(t, c, line, pol, ttl, keys)
 	waitFor(t, "an active engine", 20*time.Second, func() bool { return e1.metrics.Role() == stream.RoleActive })
-	e2 := startEngine(t, c, line, pol, ttl)
+	e2 := startEngine(t, c, line, pol, ttl, keys)
 	time.Sleep(500 * time.Millisecond)
 	if r := e2.metrics.Role(); r != stream.RoleStandby {
 		t.Fatalf("second engine: %q, want standby", r)
@@ -381,12 +395,34 @@ func TestGroupFailover(t *testing.T) {
 	e1.cancel()
 	<-e1.done
 
-	// An uninterrupted run on the records the stream holds.
+	// An uninterrupted run on the records the stream holds (without a
+	// log: the trees differ, its records' instants being others).
 	want, _ := runReader(t, line, pol, streamData(t, pub.JS, testStream), false, "")
-	got := streamData(t, pub.JS, "LINEWATCH_ALERTS")
+	logged := streamData(t, pub.JS, "LINEWATCH_ALERTS")
+	var got []byte
+	for _, l := range lines(logged) {
+		a, al, err := tlog.CutAlertLog([]byte(l))
+		if err != nil || al == nil {
+			t.Fatalf("alert without a log member (%v): %.200s", err, l)
+		}
+		got = append(append(got, a...), '\n')
+	}
 	if len(lines(want)) < 10 || !bytes.Equal(got, want) {
 		t.Fatalf("alert stream: %d alerts, want %d, or not the same bytes", len(lines(got)), len(lines(want)))
 	}
+	kv, err := stream.StateBucket(context.Background(), pub.JS, "linewatch", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := stream.OpenJetStreamLog(context.Background(), pub.JS, "linewatch-log", kv, "linewatch", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cp := checkpointOf(t, st); cp.Size != n {
+		t.Fatalf("the log holds %d entries, the stream %d records", cp.Size, n)
+	}
+	lc := &stream.LogConfig{Storage: st, Verifier: keys.Verifier}
+	verifyLog(t, lc, &consumer{line: line, pol: pol}, nil, logged)
 }
 
 // testLog logs to the test's output with -v.

@@ -24,8 +24,9 @@ type LineConfig struct {
 // policy, the sources' affiliations (source id → party code or "neutral")
 // and the JetStream stream whose sequence numbers it counts — for
 // Config.ConfigID: a restart with another line, policy or registry would
-// mix two analyses.
-func ConfigID(line LineConfig, pol detect.Policy, affiliations map[string]string, stream string) string {
+// mix two analyses. signers are the ids of the sources that sign their
+// bodies, which decide the records the engine takes (Config.Sources).
+func ConfigID(line LineConfig, pol detect.Policy, affiliations map[string]string, stream string, signers ...string) string {
 	h := sha256.New()
 	h.Write(line.File)
 	p := policy.JSON(pol)
@@ -40,6 +41,10 @@ func ConfigID(line LineConfig, pol detect.Policy, affiliations map[string]string
 	// as before.
 	for _, id := range slices.Sorted(maps.Keys(affiliations)) {
 		fmt.Fprintf(h, "\x00%s=%s", id, affiliations[id])
+	}
+	// Likewise only when some source signs.
+	for _, id := range slices.Sorted(slices.Values(signers)) {
+		fmt.Fprintf(h, "\x00signs:%s", id)
 	}
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }

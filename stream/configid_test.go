@@ -41,6 +41,7 @@ func TestConfigID(t *testing.T) {
 		ConfigID(line, detect.DefaultPolicy(), nil, "OTHER"),
 		ConfigID(line, detect.DefaultPolicy(), map[string]string{"obsA": "UA"}, "LINEWATCH_SIGHTINGS"),
 		ConfigID(line, corroborate2, nil, "LINEWATCH_SIGHTINGS"),
+		ConfigID(line, detect.DefaultPolicy(), nil, "LINEWATCH_SIGHTINGS", "obsA"),
 	} {
 		if id == base {
 			t.Errorf("case %d: the same id for another configuration", i)

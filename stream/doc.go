@@ -6,11 +6,12 @@
 //
 // # The pipeline
 //
-//	Source ──batches──► workers (decode + Prepare, any order) ──► Driver (one goroutine, input order)
-//	                                                                │ Stream.Add + Advance per record
-//	                                                                ├──► AlertSink (file, stdout, JetStream)
-//	                                                                ├──► rejects Log
-//	                                                                └──► Store (checkpoint, bbolt)
+//	Source ──batches──► workers (decode + Prepare + leaf, any order) ──► Driver (one goroutine, input order)
+//	                                                                       │ log Append, then Stream.Add + Advance per record
+//	                                                                       ├──► tamper-evident log (tlog.Writer: tiles, checkpoints)
+//	                                                                       ├──► AlertSink (file, stdout, JetStream)
+//	                                                                       ├──► rejects Log
+//	                                                                       └──► Store (checkpoint, bbolt or a JetStream bucket)
 //
 // A Source cuts its input into batches of records. Workers decode and
 // prepare the records of a batch on all cores (detect.Judge.Prepare is
@@ -24,13 +25,29 @@
 // from record N+1, so it writes the very bytes an uninterrupted run would
 // have written.
 //
+// # The log
+//
+// With Config.Log the driver keeps the tamper-evident log (package tlog,
+// docs/log.md): each record, with where it came from (RecordMeta), is a
+// leaf, hashed on the workers and appended in input order before the
+// engine sees it, whatever the engine then makes of it; its leaf index
+// goes with its violation, so each alert names, besides the tree it was
+// made under, the leaf of each evidence id (its "log" member). A batch's
+// alerts are written once a signed checkpoint of the log covers them. The
+// log lives in a directory of the state (tlog.Dir) or, for a group, in
+// JetStream (JetStreamLog); LogConfig.Handler serves it over HTTP.
+//
 // # Durability
 //
 // The order of a checkpoint is: flush and fsync the output (or wait for
-// JetStream to acknowledge the alerts published), write the checkpoint in
-// one bbolt transaction, then acknowledge the consumed messages to
-// JetStream (AckAll). The durable consumer is recreated on every start at
-// the checkpoint's sequence + 1, so the position never depends on acks.
+// JetStream to acknowledge the alerts published), publish the log's
+// checkpoint (its tiles and entries synced first), write the checkpoint —
+// which records the log's size and root — in one bbolt transaction, then
+// acknowledge the consumed messages to JetStream (AckAll). The durable
+// consumer is recreated on every start at the checkpoint's sequence + 1,
+// so the position never depends on acks; the log is reopened at the
+// checkpoint's size, and checks the entries consumed again against those
+// it holds past it.
 //
 // # Doors and limits
 //

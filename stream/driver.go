@@ -12,6 +12,8 @@ import (
 	"github.com/linewatch/linewatch/feed"
 	"github.com/linewatch/linewatch/internal/pipeline"
 	"github.com/linewatch/linewatch/output"
+	"github.com/linewatch/linewatch/sources"
+	"github.com/linewatch/linewatch/tlog"
 )
 
 // Config is what a Driver needs.
@@ -34,6 +36,24 @@ type Config struct {
 	// time and every episode closes (standard input).
 	Finite bool
 
+	// Log, if set, is the tamper-evident log the driver keeps
+	// (docs/log.md): every record it consumes — accepted, rejected,
+	// duplicate or late — is appended as a leaf, in consumption order,
+	// before the engine sees it; each alert carries the tree it was made
+	// under and its evidence's leaves; and a signed checkpoint covering
+	// the alerts of a batch is published before they are written, and
+	// at every checkpoint of the driver's.
+	Log *LogConfig
+
+	// Sources is the sources registry. A record of a JetStream message
+	// that names a source other than the one its message was
+	// authenticated as, or a source that signs its bodies (sources.Source.Signs)
+	// without coming in a body it signed, is rejected with reason
+	// "unauthenticated": nobody but the source vouches for its records.
+	// Records from standard input, which authenticates nothing, are not
+	// checked (as batch detection does not).
+	Sources *sources.Registry
+
 	Metrics *Metrics // may be nil
 }
 
@@ -45,6 +65,17 @@ type Driver struct {
 	engine *detect.Stream
 	counts Counts
 	seq    uint64 // stream sequence of the last record processed
+	ref    int64  // the source's "now" at seq (Batcher.Ref)
+
+	log          *tlog.Writer // nil: no log kept
+	logLeaf      tlog.Leaf
+	logPublished uint64          // the size of the log's latest checkpoint
+	logTree      tlog.Checkpoint // the tree when the log was closed
+	// alerts are the alerts of the batch being processed, written once a
+	// checkpoint of the log covers them; ends are where each ends.
+	alerts  []byte
+	ends    []int
+	signing map[string]bool
 
 	rejBuf    []byte
 	pendAck   func() // acknowledges what the next checkpoint covers
@@ -76,7 +107,13 @@ func New(cfg Config) *Driver {
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewMetrics()
 	}
-	return &Driver{cfg: cfg, engine: detect.NewStream(cfg.Judge), lastCkpt: time.Now()}
+	d := &Driver{cfg: cfg, engine: detect.NewStream(cfg.Judge), lastCkpt: time.Now(), signing: map[string]bool{}}
+	for _, id := range cfg.Sources.IDs() {
+		if cfg.Sources.Source(id).Signs() {
+			d.signing[id] = true
+		}
+	}
+	return d
 }
 
 // ErrOtherConfig is returned by Restore when the checkpoint was written
@@ -88,6 +125,11 @@ var ErrOtherConfig = errors.New("the state was written with another line, policy
 // Without a checkpoint (or a Store) the files are emptied. It returns the
 // stream sequence of the last record the checkpoint covers (0: none), from
 // which a source resumes.
+//
+// With a Log, it opens the log at the size the checkpoint recorded: a log
+// that lacks entries the checkpoint counts, or holds others, is an error;
+// entries the log holds past it are those the engine consumed after the
+// checkpoint, which it checks again as it consumes them anew.
 func (d *Driver) Restore() (uint64, error) {
 	var cp *Checkpoint
 	if d.cfg.Store != nil {
@@ -96,6 +138,7 @@ func (d *Driver) Restore() (uint64, error) {
 			return 0, err
 		}
 	}
+	d.closeLog()
 	if cp == nil {
 		if err := d.cfg.Alerts.Restore(nil); err != nil {
 			return 0, err
@@ -105,11 +148,23 @@ func (d *Driver) Restore() (uint64, error) {
 				return 0, err
 			}
 		}
+		if err := d.openLog(0, nil); err != nil {
+			return 0, err
+		}
 		d.restored = true
 		return 0, nil
 	}
 	if cp.Config != d.cfg.ConfigID {
 		return 0, fmt.Errorf("%s: %w; use another --state directory, or the line, policy and stream it was started with", d.cfg.Store.Path(), ErrOtherConfig)
+	}
+	switch {
+	case d.cfg.Log != nil && cp.LogSize == 0 && cp.Counts.Read > 0:
+		return 0, fmt.Errorf("%s: %w: it was begun without a log and has consumed %d records, which a log begun now would lack; keep the log from the first record: start a new state", d.cfg.Store.Path(), ErrLogState, cp.Counts.Read)
+	case d.cfg.Log == nil && cp.LogSize > 0:
+		return 0, fmt.Errorf("%s: %w: its log holds %d entries, and every record consumed from now on must go in it too: give the log's key (--log-key)", d.cfg.Store.Path(), ErrLogState, cp.LogSize)
+	}
+	if err := d.openLog(cp.LogSize, &cp.LogRoot); err != nil {
+		return 0, err
 	}
 	if err := d.engine.UnmarshalBinary(cp.Engine); err != nil {
 		return 0, err
@@ -123,7 +178,7 @@ func (d *Driver) Restore() (uint64, error) {
 		}
 	}
 	d.counts = cp.Counts
-	d.seq = cp.Seq
+	d.seq, d.ref = cp.Seq, cp.Ref
 	d.restored = true
 	d.cfg.Metrics.setEngine(&d.counts, d.engine, d.seq)
 	return cp.Seq, nil
@@ -165,6 +220,7 @@ func (d *Driver) Run(ctx context.Context, src Source) (err error) {
 			return err
 		}
 	}
+	defer d.closeLog()
 	// The sink: each batch offered to the engine in input order, and a
 	// checkpoint when due — after so many records, or so much time even
 	// while the input is idle.
@@ -189,14 +245,14 @@ func (d *Driver) Run(ctx context.Context, src Source) (err error) {
 		Batches: 2*d.cfg.Workers + 4,
 		New:     func() *Batch { return new(Batch) },
 		Worker: func(int) func(*Batch) {
-			return newWorker(d.cfg.Judge).prepare
+			return newWorker(d.cfg.Judge, d.log != nil, d.signing).prepare
 		},
 		Sink:  sink,
 		Every: d.cfg.CheckpointEvery,
 		Tick:  tick,
 	}
 	runErr := pipeline.Run(ctx, cfg, func(f *pipeline.Feeder[*Batch]) error {
-		bt := &Batcher{f: f}
+		bt := &Batcher{f: f, ref: d.ref}
 		err := src.Run(f.Context(), bt)
 		if err == nil {
 			err = bt.Flush(f.Context())
@@ -216,12 +272,11 @@ func (d *Driver) Run(ctx context.Context, src Source) (err error) {
 		return runErr
 	}
 	if ended && d.cfg.Finite {
+		tree := d.tree()
 		for _, a := range d.engine.Finish() {
-			if err := d.emit(a); err != nil {
-				return err
-			}
+			d.emit(a, tree)
 		}
-		if err := d.cfg.Alerts.Flush(); err != nil {
+		if err := d.writeAlerts(); err != nil {
 			return err
 		}
 	}
@@ -233,12 +288,16 @@ func (d *Driver) Run(ctx context.Context, src Source) (err error) {
 }
 
 // process offers a batch's records to the engine, in order, advancing
-// after each.
+// after each; with a log, each record is appended to it first.
 func (d *Driver) process(b *Batch) error {
-	alerts := false
 	closed := 0
 	for i := range b.Recs {
 		it := &b.items[i]
+		if d.log != nil {
+			if err := d.append(b, i); err != nil {
+				return err
+			}
+		}
 		d.counts.Read++
 		if it.reason != "" {
 			d.counts.Rejected++
@@ -268,25 +327,27 @@ func (d *Driver) process(b *Batch) error {
 			}
 		}
 		it.p = detect.Prepared{}
-		for _, a := range d.engine.Advance() {
-			alerts = true
-			if a.Status == detect.Closed {
-				closed++
-			}
-			if err := d.emit(a); err != nil {
-				return err
+		if as := d.engine.Advance(); len(as) > 0 {
+			// Made under the tree of the records consumed so far, this
+			// one included.
+			tree := d.tree()
+			for _, a := range as {
+				if a.Status == detect.Closed {
+					closed++
+				}
+				d.emit(a, tree)
 			}
 		}
 	}
 	if b.Last != 0 {
-		d.seq = b.Last
+		d.seq, d.ref = b.Last, b.ref
 	}
 	if b.Ack != nil {
 		d.pendAck = b.Ack
 	}
 	d.sinceCkpt += int64(b.Len())
-	if alerts {
-		if err := d.cfg.Alerts.Flush(); err != nil {
+	if len(d.ends) > 0 {
+		if err := d.writeAlerts(); err != nil {
 			return err
 		}
 		if closed > 0 && !b.sealed.IsZero() {
@@ -302,9 +363,81 @@ func (d *Driver) process(b *Batch) error {
 	return nil
 }
 
-func (d *Driver) emit(a detect.Alert) error {
+// append appends record i of b to the log, with its signed body first if
+// it is the body's first record, and hands its leaf index on to what the
+// engine makes of it.
+func (d *Driver) append(b *Batch, i int) error {
+	it := &b.items[i]
+	if k := b.metas[i].body; k >= 0 && !b.bodies[k].added && b.bodies[k].data != nil {
+		bb := &b.bodies[k]
+		if err := d.log.AddBody(bb.sum, bb.data, bb.note); err != nil {
+			return err
+		}
+		bb.added = true
+	}
+	l := &d.logLeaf
+	l.Data, l.Hash, l.Record = b.leafBuf[it.leafAt:it.leafEnd], it.leafHash, nil
+	if it.apart {
+		l.Record = b.Recs[i].Raw
+	}
+	idx, err := d.log.Append(context.Background(), *l)
+	if err != nil {
+		return err
+	}
+	it.p.Leaf = idx
+	return nil
+}
+
+// tree is the log's tree head now (zero without a log).
+func (d *Driver) tree() tlog.Checkpoint {
+	if d.log == nil {
+		return tlog.Checkpoint{}
+	}
+	return d.log.Tree()
+}
+
+// emit formats an alert, with the log's member when there is a log, to be
+// written at the end of the batch.
+func (d *Driver) emit(a detect.Alert, tree tlog.Checkpoint) {
 	d.counts.Alerts[a.Status]++
-	return d.cfg.Alerts.Write(a)
+	d.alerts = output.AppendAlert(d.alerts, d.cfg.Judge.Line(), d.cfg.Judge.Policy(), a)
+	if d.log != nil {
+		l := tlog.AlertLog{Origin: tree.Origin, Size: tree.Size, Root: tree.Root}
+		for j, v := range a.Episode.Evidence {
+			if j == output.MaxEvidence {
+				break
+			}
+			l.Evidence = append(l.Evidence, v.Leaf)
+		}
+		var err error
+		if d.alerts, err = tlog.AppendAlertLog(d.alerts, l); err != nil {
+			panic(err) // output.AppendAlert always ends a Feature with its properties
+		}
+	}
+	d.ends = append(d.ends, len(d.alerts))
+}
+
+// writeAlerts writes the alerts made since the last call and flushes
+// them; with a log, a checkpoint covering them is published first, so that
+// no alert leaves before the tree it names is signed and durable.
+func (d *Driver) writeAlerts() error {
+	if len(d.ends) == 0 {
+		return nil
+	}
+	if d.log != nil {
+		if err := d.logCheckpoint(); err != nil {
+			return err
+		}
+	}
+	start := 0
+	for _, end := range d.ends {
+		if err := d.cfg.Alerts.Write(d.alerts[start:end]); err != nil {
+			return err
+		}
+		start = end
+	}
+	d.alerts, d.ends = d.alerts[:0], d.ends[:0]
+	return d.cfg.Alerts.Flush()
 }
 
 func (d *Driver) reject(r *feed.Record, reason string) error {
@@ -318,6 +451,12 @@ func (d *Driver) reject(r *feed.Record, reason string) error {
 
 // checkpoint makes the output durable, then writes the checkpoint, then
 // acknowledges to the broker what it covers.
+//
+// With a log, the log's checkpoint comes between: the output, then the
+// log's tree so far (its tiles and entries durable, its checkpoint signed
+// and published), then the driver's checkpoint, which records the log's
+// size and root, so that a restart finds in the log every entry the
+// checkpoint counts.
 func (d *Driver) checkpoint() error {
 	d.lastCkpt = time.Now()
 	d.sinceCkpt = 0
@@ -326,6 +465,9 @@ func (d *Driver) checkpoint() error {
 		err := d.cfg.Alerts.Flush()
 		if d.cfg.Rejects != nil {
 			err = errors.Join(err, d.cfg.Rejects.Flush())
+		}
+		if d.log != nil && err == nil {
+			err = d.logCheckpoint()
 		}
 		return err
 	}
@@ -337,12 +479,19 @@ func (d *Driver) checkpoint() error {
 			return err
 		}
 	}
+	var tree tlog.Checkpoint
+	if d.log != nil {
+		if err := d.logCheckpoint(); err != nil {
+			return err
+		}
+		tree = d.log.Tree()
+	}
 	eng, err := d.engine.MarshalBinary()
 	if err != nil {
 		return err
 	}
-	cp := &Checkpoint{Config: d.cfg.ConfigID, Seq: d.seq, Counts: d.counts, Alerts: d.cfg.Alerts.State(),
-		Engine: eng, Written: time.Now().UTC()}
+	cp := &Checkpoint{Config: d.cfg.ConfigID, Seq: d.seq, Ref: d.ref, Counts: d.counts, Alerts: d.cfg.Alerts.State(),
+		Engine: eng, LogSize: tree.Size, LogRoot: tree.Root, Written: time.Now().UTC()}
 	if d.cfg.Rejects != nil {
 		cp.Rejects = d.cfg.Rejects.Len()
 	}
@@ -361,29 +510,60 @@ func (d *Driver) checkpoint() error {
 
 const reasonFuture = "future"
 
+// reasonUnauthenticated is the reason of a record that names a source
+// that did not vouch for it (Config.Sources).
+const reasonUnauthenticated = "unauthenticated"
+
 // worker decodes and prepares records; one per goroutine.
 type worker struct {
 	pr        *pipeline.Preparer
 	maxFuture int64
+	log       bool            // compute each record's leaf
+	signing   map[string]bool // the sources that sign their bodies
 }
 
-func newWorker(j *detect.Judge) *worker {
-	return &worker{pr: pipeline.NewPreparer(j), maxFuture: j.Policy().MaxFuture.Microseconds()}
+func newWorker(j *detect.Judge, log bool, signing map[string]bool) *worker {
+	return &worker{pr: pipeline.NewPreparer(j), maxFuture: j.Policy().MaxFuture.Microseconds(), log: log, signing: signing}
 }
 
 func (w *worker) prepare(b *Batch) {
 	b.items = slices.Grow(b.items[:0], b.Len())[:b.Len()]
+	b.leafBuf = b.leafBuf[:0]
 	for i := range b.Recs {
 		it := &b.items[i]
 		*it = item{}
+		if w.log {
+			w.leaf(b, i)
+		}
+		m := &b.metas[i]
 		s, reason := w.pr.Decode(&b.Recs[i])
 		switch {
 		case reason != "":
 			it.reason = reason
-		case s.Time-b.refs[i] > w.maxFuture:
+		case s.Time-m.ref > w.maxFuture:
 			it.reason = reasonFuture
+		case m.seq != 0 && (m.source != "" && s.Source != m.source || w.signing[s.Source] && (m.body < 0 || m.source != s.Source)):
+			it.reason = reasonUnauthenticated
 		default:
 			it.p = w.pr.Prepare()
 		}
 	}
+}
+
+// leaf encodes and hashes record i's log entry into the batch.
+func (w *worker) leaf(b *Batch, i int) {
+	var ref tlog.BodyRef
+	m := b.recordMeta(i, &ref)
+	it := &b.items[i]
+	start := len(b.leafBuf)
+	l, buf, err := m.Leaf(b.Recs[i].Raw, b.leafBuf)
+	if err != nil {
+		// Only a source id longer than an entry holds, which the ingest
+		// and the sources registry refuse: log it without its source.
+		m.Source = ""
+		l, buf, _ = m.Leaf(b.Recs[i].Raw, b.leafBuf)
+	}
+	b.leafBuf = buf
+	it.leafAt, it.leafEnd = int32(start+1), int32(len(buf))
+	it.leafHash, it.apart = l.Hash, l.Record != nil
 }

@@ -114,7 +114,7 @@ func runReader(t testing.TB, line *geo.Line, pol detect.Policy, data []byte, fin
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := stream.Config{Judge: detect.NewJudge(line, pol), Alerts: stream.NewFileSink(log, line, pol), Finite: finite}
+	cfg := stream.Config{Judge: detect.NewJudge(line, pol), Alerts: stream.NewFileSink(log), Finite: finite}
 	if rejects != "" {
 		if cfg.Rejects, err = stream.OpenLog(rejects, nil); err != nil {
 			t.Fatal(err)
@@ -133,7 +133,7 @@ func runWith(t testing.TB, line *geo.Line, pol detect.Policy, r io.Reader, worke
 	t.Helper()
 	var out bytes.Buffer
 	log, _ := stream.OpenLog("-", &out)
-	d := stream.New(stream.Config{Judge: detect.NewJudge(line, pol), Alerts: stream.NewFileSink(log, line, pol), Finite: true, Workers: workers})
+	d := stream.New(stream.Config{Judge: detect.NewJudge(line, pol), Alerts: stream.NewFileSink(log), Finite: true, Workers: workers})
 	if err := d.Run(context.Background(), &stream.ReaderSource{Name: "-", R: r}); err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/linewatch/linewatch/detect"
 	"github.com/linewatch/linewatch/feed"
+	"github.com/linewatch/linewatch/sources"
 )
 
 // DefaultMaxBody is the default limit of a POST body, in bytes.
@@ -49,7 +50,13 @@ type IngestConfig struct {
 	// Tokens maps bearer tokens to source ids; when not empty, every
 	// request needs one, and each record's properties.source is set to
 	// its token's source id.
-	Tokens    map[string]string
+	Tokens map[string]string
+	// Sources, when it gives any source a token or a key, authenticates
+	// every request instead of Tokens (sources.Registry.Authenticate): a
+	// source with a token is treated as Tokens says; a source with a key
+	// signs its body, which is stored exactly as signed, whole, in one
+	// message with its signature (docs/sources.md).
+	Sources   *sources.Registry
 	MaxFuture time.Duration
 	Now       func() time.Time // default time.Now
 	// AckTimeout bounds the wait for JetStream's acknowledgements (503
@@ -208,7 +215,19 @@ func (h *Ingest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (h *Ingest) ingest(r *http.Request, ch *charge) (*IngestResponse, error) {
 	source := ""
-	if len(h.cfg.Tokens) > 0 {
+	signature := strings.TrimSpace(r.Header.Get(sources.SignatureHeader))
+	if reg := h.cfg.Sources; reg.Authenticates() {
+		if signature == "" {
+			// A token alone: checked before the body is read.
+			src, _, err := reg.Authenticate(r.Header.Get("Authorization"), "", nil)
+			if err != nil {
+				return nil, fail(http.StatusUnauthorized, "%v", err)
+			}
+			source = src.ID
+		}
+	} else if signature != "" {
+		return nil, fail(http.StatusUnauthorized, "%s: no source of this engine signs its bodies (no sources registry with keys)", sources.SignatureHeader)
+	} else if len(h.cfg.Tokens) > 0 {
 		scheme, tok, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
 		if !strings.EqualFold(scheme, "Bearer") {
 			return nil, fail(http.StatusUnauthorized, "a bearer token is required (Authorization: Bearer TOKEN)")
@@ -239,6 +258,13 @@ func (h *Ingest) ingest(r *http.Request, ch *charge) (*IngestResponse, error) {
 	body, err := h.readBody(r, ch)
 	if err != nil {
 		return nil, err
+	}
+	if signature != "" {
+		src, _, err := h.cfg.Sources.Authenticate(r.Header.Get("Authorization"), signature, body)
+		if err != nil {
+			return nil, fail(http.StatusUnauthorized, "%v", err)
+		}
+		return h.ingestSigned(r, ch, src, signature, body)
 	}
 	recs, err := splitBody(body, seq, ch)
 	if err != nil {
@@ -297,6 +323,9 @@ func (h *Ingest) ingest(r *http.Request, ch *charge) (*IngestResponse, error) {
 		c := &chunks[k]
 		m := &nats.Msg{Subject: subject, Data: c.data, Header: nats.Header{}}
 		m.Header.Set(jetstream.MsgIDHeader, chunkID(subject, c.data))
+		if source != "" {
+			m.Header.Set(SourceHeader, source)
+		}
 		f, err := h.cfg.JS.PublishMsgAsync(m)
 		if err != nil {
 			h.stored(err)
@@ -310,6 +339,94 @@ func (h *Ingest) ingest(r *http.Request, ch *charge) (*IngestResponse, error) {
 	if len(futures) > 0 {
 		h.stored(nil)
 	}
+	return resp, nil
+}
+
+// ingestSigned stores a body its source signed: whole, exactly as signed,
+// in one message with the signature, so that the engine logs each record
+// with the body and the note that prove who said it. Its records are
+// checked as the engine will judge them, for the answer; those the engine
+// will reject are stored all the same (the body is signed whole), and the
+// engine rejects them again, for the same reasons. A body that has a
+// record naming another source than the signer's is refused (422): it
+// would make the source speak for another.
+func (h *Ingest) ingestSigned(r *http.Request, ch *charge, src *sources.Source, signature string, body []byte) (*IngestResponse, error) {
+	if len(body) > h.maxChunk() {
+		return nil, fail(http.StatusRequestEntityTooLarge,
+			"a signed body is stored whole, in one message: it may hold %d bytes, this one has %d; sign and post fewer records at a time", h.maxChunk(), len(body))
+	}
+	// One pass over the records as the engine splits the body
+	// (sources.Records), each decoded once: for the answer, and to check
+	// it names the signer (sources.CheckRecordSources).
+	resp := &IngestResponse{}
+	dec := feed.NewDecoder()
+	var s detect.Sighting
+	now := h.cfg.Now().UnixMicro()
+	maxFuture := h.cfg.MaxFuture.Microseconds()
+	type idSource struct{ id, source string }
+	seen := map[idSource]bool{}
+	c := chunk{data: body}
+	fs := feed.NewSource("body", bytes.NewReader(body))
+	for i := 0; ; i++ {
+		rec, err := fs.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fail(http.StatusBadRequest, "body: %v", err)
+		}
+		if err := ch.take(perRecord); err != nil {
+			return nil, err
+		}
+		resp.Results = append(resp.Results, IngestResult{Index: i})
+		res := &resp.Results[i]
+		reason := rec.Err
+		if reason == "" {
+			reason = decodeReason(dec.Decode(rec.Raw, &s))
+		}
+		if reason == "" && s.Source != src.ID {
+			if s.Source == "" {
+				return nil, fail(http.StatusUnprocessableEntity, "record %d (id %q) has no properties.source; a signed body's records name their source, %q: nothing was stored", i, s.ID, src.ID)
+			}
+			return nil, fail(http.StatusUnprocessableEntity, "record %d (id %q) names source %q, but the body is signed by %q: nothing was stored", i, s.ID, s.Source, src.ID)
+		}
+		if reason == "" && s.Time-now > maxFuture {
+			reason = reasonFuture
+		}
+		if reason != "" {
+			res.Status, res.Reason = "rejected", reason
+			resp.Rejected++
+			continue
+		}
+		res.ID = s.ID
+		if seen[idSource{s.ID, s.Source}] {
+			res.Status = "duplicate"
+			resp.Duplicate++
+			continue
+		}
+		seen[idSource{s.ID, s.Source}] = true
+		c.index = append(c.index, i)
+	}
+	if len(resp.Results) == 0 {
+		return nil, fail(http.StatusBadRequest, "empty body: no records")
+	}
+	if len(c.index) == 0 {
+		return resp, nil // nothing to store: 422
+	}
+	subject := PublishSubject(h.cfg.Subject, src.ID)
+	m := &nats.Msg{Subject: subject, Data: body, Header: nats.Header{}}
+	m.Header.Set(jetstream.MsgIDHeader, chunkID(subject, body))
+	m.Header.Set(SourceHeader, src.ID)
+	m.Header.Set(sources.SignatureHeader, signature)
+	f, err := h.cfg.JS.PublishMsgAsync(m)
+	if err != nil {
+		h.stored(err)
+		return nil, fail(http.StatusServiceUnavailable, "JetStream: %v; send the request again", err)
+	}
+	if err := h.await(r.Context(), []chunk{c}, []jetstream.PubAckFuture{f}, resp); err != nil {
+		return nil, err
+	}
+	h.stored(nil)
 	return resp, nil
 }
 

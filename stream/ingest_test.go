@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,7 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
+
 	"github.com/linewatch/linewatch/detect"
+	"github.com/linewatch/linewatch/sources"
 	"github.com/linewatch/linewatch/stream"
 )
 
@@ -476,4 +480,93 @@ func scrape(t *testing.T, url string) string {
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	return string(b)
+}
+
+// A source with a key signs its body: an unsigned or badly signed request
+// is 401, a body with a record naming another source 422, one larger than
+// a message 413, and nothing of them is stored; a good one is stored
+// whole, exactly as signed, in one message with the signature and the
+// source in its headers (which a token's records get too).
+func TestIngestSignedBodies(t *testing.T) {
+	b := startBroker(t, t.TempDir())
+	t.Cleanup(b.Close)
+	skey, vkey, _ := note.GenerateKey(rand.Reader, "obs-a")
+	signer, _ := note.NewSigner(skey)
+	ver, _ := note.NewVerifier(vkey)
+	reg, err := sources.New(&sources.Source{ID: "obs-a", Key: vkey, Verifier: ver},
+		&sources.Source{ID: "drone", Token: "t0k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := stream.NewMetrics()
+	h := stream.NewIngest(stream.IngestConfig{
+		JS: b.JS, Subject: testSubject, MaxRecord: 2000, Sources: reg,
+		MaxFuture: detect.DefaultPolicy().MaxFuture, Metrics: m,
+	})
+	srv := httptest.NewServer(stream.Mux(h, m, ""))
+	t.Cleanup(srv.Close)
+	f := &ingestFixture{broker: b, srv: srv, metrics: m}
+	sign := func(body string) string {
+		s, err := sources.SignBody(signer, "obs-a", []byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	of := func(id, source string) string {
+		return strings.Replace(sighting(id, 1), `"someone"`, `"`+source+`"`, 1)
+	}
+	good := of("a1", "obs-a") + "\n" + `{"broken` + "\n" + of("a2", "obs-a") + "\n"
+	for _, tc := range []struct {
+		name   string
+		body   string
+		header []string
+		code   int
+		msg    string
+	}{
+		{"unsigned", good, nil, 401, "a bearer token"},
+		{"another body's signature", good, []string{sources.SignatureHeader, sign("other")}, 401, "does not verify"},
+		{"the drone's token with obs-a's signature", good, []string{sources.SignatureHeader, sign(good), "Authorization", "Bearer t0k"}, 401, `the bearer token is source "drone"'s`},
+		{"a record of another source", of("x", "drone") + "\n", []string{sources.SignatureHeader, sign(of("x", "drone") + "\n")}, 422, `names source "drone", but the body is signed by "obs-a"`},
+		{"a record without a source", sighting("y", 1) + "\n", []string{sources.SignatureHeader, sign(sighting("y", 1) + "\n")}, 422, `names source "someone"`},
+		{"larger than a message", strings.Repeat(of("z", "obs-a")+"\n", 20), []string{sources.SignatureHeader, sign(strings.Repeat(of("z", "obs-a")+"\n", 20))}, 413, "sign and post fewer records"},
+	} {
+		a := f.post(t, seqType, tc.body, tc.header...)
+		var e struct{ Error string }
+		json.Unmarshal([]byte(a.body), &e)
+		if a.code != tc.code || !strings.Contains(e.Error, tc.msg) {
+			t.Errorf("%s: %d %s, want %d %q", tc.name, a.code, a.body, tc.code, tc.msg)
+		}
+	}
+	if got := f.stored(t); len(got) != 0 {
+		t.Fatalf("refused requests stored %q", got)
+	}
+
+	a := f.post(t, seqType, good, sources.SignatureHeader, sign(good))
+	if a.code != 202 || a.resp.Accepted != 2 || a.resp.Rejected != 1 || a.resp.Results[1].Status != "rejected" {
+		t.Fatalf("%d %s", a.code, a.body)
+	}
+	a = f.post(t, seqType, good, sources.SignatureHeader, sign(good)) // sent again
+	if a.code != 202 || a.resp.Duplicate != 2 {
+		t.Fatalf("sent again: %d %s", a.code, a.body)
+	}
+	a = f.post(t, seqType, sighting("d1", 2)+"\n", "Authorization", "Bearer t0k")
+	if a.code != 202 || a.resp.Accepted != 1 {
+		t.Fatalf("the drone: %d %s", a.code, a.body)
+	}
+	ctx := context.Background()
+	msg, err := b.Stream.GetMsg(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(msg.Data) != good || msg.Header.Get(stream.SourceHeader) != "obs-a" || msg.Header.Get(sources.SignatureHeader) != sign(good) {
+		t.Fatalf("stored %q with headers %v", msg.Data, msg.Header)
+	}
+	msg, err = b.Stream.GetMsg(ctx, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(msg.Data), `"source":"drone"`) || msg.Header.Get(stream.SourceHeader) != "drone" || msg.Header.Get(sources.SignatureHeader) != "" {
+		t.Fatalf("the drone's message %q with headers %v", msg.Data, msg.Header)
+	}
 }

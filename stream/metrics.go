@@ -46,6 +46,7 @@ type Metrics struct {
 	open         atomic.Int64
 	ckpts        atomic.Int64
 	ckptAt       atomic.Int64 // unix ns of the last checkpoint
+	logSize      atomic.Int64 // entries in the log's latest checkpoint; -1: no log
 	started      time.Time
 
 	// mu guards the sequences, read together so that the stream's last
@@ -73,8 +74,11 @@ func NewMetrics() *Metrics {
 		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 14), // 0.1 ms to 0.8 s
 	})
 	m.watermark.Store(math.MinInt64)
+	m.logSize.Store(-1)
 	return m
 }
+
+func (m *Metrics) setLogSize(n uint64) { m.logSize.Store(int64(n)) }
 
 func (m *Metrics) setEngine(c *Counts, st *detect.Stream, consumed uint64) {
 	m.records[0].Store(c.Read)
@@ -286,7 +290,10 @@ type Health struct {
 	StreamLast   *uint64  `json:"stream_last_seq,omitempty"`
 	Lag          *uint64  `json:"lag,omitempty"`
 	Checkpoints  int64    `json:"checkpoints"`
-	UptimeS      float64  `json:"uptime_s"`
+	// LogSize is the size of the log's latest checkpoint (the driver
+	// keeps a log).
+	LogSize *uint64 `json:"log_size,omitempty"`
+	UptimeS float64 `json:"uptime_s"`
 	// Role is "active" or "standby" for an engine of a group.
 	Role string `json:"role,omitempty"`
 }
@@ -298,6 +305,10 @@ func (m *Metrics) Health() Health {
 	if wm := m.watermark.Load(); wm != math.MinInt64 && wm != math.MaxInt64 {
 		s := num.FormatTime(wm)
 		h.Watermark = &s
+	}
+	if n := m.logSize.Load(); n >= 0 {
+		size := uint64(n)
+		h.LogSize = &size
 	}
 	m.mu.Lock()
 	if m.hasBroker {

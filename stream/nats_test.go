@@ -3,6 +3,7 @@ package stream_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/linewatch/linewatch/detect"
 	"github.com/linewatch/linewatch/geo"
+	"github.com/linewatch/linewatch/sources"
 	"github.com/linewatch/linewatch/stream"
 )
 
@@ -65,9 +67,19 @@ type consumer struct {
 	dir     string // state and output
 	broker  *stream.Broker
 	records int64 // checkpoint every … records
+	log     *stream.LogConfig
+	sources *sources.Registry
 }
 
 func (c *consumer) run(t testing.TB, upTo uint64) {
+	t.Helper()
+	if err := c.try(t, upTo); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// try is run, returning the error that stopped the driver.
+func (c *consumer) try(t testing.TB, upTo uint64) error {
 	t.Helper()
 	store, err := stream.OpenStore(filepath.Join(c.dir, "state"))
 	if err != nil {
@@ -83,38 +95,48 @@ func (c *consumer) run(t testing.TB, upTo uint64) {
 		t.Fatal(err)
 	}
 	defer rejects.Close()
-	sink := stream.NewFileSink(log, c.line, c.pol)
+	sink := stream.NewFileSink(log)
 	defer sink.Close()
 	m := stream.NewMetrics()
 	d := stream.New(stream.Config{
 		Judge: detect.NewJudge(c.line, c.pol), Alerts: sink, Rejects: rejects, Store: store, ConfigID: "test",
-		CheckpointRecords: c.records, Metrics: m,
+		CheckpointRecords: c.records, Metrics: m, Log: c.log, Sources: c.sources,
 	})
 	after, err := d.Restore()
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- d.Run(ctx, &stream.NATSSource{Broker: c.broker, Consumer: "linewatch", After: after, Metrics: m})
+		done <- d.Run(ctx, &stream.NATSSource{Broker: c.broker, Consumer: "linewatch", After: after, Metrics: m, Sources: c.sources})
 	}()
-	waitFor(t, "the records to be processed", 60*time.Second, func() bool {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
 		select {
 		case err := <-done:
-			t.Fatalf("the driver stopped: %v", err)
-		default:
+			cancel()
+			if err == nil {
+				err = errors.New("the driver stopped")
+			}
+			return err
+		case <-time.After(20 * time.Millisecond):
 		}
-		h := m.Health()
-		return h.Consumed != nil && *h.Consumed >= upTo
-	})
+		if h := m.Health(); h.Consumed != nil && *h.Consumed >= upTo {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("timed out waiting for the records to be processed")
+		}
+	}
 	cancel()
 	if err := <-done; err != nil {
-		t.Fatal(err)
+		return err
 	}
 	if d.Seq() != upTo {
 		t.Fatalf("processed up to sequence %d, want %d", d.Seq(), upTo)
 	}
+	return nil
 }
 
 func (c *consumer) alerts(t testing.TB) []byte {
@@ -249,7 +271,7 @@ func TestNATSSink(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := func(state []byte) []byte {
-		sink := stream.NewNATSSink(b.JS, "linewatch.alerts", line, pol)
+		sink := stream.NewNATSSink(b.JS, "linewatch.alerts")
 		if err := sink.Restore(state); err != nil {
 			t.Fatal(err)
 		}

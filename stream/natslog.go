@@ -135,7 +135,9 @@ func (l *NATSLog) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	id := l.kind + ":" + strconv.FormatUint(l.n, 10)
-	m := &nats.Msg{Subject: l.subject, Data: bytes.TrimSuffix(p, []byte("\n")), Header: nats.Header{}}
+	// A copy: the message may be published again (Sync) after the caller
+	// has reused p.
+	m := &nats.Msg{Subject: l.subject, Data: bytes.Clone(bytes.TrimSuffix(p, []byte("\n"))), Header: nats.Header{}}
 	m.Header.Set(jetstream.MsgIDHeader, id)
 	if l.lastID != "" {
 		m.Header.Set(jetstream.ExpectedLastMsgIDHeader, l.lastID)

@@ -5,17 +5,17 @@ import (
 	"errors"
 
 	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/linewatch/linewatch/detect"
-	"github.com/linewatch/linewatch/geo"
-	"github.com/linewatch/linewatch/output"
 )
 
-// AlertSink is where alerts go. The driver writes the alerts of a batch,
-// then calls Flush; before a checkpoint it calls Sync and records State,
-// which Restore takes back after a restart.
+// AlertSink is where alerts go. The driver writes the alerts of a batch —
+// each a GeoJSON Feature as output.AppendAlert writes it, with the log's
+// "log" member when the driver keeps a log — then calls Flush; before a
+// checkpoint it calls Sync and records State, which Restore takes back
+// after a restart.
 type AlertSink interface {
-	Write(a detect.Alert) error
+	// Write writes one alert, a Feature without a line end; the sink
+	// does not keep alert once Write returns.
+	Write(alert []byte) error
 	// Flush hands on what was written (alerts leave within a batch).
 	Flush() error
 	// Sync makes everything written so far durable.
@@ -30,23 +30,23 @@ type AlertSink interface {
 
 // FileSink writes alerts as GeoJSONSeq, one Feature per line, to a Log.
 type FileSink struct {
-	log  *Log
-	line *geo.Line
-	pol  detect.Policy
-	buf  []byte
+	log *Log
 }
 
 // NewFileSink returns a sink writing to log.
-func NewFileSink(log *Log, line *geo.Line, pol detect.Policy) *FileSink {
-	return &FileSink{log: log, line: line, pol: pol}
+func NewFileSink(log *Log) *FileSink {
+	return &FileSink{log: log}
 }
 
-func (s *FileSink) Write(a detect.Alert) error {
-	s.buf = output.AppendAlert(s.buf[:0], s.line, s.pol, a)
-	s.buf = append(s.buf, '\n')
-	_, err := s.log.Write(s.buf)
+func (s *FileSink) Write(alert []byte) error {
+	if _, err := s.log.Write(alert); err != nil {
+		return err
+	}
+	_, err := s.log.Write(newline)
 	return err
 }
+
+var newline = []byte{'\n'}
 
 func (s *FileSink) Flush() error { return s.log.Flush() }
 func (s *FileSink) Sync() error  { return s.log.Sync() }
@@ -75,24 +75,20 @@ func (s *FileSink) Restore(state []byte) error {
 // analysis), and a takeover or restart publishes none twice and loses
 // none (see NATSLog).
 type NATSSink struct {
-	log  *NATSLog
-	line *geo.Line
-	pol  detect.Policy
-	buf  []byte
+	log *NATSLog
 }
 
 // NewNATSSink returns a sink publishing to subject, which a JetStream
 // stream must capture (EnsureStream).
-func NewNATSSink(js jetstream.JetStream, subject string, line *geo.Line, pol detect.Policy) *NATSSink {
-	return &NATSSink{log: NewNATSLog(js, subject, "alert"), line: line, pol: pol}
+func NewNATSSink(js jetstream.JetStream, subject string) *NATSSink {
+	return &NATSSink{log: NewNATSLog(js, subject, "alert")}
 }
 
 // SetOrigin names the analysis the alerts belong to (NATSLog.Origin).
 func (s *NATSSink) SetOrigin(origin string) { s.log.Origin = origin }
 
-func (s *NATSSink) Write(a detect.Alert) error {
-	s.buf = output.AppendAlert(s.buf[:0], s.line, s.pol, a)
-	_, err := s.log.Write(s.buf)
+func (s *NATSSink) Write(alert []byte) error {
+	_, err := s.log.Write(alert)
 	return err
 }
 

@@ -30,7 +30,7 @@ func (s *ReaderSource) Run(ctx context.Context, bt *Batcher) error {
 	if now == nil {
 		now = time.Now
 	}
-	ref := now().UnixMicro()
+	ref := bt.Ref(now().UnixMicro())
 	var flushErr error
 	fr := &flushReader{r: s.R, before: func() {
 		// About to read: hand on what is complete, so that nothing waits
@@ -38,7 +38,7 @@ func (s *ReaderSource) Run(ctx context.Context, bt *Batcher) error {
 		if flushErr == nil && bt.Pending() > 0 {
 			flushErr = bt.Flush(ctx)
 		}
-		ref = now().UnixMicro()
+		ref = bt.Ref(now().UnixMicro())
 	}}
 	br := bufio.NewReaderSize(fr, 64<<10)
 	var r io.Reader = br

@@ -11,10 +11,19 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/linewatch/linewatch/feed"
+	"github.com/linewatch/linewatch/sources"
+	"github.com/linewatch/linewatch/tlog"
 )
+
+// SourceHeader is the header of a sightings message that names the source
+// the HTTP ingest authenticated its records as (by token or signature).
+// The subject names it too, but with the characters NATS reserves
+// replaced, which the log must not lose.
+const SourceHeader = "Linewatch-Source"
 
 // NATSSource consumes records from the sightings stream with a durable pull
 // consumer. On every start the consumer is recreated to deliver from the
@@ -33,6 +42,11 @@ type NATSSource struct {
 	Consumer string // durable consumer name
 	After    uint64 // the last sequence already processed
 	Metrics  *Metrics
+	// Sources is the registry whose keys check the signature of a signed
+	// message (SourceHeader, sources.SignatureHeader): its records are
+	// logged with their body and ordinal (docs/log.md). A message whose
+	// signature does not verify is taken as unauthenticated.
+	Sources *sources.Registry
 	// Log, if set, receives what an operator should know (records the
 	// stream dropped before they were processed).
 	Log *slog.Logger
@@ -125,7 +139,7 @@ func (s *NATSSource) Run(ctx context.Context, bt *Batcher) error {
 		}
 		last = seq
 		b := bt.Current()
-		addMessage(b, stream, seq, md.Timestamp.UnixMicro(), m.Data())
+		s.addMessage(b, stream, seq, bt.Ref(md.Timestamp.UnixMicro()), m.Headers(), m.Data())
 		b.Last = seq
 		b.Ack = ackFunc(m)
 	}
@@ -260,21 +274,73 @@ func (w *tamperWatch) look(ctx context.Context) error {
 
 // addMessage adds the records of a message to a batch. A message holds
 // one record or many (GeoJSONSeq, NDJSON, a FeatureCollection), as a file
-// does; a record's file is "nats:STREAM/SEQ" and its line is its line in the
-// message.
-func addMessage(b *Batch, stream string, seq uint64, ref int64, data []byte) {
+// does; a record's file is "nats:STREAM/SEQ" and its line is its line in
+// the message. A message signed by its source (the HTTP ingest stores a
+// signed body as it was signed) is added as a signed body, its records
+// with their ordinals, if its signature verifies.
+func (s *NATSSource) addMessage(b *Batch, stream string, seq uint64, ref int64, h nats.Header, data []byte) {
 	name := "nats:" + stream + "/" + strconv.FormatUint(seq, 10)
+	m := RecordMeta{Ref: ref, Seq: seq, Source: h.Get(SourceHeader)}
+	if sig := h.Get(sources.SignatureHeader); sig != "" {
+		src, signed, err := s.authenticate(sig, data)
+		if err == nil && (m.Source == "" || m.Source == src.ID) {
+			b.AddBody(signed.Sum, data, signed.Note)
+			body := tlog.BodyRef{Sum: signed.Sum}
+			m.Source, m.Body = src.ID, &body
+			fs := feed.NewSource(name, bytes.NewReader(data))
+			for {
+				rec, err := fs.Next()
+				if err != nil { // io.EOF; a bytes.Reader has no other error
+					return
+				}
+				b.AddRecord(rec, m)
+				body.Index++
+			}
+		}
+		if err == nil {
+			err = fmt.Errorf("signed by source %q, but the message says %q", src.ID, m.Source)
+		}
+		s.warn("a signed message whose signature does not hold: its records are taken as unauthenticated", "seq", seq, "error", err.Error())
+		m.Source = ""
+	}
+	if m.Source != "" && (sources.CheckID(m.Source) != nil || s.signs(m.Source)) {
+		// A source that signs is one only by its signature.
+		s.warn("a message names its source without proof: its records are taken as unauthenticated", "seq", seq, "source", m.Source)
+		m.Source = ""
+	}
 	if oneRecord(data) {
-		b.Add(feed.Record{File: name, Line: 1, Index: -1, Raw: bytes.TrimSpace(data)}, ref)
+		b.AddRecord(feed.Record{File: name, Line: 1, Index: -1, Raw: bytes.TrimSpace(data)}, m)
 		return
 	}
-	src := feed.NewSource(name, bytes.NewReader(data))
+	fs := feed.NewSource(name, bytes.NewReader(data))
 	for {
-		rec, err := src.Next()
+		rec, err := fs.Next()
 		if err != nil { // io.EOF; a bytes.Reader has no other error
 			return
 		}
-		b.Add(rec, ref)
+		b.AddRecord(rec, m)
+	}
+}
+
+func (s *NATSSource) authenticate(sig string, data []byte) (*sources.Source, *sources.Signed, error) {
+	if s.Sources == nil {
+		return nil, nil, errors.New("no sources registry to check it with")
+	}
+	src, signed, err := s.Sources.Authenticate("", sig, data)
+	if err == nil && signed == nil {
+		err = errors.New("no signature")
+	}
+	return src, signed, err
+}
+
+func (s *NATSSource) signs(id string) bool {
+	src := s.Sources.Source(id)
+	return src != nil && src.Signs()
+}
+
+func (s *NATSSource) warn(msg string, args ...any) {
+	if s.Log != nil {
+		s.Log.Warn(msg, args...)
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/linewatch/linewatch/tlog"
 )
 
 // Checkpoint is what a restart resumes from: everything that depends on
@@ -21,11 +23,20 @@ type Checkpoint struct {
 	// a restart with others would mix two analyses.
 	Config string
 	// Seq is the broker stream sequence of the last record consumed.
-	Seq     uint64
+	Seq uint64
+	// Ref is the source's "now" (µs) after it: where the next records'
+	// instants start from (Batcher.Ref).
+	Ref     int64
 	Counts  Counts
 	Alerts  []byte // the alert sink's position (AlertSink.State)
 	Rejects int64  // the rejects file's length
 	Engine  []byte // detect.Stream.MarshalBinary
+	// LogSize and LogRoot are the tree head of the log (Config.Log) when
+	// the checkpoint was taken: the entries a restart finds in the log
+	// and appends after. A checkpoint of a driver without a log has
+	// LogSize 0.
+	LogSize uint64
+	LogRoot tlog.Hash
 	Written time.Time
 }
 

@@ -48,7 +48,7 @@ func TestTamperingStopsTheDriver(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sink := stream.NewFileSink(log, line, pol)
+			sink := stream.NewFileSink(log)
 			defer sink.Close()
 			m := stream.NewMetrics()
 			d := stream.New(stream.Config{Judge: detect.NewJudge(line, pol), Alerts: sink, Metrics: m})
@@ -104,7 +104,7 @@ func TestPurgeOfUnconsumedRecordsStopsTheDriver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sink := stream.NewFileSink(log, line, pol)
+	sink := stream.NewFileSink(log)
 	defer sink.Close()
 	m := stream.NewMetrics()
 	d := stream.New(stream.Config{Judge: detect.NewJudge(line, pol), Alerts: sink, Rejects: rejects, Metrics: m})

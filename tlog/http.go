@@ -25,8 +25,24 @@ type Handler struct {
 	Fetcher Fetcher
 	// Writer, if set, serves the checkpoint from memory and takes
 	// cosignatures; without it the log is read only.
-	Writer    *Writer
+	Writer *Writer
+	// Current, if set (and Writer is not), returns the writer appending
+	// to the log now, or nil while none is (an engine standing by, or
+	// between two runs): the checkpoint is then read from Fetcher and
+	// cosignatures are refused for the time being (503).
+	Current   func() *Writer
 	Witnesses []note.Verifier
+}
+
+// writer is the writer appending now, if any.
+func (h *Handler) writer() *Writer {
+	if h.Writer != nil {
+		return h.Writer
+	}
+	if h.Current != nil {
+		return h.Current()
+	}
+	return nil
 }
 
 const maxCosigned = 64 << 10
@@ -45,8 +61,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if name == CheckpointName {
 		var data []byte
 		var err error
-		if h.Writer != nil {
-			data = h.Writer.Latest()
+		if w := h.writer(); w != nil {
+			data = w.Latest()
 		}
 		if data == nil {
 			data, err = h.Fetcher.Get(r.Context(), name)
@@ -84,7 +100,13 @@ func (h *Handler) cosignature(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "POST a cosigned checkpoint here", http.StatusMethodNotAllowed)
 		return
 	}
-	if h.Writer == nil {
+	lw := h.writer()
+	switch {
+	case lw == nil && h.Current != nil:
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, "the log is not being written here now (the engine stands by, or is starting): send the cosignature again in a moment", http.StatusServiceUnavailable)
+		return
+	case lw == nil:
 		http.Error(w, "this log takes no cosignatures", http.StatusForbidden)
 		return
 	}
@@ -93,7 +115,7 @@ func (h *Handler) cosignature(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "body: "+err.Error(), http.StatusRequestEntityTooLarge)
 		return
 	}
-	if _, err := h.Writer.AddCosignature(r.Context(), body, h.Witnesses); err != nil {
+	if _, err := lw.AddCosignature(r.Context(), body, h.Witnesses); err != nil {
 		var se *StatusError
 		if !errors.As(err, &se) {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
@@ -109,5 +131,5 @@ func (h *Handler) cosignature(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Write(h.Writer.Latest())
+	w.Write(lw.Latest())
 }

@@ -36,7 +36,7 @@ func Open(loc string) (Fetcher, error) {
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("log %s: not a directory (a log is a directory of tiles, or an http:// URL)", loc)
 	}
-	return &Dir{root: loc, pending: map[string]bool{}, dirs: map[string]bool{}}, nil
+	return newDir(loc), nil
 }
 
 // HTTP fetches a log's objects with plain GETs under a URL prefix, as

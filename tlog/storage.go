@@ -12,6 +12,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -61,6 +62,9 @@ type Dir struct {
 	mu      sync.Mutex
 	pending map[string]bool // files written since the last Sync
 	dirs    map[string]bool // directories created or changed since then
+	made    map[string]bool // directories known to exist
+	tmp     uint64          // the last temporary file's number
+	prefix  string          // this Dir's temporary files' prefix
 }
 
 // NewDir returns the storage of a log in directory root, created if needed.
@@ -68,7 +72,16 @@ func NewDir(root string) (*Dir, error) {
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return nil, fmt.Errorf("log directory: %w", err)
 	}
-	return &Dir{root: root, pending: map[string]bool{}, dirs: map[string]bool{}}, nil
+	return newDir(root), nil
+}
+
+// newDir is a Dir of root. Its temporary files' names are its own, even
+// beside another Dir of root in this process (an engine and a witness).
+func newDir(root string) *Dir {
+	var rnd [6]byte
+	rand.Read(rnd[:])
+	return &Dir{root: root, pending: map[string]bool{}, dirs: map[string]bool{}, made: map[string]bool{},
+		prefix: ".tmp-" + hex.EncodeToString(rnd[:]) + "-"}
 }
 
 // Root is the directory.
@@ -85,40 +98,47 @@ func (d *Dir) Get(_ context.Context, name string) ([]byte, error) {
 	return data, nil
 }
 
-// Put writes a temporary file and renames it into place, so that a reader
-// (a web server, a copy) never sees a file half written.
+// Put writes an object. The checkpoint, signed bodies and long records
+// are written to a temporary file renamed into place, so that a reader (a
+// web server, a copy) never sees one half written, even when it is put
+// again. Tiles and entry bundles are written in place: creating a file is
+// what a log's writing costs most, and a Writer puts a tile again only
+// while no published checkpoint names it, so no reader asks for it yet.
 func (d *Dir) Put(_ context.Context, name string, data []byte) error {
 	if err := checkName(name); err != nil {
 		return err
 	}
 	p := filepath.Join(d.root, filepath.FromSlash(name))
 	dir := filepath.Dir(p)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+	d.mu.Lock()
+	made := d.made[dir]
+	d.tmp++
+	n := d.tmp
+	d.mu.Unlock()
+	if !made {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
 	}
-	var rnd [8]byte
-	rand.Read(rnd[:])
-	tmp := filepath.Join(dir, ".tmp-"+hex.EncodeToString(rnd[:]))
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	if err := os.Rename(f.Name(), p); err != nil {
-		os.Remove(f.Name())
-		return err
+	if strings.HasPrefix(name, "tile/") {
+		if err := writeFile(p, data); err != nil {
+			return err
+		}
+	} else {
+		tmp := filepath.Join(dir, d.prefix+strconv.FormatUint(n, 10))
+		if err := writeFile(tmp, data); err != nil {
+			os.Remove(tmp)
+			return err
+		}
+		if err := os.Rename(tmp, p); err != nil {
+			os.Remove(tmp)
+			return err
+		}
 	}
 	d.mu.Lock()
 	d.pending[p] = true
 	for q := dir; ; q = filepath.Dir(q) {
+		d.made[q] = true
 		d.dirs[q] = true
 		if q == d.root || len(q) <= len(d.root) {
 			break
@@ -126,6 +146,19 @@ func (d *Dir) Put(_ context.Context, name string, data []byte) error {
 	}
 	d.mu.Unlock()
 	return nil
+}
+
+// writeFile writes data to a file, created or truncated.
+func writeFile(name string, data []byte) error {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func (d *Dir) Delete(_ context.Context, name string) error {

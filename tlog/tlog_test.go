@@ -635,3 +635,49 @@ func TestExport(t *testing.T) {
 		t.Fatalf("a changed bundle: %v", err)
 	}
 }
+
+// A directory opened for reading (Open) is a Dir a witness puts its
+// cosigned checkpoint in; and two Dirs of one directory in one process
+// (an engine and a witness beside it) put without trampling each other's
+// temporary files.
+func TestDirPut(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	f, err := tlog.Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opened, ok := f.(*tlog.Dir)
+	if !ok {
+		t.Fatalf("Open of a directory gave a %T", f)
+	}
+	made, err := tlog.NewDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 50
+	errs := make(chan error, 2*n)
+	for i := range n {
+		for j, d := range []*tlog.Dir{opened, made} {
+			go func() {
+				errs <- d.Put(ctx, fmt.Sprintf("body/%d-%d", j, i), bytes.Repeat([]byte{byte(j)}, 64<<10))
+			}()
+		}
+	}
+	for range 2 * n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range n {
+		for j, d := range []*tlog.Dir{opened, made} {
+			got, err := d.Get(ctx, fmt.Sprintf("body/%d-%d", j, i))
+			if err != nil || !bytes.Equal(got, bytes.Repeat([]byte{byte(j)}, 64<<10)) {
+				t.Fatalf("body/%d-%d: %d bytes, %v", j, i, len(got), err)
+			}
+		}
+	}
+	if err := opened.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -3,11 +3,13 @@ package verify
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
 	sumtlog "golang.org/x/mod/sumdb/tlog"
 
 	"github.com/linewatch/linewatch/detect"
@@ -24,17 +26,29 @@ var jsonUnmarshal = json.Unmarshal
 // offers their records to the engine through stream.Driver, the very path
 // the streaming engine takes: batches decoded and prepared on workers,
 // then offered in order, Advance after every record, each record judged
-// for max_future against its entry's time. It returns the alerts made.
+// for max_future against its entry's time, and logged again, with the
+// entry's metadata, into a log of its own in memory — so that the alerts
+// it makes carry their "log" members, the tree and the evidence leaves,
+// as the engine's did. It returns the alerts made.
 func (v *verifier) replay(ctx context.Context) ([]byte, error) {
 	var buf bytes.Buffer
 	out, err := stream.OpenLog("-", &buf)
 	if err != nil {
 		return nil, err
 	}
-	sink := stream.NewFileSink(out, v.cfg.Line, v.cfg.Policy)
+	sink := stream.NewFileSink(out)
+	// The replay's log signs nothing anyone checks: a key of its own.
+	skey, vkey, err := note.GenerateKey(rand.Reader, v.rep.Checkpoint.Origin)
+	if err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+	signer, _ := note.NewSigner(skey)
+	verifier, _ := note.NewVerifier(vkey)
 	d := stream.New(stream.Config{
 		Judge: detect.NewJudge(v.cfg.Line, v.cfg.Policy), Workers: v.cfg.Workers, Alerts: sink,
 		CheckpointEvery: time.Hour, CheckpointRecords: 1 << 62,
+		Log:     &stream.LogConfig{Storage: tlog.NewMem(), Origin: v.rep.Checkpoint.Origin, Signer: signer, Verifier: verifier},
+		Sources: v.cfg.Sources,
 	})
 	src := &logSource{v: v, dec: feed.NewDecoder()}
 	runErr := d.Run(ctx, src)
@@ -46,6 +60,11 @@ func (v *verifier) replay(ctx context.Context) ([]byte, error) {
 	}
 	if err := sink.Flush(); err != nil {
 		return nil, err
+	}
+	if t, c := d.LogTree(), v.rep.Checkpoint; t.Size != c.Size || t.Root != c.Root {
+		// The entries were checked against the root as they were read:
+		// this is the replay's own check of its log.
+		return nil, fmt.Errorf("replay: its log has %d entries of root %s, not the checkpoint's %d of root %s", t.Size, b64(t.Root), c.Size, b64(c.Root))
 	}
 	return buf.Bytes(), nil
 }
@@ -105,12 +124,13 @@ func (s *logSource) Run(ctx context.Context, bt *stream.Batcher) error {
 				return s.fail(mismatch("leaf %d: its entry hashes to %s, but the signed tree holds %s there: the entry was changed, removed or moved after it was logged", i, b64(h), b64(hashes[k])))
 			}
 			s.root.Add(h)
-			rec, t, err := s.entry(ctx, i, data, h)
+			rec, d, err := s.entry(ctx, i, data, h)
 			if err != nil {
 				return s.fail(err)
 			}
 			b := bt.Current()
-			b.Add(feed.Record{File: "log", Line: int(i + 1), Index: -1, Raw: rec}, t)
+			b.AddRecord(feed.Record{File: "log", Line: int(i + 1), Index: -1, Raw: rec},
+				stream.RecordMeta{Ref: d.Time, Seq: d.Seq, Source: d.Source, Body: d.Body})
 			if bt.Pending() >= stream.MaxBatch {
 				b.Last = i + 1
 				if err := bt.Flush(ctx); err != nil {
@@ -132,36 +152,36 @@ func (s *logSource) Run(ctx context.Context, bt *stream.Batcher) error {
 	return bt.Flush(ctx)
 }
 
-// entry checks one entry and returns its record and time.
-func (s *logSource) entry(ctx context.Context, i uint64, data []byte, h tlog.Hash) ([]byte, int64, error) {
+// entry checks one entry and returns its record and the entry.
+func (s *logSource) entry(ctx context.Context, i uint64, data []byte, h tlog.Hash) ([]byte, *tlog.DecodedEntry, error) {
 	v := s.v
 	d, err := tlog.ParseEntry(data)
 	if err != nil {
-		return nil, 0, mismatch("leaf %d: %v", i, err)
+		return nil, nil, mismatch("leaf %d: %v", i, err)
 	}
 	rec := d.Record
 	if d.RecordAt != nil {
 		if rec, err = v.r.Record(ctx, *d.RecordAt); err != nil {
-			return nil, 0, mismatch("leaf %d: %v", i, err)
+			return nil, nil, mismatch("leaf %d: %v", i, err)
 		}
 	}
 	if i > 0 {
 		if d.Time < s.prevTime {
-			return nil, 0, mismatch("leaf %d: stored at %s, before leaf %d (%s): the log's times never go back, so leaf %d was inserted, moved or back-dated",
+			return nil, nil, mismatch("leaf %d: stored at %s, before leaf %d (%s): the log's times never go back, so leaf %d was inserted, moved or back-dated",
 				i, num.FormatTime(d.Time), i-1, num.FormatTime(s.prevTime), i)
 		}
 		if d.Seq != 0 && s.prevSeq != 0 {
 			if d.Seq < s.prevSeq {
-				return nil, 0, mismatch("leaf %d: from broker message %d, after leaf %d from message %d: the log's sequence never goes back, so leaf %d was inserted or moved", i, d.Seq, i-1, s.prevSeq, i)
+				return nil, nil, mismatch("leaf %d: from broker message %d, after leaf %d from message %d: the log's sequence never goes back, so leaf %d was inserted or moved", i, d.Seq, i-1, s.prevSeq, i)
 			}
 			if d.Seq == s.prevSeq && d.Time != s.prevTime {
-				return nil, 0, mismatch("leaf %d: broker message %d stored at %s, but leaf %d says %s: one message has one time", i, d.Seq, num.FormatTime(d.Time), i-1, num.FormatTime(s.prevTime))
+				return nil, nil, mismatch("leaf %d: broker message %d stored at %s, but leaf %d says %s: one message has one time", i, d.Seq, num.FormatTime(d.Time), i-1, num.FormatTime(s.prevTime))
 			}
 		}
 	}
 	s.prevTime, s.prevSeq = d.Time, d.Seq
 	if err := s.source(ctx, i, &d, rec); err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
 	if w := v.wanted[i]; w != nil {
 		w.seen, w.hash = true, h
@@ -169,7 +189,7 @@ func (s *logSource) entry(ctx context.Context, i uint64, data []byte, h tlog.Has
 			w.id, w.source = s.sighting.ID, s.sighting.Source
 		}
 	}
-	return rec, d.Time, nil
+	return rec, &d, nil
 }
 
 // source checks what ties a record to its source.
@@ -183,9 +203,9 @@ func (s *logSource) source(ctx context.Context, i uint64, d *tlog.DecodedEntry, 
 		if src := reg.Source(d.Source); src != nil && src.Signs() {
 			return mismatch("leaf %d: source %q signs its bodies, but this record comes with no signed body: that source did not post it", i, d.Source)
 		}
-		if d.Source != "" && s.dec.Decode(rec, &s.sighting) == nil && s.sighting.Source != d.Source {
-			return mismatch("leaf %d: the record names source %q, but the ingest authenticated %q", i, s.sighting.Source, d.Source)
-		}
+		// A record that names another source than the one its message was
+		// authenticated as, or a source that signs, is the engine's to
+		// reject ("unauthenticated"): the replay does the same.
 		v.rep.Unsigned++
 		return nil
 	}
@@ -290,8 +310,8 @@ func (v *verifier) checkAlerts(ctx context.Context) error {
 }
 
 // compare finds each alert given among the replay's, in order, byte for
-// byte (without "log" members, which the replay writes only when the
-// engine logs; if it does, they must be equal too).
+// byte, "log" members included: the replay logs the records as the engine
+// did, so its alerts name the same trees and evidence leaves.
 func (v *verifier) compare(replayed []byte) error {
 	type ralert struct {
 		bytes  []byte
@@ -330,6 +350,9 @@ func (v *verifier) compare(replayed []byte) error {
 		if j == len(rs) {
 			for k := range rs {
 				if !matched[k] && rs[k].id == a.id && rs[k].status == a.status {
+					if bytes.Equal(rs[k].bytes, a.bytes) {
+						return mismatch("%s differs from the replay's in its \"log\" member: it says %s; the replay's: %s", a.name(), logText(a.log), logText(rs[k].log))
+					}
 					return mismatch("%s differs from the replay's: %s", a.name(), firstDifference(a.bytes, rs[k].bytes))
 				}
 			}
@@ -351,6 +374,13 @@ func (v *verifier) compare(replayed []byte) error {
 		v.printf("replay: %d records through the engine made %d alerts; the %d given are among them, byte for byte", v.rep.Entries, len(rs), len(v.alerts))
 	}
 	return nil
+}
+
+func logText(l *tlog.AlertLog) string {
+	if l == nil {
+		return "nothing"
+	}
+	return fmt.Sprintf("tree size %d, root %s, evidence leaves %v", l.Size, b64(l.Root), l.Evidence)
 }
 
 func sameLog(a, b *tlog.AlertLog) bool {

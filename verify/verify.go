@@ -11,15 +11,15 @@
 //     times and broker sequences never go back;
 //  3. the sources: each record of a signed body is the record of that
 //     body at its place, each body's signature holds under its source's
-//     key, every record of a body is in the log, once, in order, and a
-//     source that signs has no unsigned record;
+//     key, every record of a body is in the log, once, in order, and no
+//     entry authenticated as a source that signs comes without its body;
 //  4. the alerts: each was made under a tree consistent with the
 //     checkpoint (its root is the checkpoint tree's at its size), and
 //     each evidence leaf is included in that tree and holds the evidence
 //     id;
 //  5. the replay: the records of the log, through the engine exactly as
-//     the stream driver runs it (stream.Driver), make the very alerts
-//     given, byte for byte.
+//     the stream driver runs it (stream.Driver, logging them again), make
+//     the very alerts given, byte for byte, "log" members included.
 //
 // A failure is a *Mismatch that names what failed: which leaf, which
 // body, which signature, which alert.

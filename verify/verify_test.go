@@ -163,6 +163,18 @@ func TestVerifyCatchesTampering(t *testing.T) {
 		{"an alert's evidence leaf edited", func(cfg *verify.Config) {
 			cfg.Alerts = bytes.Replace(bytes.Clone(fx.alerts), []byte(`"evidence":[0,`), []byte(`"evidence":[1,`), 1)
 		}, "evidence 0 is id"},
+		{"an alert moved to a later tree of the log", func(cfg *verify.Config) {
+			// Its tree is the log's, its evidence included in it: only the
+			// replay can tell it was not made there.
+			lines := bytes.SplitAfter(bytes.Clone(fx.alerts), []byte("\n"))
+			body, l, _ := tlog.CutAlertLog(lines[0])
+			c, _ := parseCheckpoint(must(fx.store.Get(ctx, "checkpoint")))
+			l.Size++
+			l.Root, _ = tlog.NewReader(fx.store).TreeHash(ctx, c, l.Size)
+			moved, _ := tlog.AppendAlertLog(body, *l)
+			lines[0] = append(moved, '\n')
+			cfg.Alerts = bytes.Join(lines, nil)
+		}, `alert 1 (episode B-S003-20240501T000000Z, opened) differs from the replay's in its "log" member: it says tree size`},
 		{"an alert withheld", func(cfg *verify.Config) {
 			lines := bytes.SplitAfter(fx.alerts, []byte("\n"))
 			cfg.Alerts = bytes.Join(append(lines[:1:1], lines[2:]...), nil)
@@ -208,4 +220,11 @@ func TestVerifyCatchesTampering(t *testing.T) {
 			t.Log(err)
 		})
 	}
+}
+
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
 }

@@ -89,8 +89,8 @@ func importCommand() *cli.Command {
 			"  linewatch import ucdp fixtures/import/ucdp-gdal.csv -o ucdp.geojsonl   # X, Y and GDAL's dates",
 		Subcommands: []*cli.Command{
 			sub(importer.CSV, "a CSV or GeoJSON file with the columns the flags name",
-				"Every field flag takes a column name or =VALUE. --time is required; --lon and --lat are\n"+
-					"guessed when not given (see linewatch import --help)."),
+				"Every field flag takes a column name or =VALUE. --time, --lon and --lat are guessed when\n"+
+					"not given (a time, datetime, timestamp or date column; see linewatch import --help)."),
 			sub(importer.ACLED, "an ACLED export",
 				"Columns event_id_cnty, event_date, longitude, latitude, actor1 (→ side, through --map;\n"+
 					"none where the map has no answer), sub_event_type (→ kind: shelling, air/drone strikes and\n"+

@@ -20,7 +20,8 @@ func TestDetectLineWhere(t *testing.T) {
 		t.Fatalf("straight line: exit %d %s", want.code, want.stderr)
 	}
 	r := runIn(t, "detect", "--line", multiLine, "--left", "A", "--right", "B", in)
-	wantOneLineError(t, r, `feature 2: geometry "Polygon" is not a LineString or MultiLineString`)
+	// The Polygon is left out; the two line features overlap.
+	wantOneLineError(t, r, `stretch 0 segment 0–1 overlaps stretch 2 segment 0–1`)
 	for _, w := range []string{"the file holds 3 features (pick the line with --line-feature INDEX|ID or --line-where KEY=VALUE)",
 		"0: MultiLineString, stretches 0–1 (layer=front_line_all, pieces=2)", "1: LineString, stretch 2 (layer=front_line_longest_piece, length_km=96.9)",
 		"2: Polygon (layer=occupied, area_km2=3240.5)"} {
@@ -69,24 +70,30 @@ func TestLineCRS(t *testing.T) {
 }
 
 // The real line files, where ../shared/data/real is at hand: each loads
-// once its line is picked.
+// once its line is picked; the line of contact beside its polygon loads
+// without a pick, the polygon left out.
 func TestRealLineFiles(t *testing.T) {
 	dir := "../../../shared/data/real"
 	if _, err := os.Stat(dir); err != nil {
 		t.Skip("no ../shared/data/real")
 	}
 	for _, tc := range []struct {
-		file string
-		pick []string
+		file      string
+		pick      []string
+		needsPick bool
 	}{
-		{"frontline_2024-02-20.geojson", []string{"--line-where", "layer=front_line_longest_piece"}},
-		{"frontline_2024-02-20.geojson", []string{"--line-feature", "1"}},
-		{"line_of_contact_2015_2022.geojson", []string{"--line-where", "layer=line_of_contact_2015_2022"}},
-		{"line_of_contact_2015_2022.geojson", []string{"--line-feature", "1"}},
+		{"frontline_2024-02-20.geojson", []string{"--line-where", "layer=front_line_longest_piece"}, true},
+		{"frontline_2024-02-20.geojson", []string{"--line-feature", "1"}, true},
+		{"line_of_contact_2015_2022.geojson", []string{"--line-where", "layer=line_of_contact_2015_2022"}, false},
+		{"line_of_contact_2015_2022.geojson", []string{"--line-feature", "1"}, false},
 	} {
 		path := filepath.Join(dir, tc.file)
-		r := runIn(t, "sectors", "--line", path, "--left", "UA", "--right", "RU")
-		wantOneLineError(t, r, "the file holds 2 features (pick the line with")
+		r := runIn(t, "sectors", "--line", path, "--left", "UA", "--right", "RU", "-o", filepath.Join(t.TempDir(), "s.geojson"))
+		if tc.needsPick {
+			wantOneLineError(t, r, "the file holds 2 features (pick the line with")
+		} else if r.code != 0 {
+			t.Errorf("%s with no pick: exit %d %s", tc.file, r.code, r.stderr)
+		}
 		r = runIn(t, append(append([]string{"sectors", "--line", path, "--left", "UA", "--right", "RU"}, tc.pick...), "-o", filepath.Join(t.TempDir(), "s.geojson"))...)
 		if r.code != 0 {
 			t.Errorf("%s %v: exit %d %s", tc.file, tc.pick, r.code, r.stderr)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -64,6 +65,7 @@ func streamCommand() *cli.Command {
 		&cli.IntFlag{Name: "workers", Usage: "decode and locate on `N` goroutines (default: one per core); the output never depends on it"},
 		&cli.StringFlag{Name: "memory-limit", Value: "256MiB", Usage: "soft limit of the heap, `SIZE` (0: none; GOMEMLIMIT, if set, wins): the garbage collector works harder near it, so that under sustained ingest the resident memory stays about there rather than growing to twice what is live; raise it with --max-inflight"},
 	)
+	flags = append(flags, logFlags()...)
 	return &cli.Command{
 		Name:  "stream",
 		Usage: "detect continuously on a live feed, alerting as episodes open, escalate and close",
@@ -100,6 +102,7 @@ type streamRun struct {
 	started time.Time
 
 	sources *sources.Registry
+	logCfg  *stream.LogConfig // the tamper-evident log, nil without --log-key
 
 	store   stream.Store
 	broker  *stream.Broker
@@ -156,6 +159,9 @@ func streamAction(c *cli.Context) error {
 	if err := r.checkGroupFlags(); err != nil {
 		return err
 	}
+	if err := r.checkLogFlags(); err != nil {
+		return err
+	}
 	if ml := c.String("memory-limit"); ml != "0" && os.Getenv("GOMEMLIMIT") == "" {
 		n, err := num.ParseSize(ml)
 		if err != nil {
@@ -170,15 +176,8 @@ func streamAction(c *cli.Context) error {
 	if r.sources, err = loadSources(c, r.line, &r.pol); err != nil {
 		return err
 	}
-	if r.sources != nil {
-		if c.String("tokens") != "" {
-			return usageError(c, "--tokens and --sources: give the tokens in the sources file")
-		}
-		for _, id := range r.sources.IDs() {
-			if r.sources.Source(id).Signs() {
-				return unusable(fmt.Errorf("sources %s: source %q has a key, and stream does not check signed bodies yet: give it a token instead", c.String("sources"), id))
-			}
-		}
+	if r.sources != nil && c.String("tokens") != "" {
+		return usageError(c, "--tokens and --sources: give the tokens in the sources file")
 	}
 	defer r.close()
 	return r.run()
@@ -235,15 +234,19 @@ func (r *streamRun) run() error {
 		}
 		r.store = kvStore
 	}
+	if r.logCfg, err = r.openLog(ctx); err != nil {
+		return err
+	}
 	cfg := stream.Config{
 		Judge: judge, Workers: c.Int("workers"), Alerts: sink, Rejects: rejects,
 		Store: r.store, ConfigID: id,
 		CheckpointEvery: c.Duration("checkpoint-every"), CheckpointRecords: c.Int64("checkpoint-records"),
-		Finite: r.inKind == "-", Metrics: r.metrics,
+		Finite: r.inKind == "-", Metrics: r.metrics, Log: r.logCfg, Sources: r.sources,
 	}
 	source := func(after uint64) stream.Source {
 		r.log.Info("consuming the JetStream stream", "stream", c.String("stream"), "after", after)
-		return &stream.NATSSource{Broker: r.broker, Consumer: c.String("consumer"), After: after, Metrics: r.metrics, Log: r.log}
+		return &stream.NATSSource{Broker: r.broker, Consumer: c.String("consumer"), After: after, Metrics: r.metrics,
+			Sources: r.sources, Log: r.log}
 	}
 	var d *stream.Driver
 	var after uint64
@@ -266,7 +269,7 @@ func (r *streamRun) run() error {
 		runErr = d.Run(ctx, &stream.ReaderSource{Name: "-", R: c.App.Reader})
 	case r.group:
 		d, runErr = stream.RunGroup(ctx, stream.GroupConfig{Engine: cfg, Store: kvStore, Lease: lease, Source: source, Log: r.log})
-		if errors.Is(runErr, stream.ErrOtherConfig) {
+		if errors.Is(runErr, stream.ErrOtherConfig) || errors.Is(runErr, stream.ErrLogState) {
 			runErr = unusable(runErr)
 		}
 	default:
@@ -391,7 +394,7 @@ func (r *streamRun) openSink(ctx context.Context, origin string) (stream.AlertSi
 		if err := r.ensureStream(ctx, r.c.String("alert-stream"), subject); err != nil {
 			return nil, err
 		}
-		sink := stream.NewNATSSink(r.broker.JS, subject, r.line, r.pol)
+		sink := stream.NewNATSSink(r.broker.JS, subject)
 		sink.SetOrigin(origin)
 		return sink, nil
 	}
@@ -399,7 +402,7 @@ func (r *streamRun) openSink(ctx context.Context, origin string) (stream.AlertSi
 	if err != nil {
 		return nil, unusable(fmt.Errorf("output: %w", err))
 	}
-	return stream.NewFileSink(log, r.line, r.pol), nil
+	return stream.NewFileSink(log), nil
 }
 
 // ensureStream makes sure a stream captures subject, creating name if none
@@ -522,18 +525,22 @@ func (r *streamRun) startServers() error {
 			}
 		}
 		if r.sources.Authenticates() {
-			cfg.Tokens = r.sources.Tokens()
+			cfg.Sources = r.sources
 		}
-		srv, addr, err := stream.Serve(r.inURL, stream.Mux(stream.NewIngest(cfg), r.metrics, token))
+		mux := stream.Mux(stream.NewIngest(cfg), r.metrics, token)
+		mountLog(mux, r.logCfg)
+		srv, addr, err := stream.Serve(r.inURL, mux)
 		if err != nil {
 			return unusable(fmt.Errorf("--in http://%s: %w", r.inURL, err))
 		}
 		r.servers = append(r.servers, srv)
 		r.log.Info(fmt.Sprintf("HTTP ingest on http://%s/v1/sightings", addr), "metrics", "/metrics", "health", "/healthz", "ready", "/readyz")
-		r.warnOpen(addr, token, cfg.Tokens != nil)
+		r.warnOpen(addr, token, cfg.Tokens != nil || cfg.Sources != nil)
 	}
 	if addr := c.String("metrics"); addr != "" {
-		srv, a, err := stream.Serve(addr, stream.Mux(nil, r.metrics, token))
+		mux := stream.Mux(nil, r.metrics, token)
+		mountLog(mux, r.logCfg)
+		srv, a, err := stream.Serve(addr, mux)
 		if err != nil {
 			return unusable(fmt.Errorf("--metrics %s: %w", addr, err))
 		}
@@ -577,6 +584,10 @@ func (r *streamRun) summary(d *stream.Driver) error {
 	}
 	attrs := []any{"read", k.Read, "accepted", k.Accepted, "rejected", k.Rejected, "duplicate", k.Duplicate, "late", k.Late,
 		"violations", violations, "episodes_closed", closed, "episodes_open", e.Open()}
+	if r.logCfg != nil {
+		t := d.LogTree()
+		attrs = append(attrs, "log_size", t.Size, "log_root", base64.StdEncoding.EncodeToString(t.Root[:]))
+	}
 	if n, lat := d.ClosedLatency(); n > 0 {
 		attrs = append(attrs, "closed_alerts", n, "closed_alert_latency_max_ms", float64(lat.Microseconds())/1000)
 	}
@@ -614,5 +625,5 @@ func configID(c *cli.Context, pol detect.Policy, reg *sources.Registry) (string,
 		return "", err
 	}
 	line := stream.LineConfig{File: data, Left: c.String("left"), Right: c.String("right"), BufferM: c.Float64("buffer-m")}
-	return stream.ConfigID(line, pol, reg.Affiliations(), c.String("stream")), nil
+	return stream.ConfigID(line, pol, reg.Affiliations(), c.String("stream"), reg.Signers()...), nil
 }

@@ -115,6 +115,9 @@ func TestStreamUsage(t *testing.T) {
 		{[]string{"stream", "--line", frontLine, "--in", "http://127.0.0.1:0", "--replicas", "3"}, "one copy"},
 		{[]string{"stream", "--line", frontLine, "--in", "nats://embedded", "--nats-user", "u"}, "not the embedded one"},
 		{[]string{"stream", "--line", frontLine, "--in", "http://127.0.0.1:0", "--lease-ttl", "3s"}, "--lease-ttl"},
+		{[]string{"stream", "--line", frontLine, "--in", "-", "--witness-key", "w.pub"}, "give its key, --log-key FILE"},
+		{[]string{"stream", "--line", frontLine, "--in", "-", "--log-origin", "x.example"}, "--log-origin is for the log"},
+		{[]string{"stream", "--line", frontLine, "--in", "-", "--log-key", "no-such.key"}, "--log-key"},
 	} {
 		wantOneLineError(t, runIn(t, c.args...), c.want)
 	}
@@ -290,7 +293,8 @@ func TestStreamEmbeddedNATS(t *testing.T) {
 }
 
 // scripts/crashtest: kill -9 at random moments, restart, and the alerts
-// are those of an uninterrupted run.
+// are those of an uninterrupted run; the log the engine kept through the
+// kills verifies, its alerts exactly what it makes.
 func TestStreamCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test: real processes for about 20 s")

@@ -153,8 +153,7 @@ func TestTrustCommands(t *testing.T) {
 }
 
 // stream --sources gives its alerts the same corroboration as detect
-// --sources; a source with a key is refused until stream checks signed
-// bodies.
+// --sources.
 func TestStreamSources(t *testing.T) {
 	feed := strings.ReplaceAll(offensiveFeed(), `"strength":30}`, `"strength":30,"source":"obs-a"}`)
 	reg := writeTemp(t, "sources.yaml", "obs-a:\n  affiliation: A\n")
@@ -178,9 +177,6 @@ func TestStreamSources(t *testing.T) {
 	if !strings.Contains(closed, `"corroborated":{"holds":false,"affiliations":1`) {
 		t.Fatalf("no corroboration in %s", closed)
 	}
-	_, pub, _ := keys.Generate("obs-a")
-	keyed := writeTemp(t, "keyed.yaml", "obs-a:\n  key: "+pub+"\n")
-	wantOneLineError(t, runIn(t, "stream", "--line", straightLine, "--sources", keyed, "--in", "-"), `source "obs-a" has a key`)
 }
 
 // A stream state begun before corroboration existed resumes: with the

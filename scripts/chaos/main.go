@@ -12,6 +12,11 @@
 //     uninterrupted run (`stream --in -` on the same feed) and the late
 //     rejects likewise;
 //   - every closed alert is an episode `detect` finds in the same records;
+//   - the engines kept the tamper-evident log in JetStream through the
+//     kills (--log-key): it holds every record stored, once, and
+//     `linewatch verify --complete` holds on a copy of it and the alerts
+//     (whose "log" members name the trees the log had; the uninterrupted
+//     run's are compared without them, as its log's instants differ);
 //
 // and reports the failover time and the records/s processed before,
 // during and after the chaos.
@@ -168,6 +173,7 @@ type engine struct {
 type health struct {
 	Status   string  `json:"status"`
 	Read     int64   `json:"records_read"`
+	LogSize  *uint64 `json:"log_size"`
 	Role     string  `json:"role"`
 	Lag      *uint64 `json:"lag"`
 	Consumed *uint64 `json:"consumed_seq"`
@@ -221,6 +227,8 @@ func main() {
 		"--raid", "RU:S070:2024-02-01", "--quiet", "-o", feed+".gen")
 	holdBack(feed+".gen", feed)
 	ref := refRun(feed)
+	logKey := filepath.Join(*work, "log.key")
+	logPub := output(*linewatch, "key", "generate", "-o", logKey, "cluster.example/log")
 
 	// The cluster.
 	servers := make([]*server, 3)
@@ -269,7 +277,8 @@ cluster { name: linewatch, listen: 127.0.0.1:%d, routes: [%s] }
 		e := &engine{name: name, port: freePort(), log: filepath.Join(*work, name+".log")}
 		e.args = []string{"stream", "--line", *line, "--in", fmt.Sprintf("http://127.0.0.1:%d", e.port),
 			"--nats", strings.Join(urls, ","), "--replicas", "3", "-o", "nats://linewatch.alerts",
-			"--rejects", "nats://linewatch.rejects", "--lease-ttl", ttl.String(), "--checkpoint-records", "5000"}
+			"--rejects", "nats://linewatch.rejects", "--lease-ttl", ttl.String(), "--checkpoint-records", "5000",
+			"--log-key", logKey}
 		return e
 	}
 	a, b := mk("engine-a"), mk("engine-b")
@@ -359,6 +368,12 @@ cluster { name: linewatch, listen: 127.0.0.1:%d, routes: [%s] }
 	mark("every record processed")
 	close(stopMon)
 	h, _ := b.health()
+	waitFor("the log's checkpoint to cover every record", 30*time.Second, func() bool {
+		h, ok := b.health()
+		return ok && h.LogSize != nil && *h.LogSize == uint64(stored.records)
+	})
+	logCopy := filepath.Join(*work, "log")
+	run(*linewatch, "log", "export", "--from", fmt.Sprintf("http://127.0.0.1:%d/v1", b.port), "-o", logCopy)
 
 	// Stop: SIGTERM, exit 0; the standby too.
 	for _, e := range []*engine{b, a} {
@@ -376,7 +391,17 @@ cluster { name: linewatch, listen: 127.0.0.1:%d, routes: [%s] }
 	if h.Read != int64(stored.records) {
 		fatal("the engines read %d records, the stream holds %d: not exactly once", h.Read, stored.records)
 	}
-	alerts := subjectMessages(js, "LINEWATCH_ALERTS")
+	logged := subjectMessages(js, "LINEWATCH_ALERTS")
+	alertFile := filepath.Join(*work, "alerts.geojsonl")
+	os.WriteFile(alertFile, logged, 0o644)
+	cmd := exec.Command(*linewatch, "verify", "--log", logCopy, "--key", logPub, "--line", *line, "--complete", alertFile)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fatal("verify on the log the engines kept: %v\n%s", err, out)
+	}
+	alerts := withoutLog(logged)
+	if !bytes.Contains(logged, []byte(`,"log":{"origin":"cluster.example/log"`)) {
+		fatal("the alerts name no tree of the log")
+	}
 	if len(alerts) < 10 || !bytes.HasPrefix(ref.alerts, alerts) {
 		fatal("the alert stream (%d bytes) is not the start of the uninterrupted run's alerts (%d bytes)", len(alerts), len(ref.alerts))
 	}
@@ -405,6 +430,7 @@ cluster { name: linewatch, listen: 127.0.0.1:%d, routes: [%s] }
 	}
 	say("ok: %d records processed once each; %d alerts (%d closed, each one of detect's episodes) and %d late rejects, byte for byte those of an uninterrupted run",
 		h.Read, len(lines(alerts)), closed, len(rejects))
+	say("ok: the log holds the %d records, and verify holds on it and the alerts", stored.records)
 
 	// The figures.
 	monMu.Lock()
@@ -430,6 +456,29 @@ cluster { name: linewatch, listen: 127.0.0.1:%d, routes: [%s] }
 	say("passed in %.1f s", time.Since(begin).Seconds())
 	monMu.Unlock()
 	cleanup()
+}
+
+// output runs a command and returns its standard output, trimmed.
+func output(name string, args ...string) string {
+	cmd := exec.Command(name, args...)
+	cmd.Stderr = io.Discard
+	out, err := cmd.Output()
+	if err != nil {
+		fatal("%s %s: %v", name, strings.Join(args, " "), err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// withoutLog is alerts without their "log" members.
+func withoutLog(alerts []byte) []byte {
+	var b []byte
+	for _, l := range lines(alerts) {
+		if i := strings.LastIndex(l, `,"log":{`); i >= 0 {
+			l = l[:i] + "}}"
+		}
+		b = append(append(b, l...), '\n')
+	}
+	return b
 }
 
 // holdBack holds every 97th record back by 2,000 records: late records.

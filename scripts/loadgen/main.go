@@ -48,6 +48,9 @@ type health struct {
 	Seq   *uint64 `json:"consumed_seq"`
 	Last  *uint64 `json:"stream_last_seq"`
 	Ckpts int64   `json:"checkpoints"`
+	// LogSize is the size of the engine's log's latest checkpoint (with
+	// --log-key).
+	LogSize *int64 `json:"log_size"`
 }
 
 func main() {
@@ -59,7 +62,7 @@ func main() {
 	metricsToken := flag.String("metrics-token", "", "bearer token `FILE` for /healthz (linewatch stream --metrics-token)")
 	gz := flag.Bool("gzip", false, "gzip each body")
 	retry := flag.Bool("retry", false, "send a failed batch again until it is answered 202")
-	wait := flag.Bool("wait", false, "after posting, wait until the engine has processed every record stored, and report the rate end to end")
+	wait := flag.Bool("wait", false, "after posting, wait until the engine has processed every record stored (and, keeping a log, published a checkpoint of them all), and report the rate end to end")
 	quiet := flag.Bool("q", false, "print only the figures")
 	rate := flag.Float64("rate", 0, "send at most `N` records per second (0: as fast as the server answers)")
 	keyFile := flag.String("key", "", "sign each body with the source's private key `FILE` (with -source)")
@@ -190,7 +193,7 @@ func main() {
 	for {
 		h, err := getHealth(client, *url)
 		if err == nil && h.Lag != nil && *h.Lag == 0 && h.Last != nil && h.Seq != nil && *h.Seq == *h.Last &&
-			h.Read-base.Read >= accepted.Load() {
+			h.Read-base.Read >= accepted.Load() && (h.LogSize == nil || *h.LogSize >= h.Read) {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
