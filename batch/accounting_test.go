@@ -8,11 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/linewatch/linewatch/batch"
 	"github.com/linewatch/linewatch/detect"
+	"github.com/linewatch/linewatch/importer"
 	"github.com/linewatch/linewatch/internal/num"
 	"github.com/linewatch/linewatch/policy"
 )
@@ -178,5 +180,109 @@ func TestStdinSpoolLeavesNothing(t *testing.T) {
 				t.Errorf("counts %+v, %d violations: want 3 read = 1 accepted (the earlier d, settled from the copy) + 1 rejected + 1 duplicate", k, len(vs))
 			}
 		})
+	}
+}
+
+// An Opener's records (an importer's rows) stand at offsets of the
+// Opener's own: their duplicates are read again through the Opener, from
+// standard input as from a file, and settle alike.
+func TestOpenerDuplicatesFromStdinAndFile(t *testing.T) {
+	csv := "id,time,lon,lat\n" +
+		"a,2024-05-01T11:00:00Z,30.5,48.02\n" +
+		"a,2024-05-01T10:00:00Z,30.5,48.01\n" + // conflicting: the earlier is kept
+		"b,2024-05-01T10:00:00Z,30.6,48.03\n" +
+		"b,2024-05-01T10:00:00Z,30.6,48.03\n" + // a copy
+		"c,2024-05-01T09:00:00Z,30.7,48.04\n"
+	in := filepath.Join(t.TempDir(), "in.csv")
+	if err := os.WriteFile(in, []byte(csv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pol := detect.DefaultPolicy()
+	line, _ := loadLine(t, straightLine, pol)
+	run := func(name string) *batch.Outcome {
+		im, err := importer.New(importer.Options{Dialect: importer.CSV, Columns: map[importer.Field]string{
+			importer.ID: "id", importer.Time: "time", importer.Lon: "lon", importer.Lat: "lat", importer.Side: "=B"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := batch.Run(batch.Config{Judge: detect.NewJudge(line, pol), Workers: 2, Open: importer.NewOpener(im)},
+			[]string{name})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return out
+	}
+	f, err := os.Open(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdin := os.Stdin
+	os.Stdin = f
+	fromStdin := run("-")
+	os.Stdin = stdin
+	f.Close()
+	for name, out := range map[string]*batch.Outcome{"-": fromStdin, in: run(in)} {
+		k := out.Counts
+		vs := allViolations(&out.Result)
+		lats := []float64{}
+		for _, v := range vs {
+			lats = append(lats, v.Lat)
+		}
+		slices.Sort(lats)
+		if k.Read != 5 || k.Accepted != 3 || k.Duplicate != 2 || k.Rejected != 0 || !slices.Equal(lats, []float64{48.01, 48.03, 48.04}) {
+			t.Errorf("%s: counts %+v, violations at %v: want 5 read = 3 accepted + 2 duplicate, at 48.01 48.03 48.04", name, k, lats)
+		}
+	}
+}
+
+// TestDuplicatesReadAgainWhereTheyStand: the records of duplicate ids are
+// read again from a plain file at their offsets, and from a gzipped one as
+// it is read: the two settle alike, with a byte-order mark, CRLF line ends,
+// lines that start with RS, blank lines and a last line without a newline.
+func TestDuplicatesReadAgainWhereTheyStand(t *testing.T) {
+	rec := func(id string, hour int, lat string, extra string) string {
+		return fmt.Sprintf(`{"type":"Feature","id":%q,"geometry":{"type":"Point","coordinates":[30.5,%s]},"properties":{"time":"2024-05-01T%02d:00:00Z","side":"B"%s}}`, id, lat, hour, extra)
+	}
+	text := "\ufeff" + rec("a", 11, "48.02", "") + "\r\n" +
+		"\x1e" + rec("a", 10, "48.01", "") + "\n\n" +
+		rec("b", 10, "48.03", `,"n":1`) + "\r\n" +
+		"  \n" + rec("b", 10, "48.03", `,"n":1`) + "\n" +
+		rec("c", 9, "48.04", `,"n":2`) + "\n" +
+		"\x1e" + rec("c", 9, "48.035", `,"n":1`) + "\r\n" +
+		rec("d", 8, "48.05", "")
+	dir := t.TempDir()
+	plain := filepath.Join(dir, "feed.ndjson")
+	gzipped := filepath.Join(dir, "feed.ndjson.gz")
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(text))
+	zw.Close()
+	if os.WriteFile(plain, []byte(text), 0o644) != nil || os.WriteFile(gzipped, gz.Bytes(), 0o644) != nil {
+		t.Fatal("cannot write the feeds")
+	}
+	pol := detect.DefaultPolicy()
+	line, _ := loadLine(t, straightLine, pol)
+	var got []string
+	for _, in := range []string{plain, gzipped} {
+		out, err := batch.Run(batch.Config{Judge: detect.NewJudge(line, pol), Workers: 2}, []string{in})
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := out.Counts
+		var lats []float64
+		for _, v := range allViolations(&out.Result) {
+			lats = append(lats, v.Lat)
+		}
+		slices.Sort(lats)
+		got = append(got, fmt.Sprintf("%+v %v", k, lats))
+		if k.Read != 7 || k.Accepted != 4 || k.Duplicate != 3 {
+			t.Errorf("%s: counts %+v, want 7 read = 4 accepted + 3 duplicates", in, k)
+		}
+	}
+	if got[0] != got[1] {
+		t.Errorf("plain and gzipped differ:\n%s\n%s", got[0], got[1])
+	}
+	if want := "[48.01 48.03 48.035 48.05]"; !strings.HasSuffix(got[0], want) {
+		t.Errorf("violations at %s, want %s (the earliest a, the one b, the smaller c)", got[0], want)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"unsafe"
 
@@ -99,9 +100,12 @@ func Run(cfg Config, inputs []string) (*Outcome, error) {
 	spool.opener = cfg.Open
 	defer spool.close()
 
-	c := newCollector(cfg, workers)
+	if len(inputs) > maxInputs {
+		return nil, fmt.Errorf("at most %d inputs at once, got %d", maxInputs, len(inputs))
+	}
+	c := newCollector(cfg, workers, len(inputs))
 	var nrec, nbytes int64
-	err = run(spool, inputs, false, workers, nil,
+	err = run(inputs, workers, c.readAll(spool),
 		func(w int) func(*job) {
 			pr := pipeline.NewPreparer(cfg.Judge)
 			return func(j *job) {
@@ -121,19 +125,19 @@ func Run(cfg Config, inputs []string) (*Outcome, error) {
 		return nil, err
 	}
 	c.merge()
-	if len(c.conflicts) > 0 {
-		if err := c.settleConflicts(spool, inputs, workers); err != nil {
+	if len(c.dups) > 0 {
+		if err := c.settleDuplicates(spool, inputs, workers); err != nil {
 			return nil, err
 		}
 	}
 	return c.finish(), nil
 }
 
-// run reads the inputs through the pipeline: those records keep returns
-// true for (all if keep is nil); worker(w) makes worker w's function; sink
-// takes the batches in input order, so that whatever it does (write
-// rejects) follows the input.
-func run(spool *spool, inputs []string, again bool, workers int, keep func(feed.Record) bool,
+// run reads the inputs through the pipeline: read(f, i, name) adds the
+// records of input i; worker(w) makes worker w's function; sink takes the
+// batches in input order, so that whatever it does (write rejects)
+// follows the input.
+func run(inputs []string, workers int, read func(f *pipeline.Feeder[*job], i int, name string) error,
 	worker func(w int) func(*job), sink func(*job) error) error {
 	cfg := pipeline.Config[*job]{
 		Workers: workers,
@@ -143,21 +147,35 @@ func run(spool *spool, inputs []string, again bool, workers int, keep func(feed.
 		Sink:    sink,
 	}
 	return pipeline.Run(context.Background(), cfg, func(f *pipeline.Feeder[*job]) error {
-		for _, name := range inputs {
-			src, err := spool.open(name, again)
-			if err != nil {
+		for i, name := range inputs {
+			if err := f.Input(i); err != nil {
 				return err
 			}
-			err = f.ReadSource(src, keep)
-			if cerr := src.Close(); err == nil && cerr != nil {
-				return cerr
-			}
-			if err != nil {
-				return fmt.Errorf("%s: %w", name, err)
+			if err := read(f, i, name); err != nil {
+				return err
 			}
 		}
 		return nil
 	})
+}
+
+// readAll adds every record of an input, and notes its format.
+func (c *collector) readAll(spool *spool) func(f *pipeline.Feeder[*job], i int, name string) error {
+	return func(f *pipeline.Feeder[*job], i int, name string) error {
+		src, err := spool.open(name, false)
+		if err != nil {
+			return err
+		}
+		err = f.ReadSource(src, nil)
+		c.formats[i], _ = src.Format()
+		if cerr := src.Close(); err == nil && cerr != nil {
+			return cerr
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		return nil
+	}
 }
 
 // prepare decodes and prepares the records of a batch.
@@ -182,35 +200,56 @@ func prepare(pr *pipeline.Preparer, rng *TimeRange, j *job) {
 // need. Records are duplicates when they share their id and their source
 // (SPEC §2), so the key of a record is a hash of both (feed.DupKey).
 // Workers admit their own batches provisionally, each into its own
-// lists, noting every accepted record's key and fingerprint; when
-// reading ends, the notes are sorted and merged, which finds the ids seen
-// more than once. Sorting 16 bytes a record takes far less memory than a
+// lists, noting every accepted record's key and where it stands in the
+// input; when reading ends, the notes of each bucket go through a hash
+// table that finds the keys seen more than once (repeats). Their records
+// are taken back and read again, only they, to be settled by content
+// alone (settleDuplicates). 16 bytes a record take far less memory than a
 // hash map of the ids, and what is kept does not depend on which worker
-// came first: identical records judge alike, and conflicting ones are
-// settled by content alone. Only the rejects file waits for input order.
+// came first. Only the rejects file waits for input order.
 type collector struct {
-	cfg       Config
-	accs      []acc // one per worker, merged when reading ends
-	all       acc
-	dupKeys   map[uint64]bool // keys seen again, byte for byte
-	conflicts map[uint64]bool // keys seen with different contents
-	// conflictFPs are the fingerprints (outcome bits cleared) of the
-	// records of conflicting keys: reading the inputs again, only the
-	// records with one of them need decoding.
-	conflictFPs map[uint64]bool
+	cfg  Config
+	accs []acc // one per worker, merged when reading ends
+	all  acc
+	dups map[uint64]bool // keys seen more than once
+	// again lists, for each input, the offsets (feed.Record.Offset) of
+	// the records of keys seen more than once, in order.
+	again   [][]uint64
+	formats []feed.Format // of each input
 }
 
-// idNote is an accepted record's key (id and source) and fingerprint; the
-// fingerprint's low two bits hold the record's outcome, so that counts
-// can be corrected for the duplicates found later.
-type idNote struct{ key, fp uint64 }
+// idNote is an accepted record's key (id and source) and where it stands:
+// the index of its input, its offset there and its outcome, so that
+// counts can be corrected for the duplicates found later (see at).
+type idNote struct{ key, at uint64 }
+
+// at packs an input's index, a record's offset in it (below maxOffset) and
+// its outcome.
+func at(input int, off int64, outcome detect.Outcome) uint64 {
+	var o uint64
+	switch outcome {
+	case detect.Unattributed:
+		o = 1
+	case detect.BeyondEnd:
+		o = 2
+	}
+	return uint64(input)<<48 | uint64(off)<<2 | o
+}
+
+// maxInputs and maxOffset bound what an idNote can tell: 65,536 inputs of
+// up to 64 TiB each.
+const (
+	maxInputs = 1 << 16
+	maxOffset = 1<<46 - 1
+)
 
 // noteBuckets partition the notes by the top bits of the id hash, so that
 // each bucket is sorted and scanned on its own, on all cores. A bucket
 // grows in chunks, so that growing never copies nor doubles it.
 const (
-	noteBuckets = 256
-	noteChunk   = 1024
+	noteBuckets   = 256
+	noteChunkBits = 10
+	noteChunk     = 1 << noteChunkBits
 )
 
 // acc is what a worker accepted.
@@ -221,19 +260,9 @@ type acc struct {
 	notes  [noteBuckets][][]idNote
 }
 
-func newCollector(cfg Config, workers int) *collector {
-	return &collector{cfg: cfg, accs: make([]acc, workers), dupKeys: map[uint64]bool{}, conflicts: map[uint64]bool{},
-		conflictFPs: map[uint64]bool{}}
-}
-
-func outcomeBits(o detect.Outcome) uint64 {
-	switch o {
-	case detect.Unattributed:
-		return 1
-	case detect.BeyondEnd:
-		return 2
-	}
-	return 0
+func newCollector(cfg Config, workers, inputs int) *collector {
+	return &collector{cfg: cfg, accs: make([]acc, workers), dups: map[uint64]bool{}, again: make([][]uint64, inputs),
+		formats: make([]feed.Format, inputs)}
 }
 
 // admit counts a prepared batch and accepts its records provisionally.
@@ -255,7 +284,7 @@ func (c *collector) admit(a *acc, j *job) {
 			*bucket = append(*bucket, make([]idNote, 0, noteChunk))
 		}
 		last := &(*bucket)[len(*bucket)-1]
-		*last = append(*last, idNote{p.Key, p.FP&^3 | outcomeBits(p.Outcome)})
+		*last = append(*last, idNote{p.Key, at(j.Input, min(j.Recs[i].Offset, maxOffset), p.Outcome)})
 		a.accept(p)
 	}
 }
@@ -279,10 +308,9 @@ func (c *collector) rejects(j *job) error {
 	return nil
 }
 
-// merge gathers the workers' lists into one and settles the duplicates
-// that are byte for byte the same; ids with differing records are marked
-// as conflicts, all their records taken back, to be settled by
-// settleConflicts.
+// merge gathers the workers' lists into one and takes back what the
+// records of keys seen more than once left, to be settled by
+// settleDuplicates.
 func (c *collector) merge() {
 	var buckets [noteBuckets][][]idNote
 	for i := range c.accs {
@@ -295,8 +323,8 @@ func (c *collector) merge() {
 		}
 		*a = acc{}
 	}
-	// Sort and scan the buckets on all cores; runs of one id hash are
-	// settled under a lock (they are rare).
+	// Scan the buckets on all cores; the notes of keys seen more than
+	// once are taken back under a lock (they are few).
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	next := make(chan [][]idNote)
@@ -304,29 +332,16 @@ func (c *collector) merge() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var table []uint32
+			var dups []idNote
 			for chunks := range next {
-				// One bucket at a time is gathered into one slice.
-				n := 0
-				for _, ch := range chunks {
-					n += len(ch)
-				}
-				notes := make([]idNote, 0, n)
-				for i, ch := range chunks {
-					notes = append(notes, ch...)
-					chunks[i] = nil
-				}
-				slices.SortFunc(notes, func(a, b idNote) int { return cmp.Or(cmp.Compare(a.key, b.key), cmp.Compare(a.fp, b.fp)) })
-				for i := 0; i < len(notes); {
-					j := i + 1
-					for j < len(notes) && notes[j].key == notes[i].key {
-						j++
+				dups, table = repeats(chunks, dups[:0], table)
+				if len(dups) > 0 {
+					mu.Lock()
+					for _, n := range dups {
+						c.takeBack(n)
 					}
-					if j-i > 1 {
-						mu.Lock()
-						c.settleRun(notes[i:j])
-						mu.Unlock()
-					}
-					i = j
+					mu.Unlock()
 				}
 			}
 		}()
@@ -337,68 +352,94 @@ func (c *collector) merge() {
 	}
 	close(next)
 	wg.Wait()
-	if len(c.dupKeys) > 0 || len(c.conflicts) > 0 {
-		drop := dropAgain(c.dupKeys, c.conflicts)
-		c.all.viols = slices.DeleteFunc(c.all.viols, func(v *detect.Violation) bool { return drop(v.Key()) })
+	for _, offs := range c.again {
+		slices.Sort(offs)
+	}
+	if len(c.dups) > 0 {
+		c.all.viols = slices.DeleteFunc(c.all.viols, func(v *detect.Violation) bool { return c.dups[v.Key()] })
 		// Track points keep no key, but their id and source: the key is
 		// worked out from a view of the id (no copy of it).
-		drop = dropAgain(c.dupKeys, c.conflicts)
 		c.all.tracks.DeleteFunc(func(id []byte, source string) bool {
-			return drop(feed.DupKey(unsafe.String(unsafe.SliceData(id), len(id)), source))
+			return c.dups[feed.DupKey(unsafe.String(unsafe.SliceData(id), len(id)), source)]
 		})
 	}
 }
 
-// settleRun settles the records of one key.
-func (c *collector) settleRun(run []idNote) {
-	k := &c.all.counts
-	same := true
-	for _, n := range run[1:] {
-		same = same && n.fp == run[0].fp
+// repeats appends to dups the notes of the keys that chunks hold more than
+// once, in no particular order: one pass puts every key in a hash table
+// (open addressing, on the key's low bits), flagging those found there
+// already; a second picks out the notes of the flagged ones. table is
+// scratch space, returned for the next call.
+func repeats(chunks [][]idNote, dups []idNote, table []uint32) ([]idNote, []uint32) {
+	n := 0
+	for _, ch := range chunks {
+		n += len(ch)
 	}
-	if same {
-		c.dupKeys[run[0].key] = true
-		extra := int64(len(run) - 1)
-		k.Accepted -= extra
-		k.Duplicate += extra
-		switch run[0].fp & 3 {
-		case 1:
-			k.Unattributed -= extra
-		case 2:
-			k.BeyondEnd -= extra
+	size := 16
+	for size < 2*n {
+		size *= 2
+	}
+	if cap(table) < size {
+		table = make([]uint32, size)
+	}
+	table = table[:size]
+	clear(table)
+	mask := uint64(size - 1)
+	// An entry is 1 + where the key's first note is (chunk, index), its
+	// top bit set once the key is seen again.
+	const again = 1 << 31
+	find := func(key uint64) int {
+		s := key & mask
+		for {
+			e := table[s]
+			if e == 0 {
+				return int(s)
+			}
+			ref := e&^again - 1
+			if chunks[ref>>noteChunkBits][ref&(noteChunk-1)].key == key {
+				return int(s)
+			}
+			s = (s + 1) & mask
 		}
-		return
 	}
-	c.conflicts[run[0].key] = true
-	for _, n := range run {
-		c.conflictFPs[n.fp&^3] = true
-		k.Accepted--
-		switch n.fp & 3 {
-		case 1:
-			k.Unattributed--
-		case 2:
-			k.BeyondEnd--
+	seen := false
+	for c, ch := range chunks {
+		for i := range ch {
+			s := find(ch[i].key)
+			if table[s] == 0 {
+				table[s] = uint32(c<<noteChunkBits|i) + 1
+			} else {
+				table[s] |= again
+				seen = true
+			}
 		}
 	}
+	if !seen {
+		return dups, table
+	}
+	for _, ch := range chunks {
+		for i := range ch {
+			if table[find(ch[i].key)]&again != 0 {
+				dups = append(dups, ch[i])
+			}
+		}
+	}
+	return dups, table
 }
 
-// dropAgain tells, called with the keys of what records left one after
-// the other, which to drop: what conflicting ids left, and all but the
-// first copy of what identical duplicates left (the copies are equal).
-func dropAgain(dup, conflict map[uint64]bool) func(key uint64) bool {
-	kept := map[uint64]bool{}
-	return func(k uint64) bool {
-		if conflict[k] {
-			return true
-		}
-		if !dup[k] {
-			return false
-		}
-		if kept[k] {
-			return true
-		}
-		kept[k] = true
-		return false
+// takeBack uncounts a record of a key seen more than once and notes where
+// it is, to be read again.
+func (c *collector) takeBack(n idNote) {
+	k := &c.all.counts
+	c.dups[n.key] = true
+	input := n.at >> 48
+	c.again[input] = append(c.again[input], n.at&(1<<48-1)>>2)
+	k.Accepted--
+	switch n.at & 3 {
+	case 1:
+		k.Unattributed--
+	case 2:
+		k.BeyondEnd--
 	}
 }
 
@@ -421,22 +462,90 @@ func (a *acc) accept(p *detect.Prepared) {
 
 type candidate struct {
 	p     detect.Prepared
-	canon []byte
+	raw   []byte
+	canon []byte // made only for records that differ
 }
 
-// settleConflicts reads the inputs again for the records whose ids came
-// with different contents from one source, and keeps, of each id and
-// source, the one with the earliest time, then the smallest canonical JSON
-// (SPEC §2).
-func (c *collector) settleConflicts(spool *spool, inputs []string, workers int) error {
+// readAgain adds the records of an input to read again (again): from a
+// plain file of lines, each where it stands; from any other input, picked
+// out by their offsets as the input is read.
+func (c *collector) readAgain(spool *spool) func(f *pipeline.Feeder[*job], i int, name string) error {
+	return func(f *pipeline.Feeder[*job], i int, name string) error {
+		want := c.again[i]
+		if len(want) == 0 {
+			return nil
+		}
+		if c.formats[i] == feed.Lines {
+			if file, done := spool.plain(name); file != nil {
+				defer done()
+				var buf []byte
+				for _, off := range want {
+					var err error
+					if buf, err = lineAt(file, int64(off), buf); err != nil {
+						return fmt.Errorf("%s: %w", name, err)
+					}
+					if err := f.Add(feed.Record{File: name, Index: -1, Raw: buf, Offset: int64(off)}); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+		}
+		src, err := spool.open(name, true)
+		if err != nil {
+			return err
+		}
+		err = f.ReadSource(src, func(rec feed.Record) bool {
+			for len(want) > 0 && want[0] < uint64(rec.Offset) {
+				want = want[1:]
+			}
+			return len(want) > 0 && want[0] == uint64(rec.Offset)
+		})
+		if cerr := src.Close(); err == nil && cerr != nil {
+			return cerr
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		return nil
+	}
+}
+
+// lineAt reads the line of a file that starts at off into buf, without its
+// newline and a carriage return before it: the record a feed.Source of
+// lines found there.
+func lineAt(f *os.File, off int64, buf []byte) ([]byte, error) {
+	buf = buf[:0]
+	for {
+		n := len(buf)
+		buf = slices.Grow(buf, 4096)[:cap(buf)]
+		m, err := f.ReadAt(buf[n:], off+int64(n))
+		buf = buf[:n+m]
+		if i := bytes.IndexByte(buf[n:], '\n'); i >= 0 {
+			buf = buf[:n+i]
+			break
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if n := len(buf); n > 0 && buf[n-1] == '\r' {
+		buf = buf[:n-1]
+	}
+	return buf, nil
+}
+
+// settleDuplicates reads the inputs again for the records of the keys seen
+// more than once, and keeps, of each id and source, the one with the
+// earliest time, then the smallest canonical JSON (SPEC §2): identical
+// records are equal in both, and any one of them is kept.
+func (c *collector) settleDuplicates(spool *spool, inputs []string, workers int) error {
 	var mu sync.Mutex
 	byKey := map[uint64][]candidate{}
-	// The records of conflicting keys, known by their fingerprints, are
-	// picked out as they are read; only they are decoded.
-	keep := func(rec feed.Record) bool {
-		return rec.Err == "" && c.conflictFPs[feed.Fingerprint(rec.Raw)&^3]
-	}
-	err := run(spool, inputs, true, workers, keep,
+	err := run(inputs, workers, c.readAgain(spool),
 		func(int) func(*job) {
 			pr := pipeline.NewPreparer(c.cfg.Judge)
 			return func(j *job) {
@@ -448,15 +557,11 @@ func (c *collector) settleConflicts(spool *spool, inputs []string, workers int) 
 					}
 					p := pr.Prepare()
 					key := p.Key
-					if !c.conflicts[key] {
+					if !c.dups[key] {
 						continue
 					}
-					canon, err := feed.Canonical(rec.Raw)
-					if err != nil {
-						canon = bytes.Clone(rec.Raw)
-					}
 					mu.Lock()
-					byKey[key] = append(byKey[key], candidate{p: p, canon: canon})
+					byKey[key] = append(byKey[key], candidate{p: p, raw: bytes.Clone(rec.Raw)})
 					mu.Unlock()
 				}
 			}
@@ -466,6 +571,19 @@ func (c *collector) settleConflicts(spool *spool, inputs []string, workers int) 
 		return err
 	}
 	for _, cands := range byKey {
+		if !slices.ContainsFunc(cands, func(c candidate) bool { return !bytes.Equal(c.raw, cands[0].raw) }) {
+			// Copies of one record: any is the one kept.
+			c.all.counts.Duplicate += int64(len(cands) - 1)
+			c.all.accept(&cands[0].p)
+			continue
+		}
+		for i := range cands {
+			canon, err := feed.Canonical(cands[i].raw)
+			if err != nil {
+				canon = cands[i].raw
+			}
+			cands[i].canon = canon
+		}
 		// Ids and sources whose hashes collide are not duplicates of each
 		// other.
 		slices.SortFunc(cands, func(a, b candidate) int {
@@ -562,6 +680,30 @@ func (s *spool) bytesRead(n int64) int64 {
 		return s.opener.BytesRead()
 	}
 	return n
+}
+
+// plain opens an input again to read it at offsets: a file, or the copy
+// of standard input, that is not gzipped (as feed.Open tells); nil for
+// any other, and for every input of an Opener (an importer's records,
+// from a file or standard input). done closes what it opened.
+func (s *spool) plain(name string) (f *os.File, done func()) {
+	if s.opener != nil || name != "-" && strings.HasSuffix(name, ".gz") {
+		return nil, nil
+	}
+	f, done = s.stdin, func() {}
+	if name != "-" {
+		var err error
+		if f, err = os.Open(name); err != nil {
+			return nil, nil
+		}
+		done = func() { f.Close() }
+	}
+	var magic [2]byte
+	if n, _ := f.ReadAt(magic[:], 0); n == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		done()
+		return nil, nil
+	}
+	return f, done
 }
 
 func (s *spool) close() {

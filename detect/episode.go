@@ -38,6 +38,24 @@ type cellKey struct {
 	window int64
 }
 
+// cellSet is where both drivers sum violations: one Cell per party,
+// sector and window.
+type cellSet map[cellKey]*Cell
+
+// add adds a violation to its cell, making the cell if needed, and
+// returns the cell.
+func (cs cellSet) add(pol *Policy, v *Violation) *Cell {
+	k := cellKey{v.Party, v.Sector, pol.WindowOf(v.Time)}
+	c := cs[k]
+	if c == nil {
+		c = &Cell{Party: v.Party, Sector: v.Sector, Window: k.window}
+		cs[k] = c
+	}
+	c.Score += v.Weight
+	c.Violations = append(c.Violations, v)
+	return c
+}
+
 // Episode is a connected set of hot cells of one party (SPEC §4).
 type Episode struct {
 	ID         string
@@ -154,17 +172,10 @@ func (p *Policy) WindowStart(i int64) int64 {
 // order.
 func Aggregate(line *geo.Line, pol Policy, viols []*Violation) Result {
 	var res Result
-	cells := map[cellKey]*Cell{}
+	cells := cellSet{}
 	for _, v := range viols {
 		res.ByType[v.Type]++
-		k := cellKey{v.Party, v.Sector, pol.WindowOf(v.Time)}
-		c := cells[k]
-		if c == nil {
-			c = &Cell{Party: v.Party, Sector: v.Sector, Window: k.window}
-			cells[k] = c
-		}
-		c.Score += v.Weight
-		c.Violations = append(c.Violations, v)
+		cells.add(&pol, v)
 	}
 	hotScore := pol.HotScoreMicro
 	var hot []*Cell

@@ -58,7 +58,7 @@ type Stream struct {
 	pending  pointHeap // track points waiting for the watermark
 	trackExp timeHeap  // when to forget track heads
 
-	cells    map[cellKey]*Cell // cells of open windows and hot cells of open episodes
+	cells    cellSet // cells of open windows and hot cells of open episodes
 	episodes map[string]*openEpisode
 	dirty    bool // a cell became hot since the last evaluation: an episode may open or merge
 	grown    int  // violations added to hot cells since the last evaluation
@@ -100,7 +100,7 @@ func NewStream(judge *Judge) *Stream {
 		done:      math.MinInt64,
 		seen:      map[seenKey]int64{},
 		tracks:    map[trackKey]*trackState{},
-		cells:     map[cellKey]*Cell{},
+		cells:     cellSet{},
 		episodes:  map[string]*openEpisode{},
 		nextEnd:   math.MaxInt64,
 		nextClose: math.MaxInt64,
@@ -176,15 +176,8 @@ func satMul(a, b int64) int64 {
 
 func (s *Stream) addViolation(v *Violation) {
 	s.ByType[v.Type]++
-	k := cellKey{v.Party, v.Sector, s.pol.WindowOf(v.Time)}
-	c := s.cells[k]
-	if c == nil {
-		c = &Cell{Party: v.Party, Sector: v.Sector, Window: k.window}
-		s.cells[k] = c
-	}
-	wasHot := c.Score >= s.pol.HotScoreMicro
-	c.Score += v.Weight
-	c.Violations = append(c.Violations, v)
+	c := s.cells.add(&s.pol, v)
+	wasHot := c.Score-v.Weight >= s.pol.HotScoreMicro
 	if end := s.pol.WindowStart(c.Window + 1); end < s.nextEnd {
 		s.nextEnd = end
 	}

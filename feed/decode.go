@@ -56,6 +56,10 @@ type Decoder struct {
 	// reader that keeps only what makes a violation saves two allocations
 	// a record this way, and copies the few it keeps.
 	Borrow bool
+	// NoFingerprint leaves Sighting.Fingerprint zero, for a reader that
+	// has no use for it: hashing the whole record is a few per cent of
+	// decoding it.
+	NoFingerprint bool
 
 	f      fields
 	raw    []byte
@@ -98,8 +102,10 @@ func Decode(raw []byte, s *detect.Sighting) error {
 func (d *Decoder) Decode(raw []byte, s *detect.Sighting) error {
 	*s = detect.Sighting{}
 	d.raw = raw
-	if err := d.parse(raw); err != nil {
-		return reject("invalid JSON: " + err.Error())
+	if !d.parseFast(raw) {
+		if err := d.parse(raw); err != nil {
+			return reject("invalid JSON: " + err.Error())
+		}
 	}
 	f := &d.f
 
@@ -247,7 +253,9 @@ func (d *Decoder) Decode(raw []byte, s *detect.Sighting) error {
 	} else {
 		s.Props = nil
 	}
-	s.Fingerprint = Fingerprint(raw)
+	if !d.NoFingerprint {
+		s.Fingerprint = Fingerprint(raw)
+	}
 	return nil
 }
 
@@ -305,53 +313,7 @@ func (d *Decoder) object(s *scanner, which int) error {
 			d.key = unescape(d.key[:0], key)
 			key = d.key
 		}
-		var sp *span
-		sub := -1
-		f := &d.f
-		switch which {
-		case objTop:
-			switch string(key) {
-			case "type":
-				sp = &f.typ
-			case "id":
-				sp = &f.id
-			case "geometry":
-				sp, sub = &f.geom, objGeometry
-				f.gtype, f.gcoords = span{}, span{}
-			case "properties":
-				sp, sub = &f.props, objProperties
-				f.time, f.side, f.kind, f.track, f.strength = span{}, span{}, span{}, span{}, span{}
-				f.confidence, f.precision, f.source, f.pid = span{}, span{}, span{}, span{}
-			}
-		case objGeometry:
-			switch string(key) {
-			case "type":
-				sp = &f.gtype
-			case "coordinates":
-				sp = &f.gcoords
-			}
-		case objProperties:
-			switch string(key) {
-			case "time":
-				sp = &f.time
-			case "side":
-				sp = &f.side
-			case "kind":
-				sp = &f.kind
-			case "track":
-				sp = &f.track
-			case "strength":
-				sp = &f.strength
-			case "confidence":
-				sp = &f.confidence
-			case "precision_m":
-				sp = &f.precision
-			case "source":
-				sp = &f.source
-			case "id":
-				sp = &f.pid
-			}
-		}
+		sp, sub := d.member(which, key)
 		if sp == nil {
 			err = s.value(depth)
 		} else {
@@ -386,6 +348,59 @@ func (d *Decoder) object(s *scanner, which int) error {
 			return s.unexpected("object (want ',' or '}')")
 		}
 	}
+}
+
+// member returns the span that holds the value of the member key of an
+// object (nil for a member Decode has no use for), and for geometry and
+// properties which object they are. A repeated key wins over the earlier
+// one, clearing what that one's object held.
+func (d *Decoder) member(which int, key []byte) (sp *span, sub int) {
+	f := &d.f
+	switch which {
+	case objTop:
+		switch string(key) {
+		case "type":
+			return &f.typ, -1
+		case "id":
+			return &f.id, -1
+		case "geometry":
+			f.gtype, f.gcoords = span{}, span{}
+			return &f.geom, objGeometry
+		case "properties":
+			f.time, f.side, f.kind, f.track, f.strength = span{}, span{}, span{}, span{}, span{}
+			f.confidence, f.precision, f.source, f.pid = span{}, span{}, span{}, span{}
+			return &f.props, objProperties
+		}
+	case objGeometry:
+		switch string(key) {
+		case "type":
+			return &f.gtype, -1
+		case "coordinates":
+			return &f.gcoords, -1
+		}
+	case objProperties:
+		switch string(key) {
+		case "time":
+			return &f.time, -1
+		case "side":
+			return &f.side, -1
+		case "kind":
+			return &f.kind, -1
+		case "track":
+			return &f.track, -1
+		case "strength":
+			return &f.strength, -1
+		case "confidence":
+			return &f.confidence, -1
+		case "precision_m":
+			return &f.precision, -1
+		case "source":
+			return &f.source, -1
+		case "id":
+			return &f.pid, -1
+		}
+	}
+	return nil, -1
 }
 
 // str returns the content of the string value sp, escapes decoded. The
@@ -646,14 +661,23 @@ func (d *Decoder) position(w *walker, n int) error {
 	for raw[w.i] != ']' {
 		k++
 		start := w.i
-		w.skip()
+		// The common number is read as it is passed (fastFloat).
+		x, exact := 0.0, false
+		if end, f, ok := fastFloat(raw, w.i); ok {
+			w.i, x, exact = end, f, true
+		} else {
+			w.skip()
+		}
 		v := raw[start:w.i]
 		if err == nil {
 			switch {
 			case !isNumStart(v[0]):
 				err = reject("coordinate " + strconv.Itoa(k) + " of position " + strconv.Itoa(n) + " is not a number: " + clip(v))
 			case k <= 2:
-				x, ok := parseFloat(v)
+				ok := true
+				if !exact {
+					x, ok = parseFloat(v)
+				}
 				lim := 180.0
 				if k == 2 {
 					lim = 90

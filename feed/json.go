@@ -318,11 +318,21 @@ func (s *scanner) str() (start, stop int, esc bool, err error) {
 		// backslash, a control character or a non-ASCII byte.
 		found := false
 		for i+8 <= len(b) {
+			// A byte's high bit is set in m when the byte is a quote
+			// ((q-1) wraps), a backslash ((bs-1) wraps), below 0x20
+			// (x-0x20 wraps) or over 0x7F (x's own high bit). A wrap
+			// borrows from the byte above, so bytes above the first one
+			// flagged may be flagged wrongly, never bytes below: the first
+			// is the first that needs a look.
 			x := binary.LittleEndian.Uint64(b[i:])
 			q, bs := x^(swarOnes*'"'), x^(swarOnes*'\\')
-			m := (x-swarOnes*0x20)&^x | (q-swarOnes)&^q | (bs-swarOnes)&^bs | x
-			if m &= swarHigh; m != 0 {
+			m := (x | (x - swarOnes*0x20) | (q - swarOnes) | (bs - swarOnes)) & swarHigh
+			if m != 0 {
 				i += bits.TrailingZeros64(m) >> 3
+				if b[i] == '"' {
+					s.i = i + 1
+					return start, i, esc, nil
+				}
 				found = true
 				break
 			}
@@ -397,6 +407,15 @@ func (s *scanner) str() (start, stop int, esc bool, err error) {
 	}
 }
 
+// digitsEnd is the index of the first byte from b[i] on that is not a
+// decimal digit.
+func digitsEnd(b []byte, i int) int {
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	return i
+}
+
 // num checks the number at s.i and moves past it.
 func (s *scanner) num() error {
 	b := s.b
@@ -414,9 +433,7 @@ func (s *scanner) num() error {
 		i++
 	case c >= '1' && c <= '9':
 		i++
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
+		i = digitsEnd(b, i)
 	default:
 		s.i = i
 		if c == 'I' {
@@ -427,9 +444,7 @@ func (s *scanner) num() error {
 	if i < len(b) && b[i] == '.' {
 		i++
 		d := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
+		i = digitsEnd(b, i)
 		if i == d {
 			s.i = i
 			return s.unexpected("number (want a digit after '.')")
@@ -443,9 +458,7 @@ func (s *scanner) num() error {
 			i++
 		}
 		d := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
+		i = digitsEnd(b, i)
 		if i == d {
 			s.i = i
 			return s.unexpected("number (want a digit in the exponent)")

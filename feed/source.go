@@ -26,6 +26,10 @@ type Record struct {
 	// It belongs to the Source and is overwritten by the next call of Next:
 	// copy it (Clone) to keep it longer.
 	Raw []byte
+	// Offset is where Raw starts in the file's text (decompressed): a
+	// reader may find the record there again. -1 when Raw is not a piece
+	// of the text (the start of the text after a FeatureCollection).
+	Offset int64
 	// Err, when not empty, is why the splitter itself rejects the record:
 	// a syntax error inside a FeatureCollection, text after it, a record
 	// longer than the Source's MaxRecord. Such a record is not decoded.
@@ -88,6 +92,7 @@ type Source struct {
 
 	buf      []byte // unread input is buf[pos:end]
 	pos, end int
+	base     int64 // the offset in the input of buf[0]
 	eof      bool  // r has no more to give
 	err      error // the read error that ended the input, if any
 
@@ -190,10 +195,24 @@ func (s *Source) Next() (Record, error) {
 	if !s.started {
 		s.start()
 	}
+	var r Record
+	var err error
 	if s.format == FeatureCollection {
-		return s.nextFeature()
+		r, err = s.nextFeature()
+	} else {
+		r, err = s.nextChunk()
 	}
-	return s.nextChunk()
+	r.Offset = s.offsetOf(r.Raw)
+	return r, err
+}
+
+// offsetOf is the offset in the input of raw, a piece of the buffer, or -1.
+func (s *Source) offsetOf(raw []byte) int64 {
+	k := cap(s.buf) - cap(raw)
+	if len(raw) == 0 || k < 0 || &s.buf[:cap(s.buf)][k] != &raw[0] {
+		return -1
+	}
+	return s.base + int64(k)
 }
 
 func (s *Source) maxRecord() int {
@@ -210,6 +229,7 @@ func (s *Source) more() bool {
 		return false
 	}
 	if s.pos > 0 {
+		s.base += int64(s.pos)
 		s.end = copy(s.buf, s.buf[s.pos:s.end])
 		s.pos = 0
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -23,10 +24,17 @@ type rec struct {
 func readAll(t testing.TB, s *Source) []rec {
 	t.Helper()
 	var out []rec
+	readEach(t, s, func(r Record) { out = append(out, rec{r.Line, r.Index, string(r.Raw), r.Err}) })
+	return out
+}
+
+// readEach calls fn with each record of s, before the next is read.
+func readEach(t testing.TB, s *Source, fn func(Record)) {
+	t.Helper()
 	for {
 		r, err := s.Next()
 		if err == io.EOF {
-			return out
+			return
 		}
 		if err != nil {
 			t.Fatalf("Next: %v", err)
@@ -34,7 +42,7 @@ func readAll(t testing.TB, s *Source) []rec {
 		if r.File != s.Name() {
 			t.Fatalf("record of %q from %q", r.File, s.Name())
 		}
-		out = append(out, rec{r.Line, r.Index, string(r.Raw), r.Err})
+		fn(r)
 	}
 }
 
@@ -397,6 +405,40 @@ func TestSourceDeepFeature(t *testing.T) {
 	// SPEC §9: its text from its start to where reading stopped.
 	if want := strings.Repeat("[", 1000) + ","; got[1].raw != want {
 		t.Errorf("the broken feature's text is %.80q…, want %.80q…", got[1].raw, want)
+	}
+}
+
+// TestRecordOffset: a record's Offset is where its Raw stands in the
+// file's text, whatever the format, the line ends and the reads.
+func TestRecordOffset(t *testing.T) {
+	const f = `{"type":"Feature","properties":{"n":%d},"geometry":null}`
+	var lines, crlf, rsSeq, fc bytes.Buffer
+	fc.WriteString("\ufeff{\"type\":\"FeatureCollection\",\"features\":[\n")
+	for i := range 3000 {
+		rec := fmt.Sprintf(f, i) + strings.Repeat(" ", i%7)
+		fmt.Fprintf(&lines, "%s\n", rec)
+		if i%5 == 0 {
+			lines.WriteString("\n")
+		}
+		fmt.Fprintf(&crlf, "\x1e%s\r\n", rec)
+		fmt.Fprintf(&rsSeq, "\x1e%s\n", rec)
+		if i > 0 {
+			fc.WriteString(",\n  ")
+		}
+		fc.WriteString(rec)
+	}
+	fc.WriteString("\n]}\n")
+	for name, text := range map[string][]byte{"lines": lines.Bytes(), "crlf": crlf.Bytes(), "rs": rsSeq.Bytes(), "fc": fc.Bytes()} {
+		n := 0
+		readEach(t, NewSource(name, iotest.HalfReader(bytes.NewReader(text))), func(rec Record) {
+			if rec.Offset < 0 || !bytes.Equal(text[rec.Offset:int(rec.Offset)+len(rec.Raw)], rec.Raw) {
+				t.Fatalf("%s: record %d at offset %d: %q is not there", name, n, rec.Offset, rec.Raw)
+			}
+			n++
+		})
+		if n != 3000 {
+			t.Fatalf("%s: %d records", name, n)
+		}
 	}
 }
 

@@ -1,9 +1,11 @@
 package geo
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"sync/atomic"
+	"unsafe"
 )
 
 // grid answers most Locate queries without walking the R-tree: the area
@@ -19,7 +21,26 @@ type grid struct {
 	minLon, minLat float64
 	dLon, dLat     float64 // cell size in degrees
 	nLon, nLat     int
-	cells          []atomic.Pointer[[]int32]
+	// cells[c] is cell c's list of candidates, made on first use: a
+	// pointer to a count (in its seg) followed by the candidates, one
+	// allocation, so that a query follows one pointer, not two.
+	cells []atomic.Pointer[candidate]
+	// corners[y] is the distance from the centre of a cell of row y to its
+	// farthest corner, made on first use (the bits of a float64; 0: not
+	// yet): the same for every cell of a row, whose longitude does not
+	// change it, and two geodesic inverses a cell on a long line whose
+	// cells each hold few points.
+	corners []atomic.Uint64
+}
+
+// candidate is a segment that can be nearest to some point of a cell, with
+// a bound its distance to any point of the cell cannot undercut (the
+// approximations of the plane with a few per cent to spare): a cell lists
+// them from the lowest bound up, so that Locate stops at the first whose
+// bound exceeds the distance of the nearest found so far.
+type candidate struct {
+	seg   int32
+	bound float32 // metres
 }
 
 const (
@@ -53,8 +74,23 @@ func newGrid(boxes [][2][2]float64) *grid {
 	if g.minLat < -85 || maxLat+mLat > 85 || g.nLon <= 0 || g.nLat <= 0 || g.nLon*g.nLat > gridMaxCell {
 		return nil
 	}
-	g.cells = make([]atomic.Pointer[[]int32], g.nLon*g.nLat)
+	g.cells = make([]atomic.Pointer[candidate], g.nLon*g.nLat)
+	g.corners = make([]atomic.Uint64, g.nLat)
 	return g
+}
+
+// corner is the distance from the centre of a cell of row y to its
+// farthest corner, worked out from the row alone (a cell's west edge at
+// longitude 0), so that it is the same whichever cell asks first.
+func (g *grid) corner(y int) float64 {
+	if b := g.corners[y].Load(); b != 0 {
+		return math.Float64frombits(b)
+	}
+	lat0 := g.minLat + float64(y)*g.dLat
+	centre := [2]float64{g.dLon / 2, lat0 + g.dLat/2}
+	d := math.Max(Distance(centre, [2]float64{0, lat0}), Distance(centre, [2]float64{0, lat0 + g.dLat}))
+	g.corners[y].Store(math.Float64bits(d))
+	return d
 }
 
 // lonExtent is the shortest arc of longitudes, west edge and width in
@@ -128,32 +164,42 @@ func (g *grid) cell(lon, lat float64) int {
 // candidates lists the segments that can be nearest to a point of cell
 // c: those no farther from the cell's centre than the nearest segment is,
 // plus the cell's diagonal twice (a point of the cell is at most half a
-// diagonal from the centre), with a few per cent to spare.
-func (l *Line) candidates(c int) []int32 {
+// diagonal from the centre), with a few per cent to spare. They come by
+// their distance from the centre, each with a bound: that distance less
+// half the diagonal, as no point of the cell is nearer, less the same few
+// per cent, twice.
+func (l *Line) candidates(c int) []candidate {
 	g := l.grid
 	if p := g.cells[c].Load(); p != nil {
-		return *p
+		return unsafe.Slice(p, p.seg+1)[1:]
 	}
 	x, y := c%g.nLon, c/g.nLon
 	lon0, lat0 := g.minLon+float64(x)*g.dLon, g.minLat+float64(y)*g.dLat
 	clon, clat := lon0+g.dLon/2, lat0+g.dLat/2
-	corner := Distance([2]float64{clon, clat}, [2]float64{lon0, lat0})
-	corner = math.Max(corner, Distance([2]float64{clon, clat}, [2]float64{lon0, lat0 + g.dLat}))
+	corner := g.corner(y)
 	near := l.locateTree(clon, clat).DistanceM
 	reach := (near+2*corner)*1.03 + 50
 	f := newFrame(clon, clat)
-	var list []int32
+	var list []candidate
 	l.searchBox(clon, clat, reach, func(i int32) {
 		var h hit
 		l.consider(&f, int(i), &h)
-		if f.arc(math.Sqrt(h.rho2)) <= reach {
-			list = append(list, i)
+		if d := f.arc(math.Sqrt(h.rho2)); d <= reach {
+			// d and the distances Locate compares may each be 3 % + 50 m
+			// off the true ones (as reach allows for).
+			b := float32(((d-50)/1.03-corner-50)/1.03 - 1) // float32 may round up a metre
+			list = append(list, candidate{i, max(b, 0)})
 		}
 	})
-	slices.Sort(list)
-	list = slices.Compact(list)
-	g.cells[c].Store(&list)
-	return list
+	slices.SortFunc(list, func(a, b candidate) int {
+		return cmp.Or(cmp.Compare(a.bound, b.bound), cmp.Compare(a.seg, b.seg))
+	})
+	list = slices.CompactFunc(list, func(a, b candidate) bool { return a.seg == b.seg })
+	stored := make([]candidate, len(list)+1)
+	stored[0].seg = int32(len(list))
+	copy(stored[1:], list)
+	g.cells[c].Store(&stored[0])
+	return stored[1:]
 }
 
 // searchBox calls fn with every segment whose box meets the lon/lat box

@@ -84,8 +84,14 @@ func (l *Line) Locate(lon, lat float64) Location {
 		if c := l.grid.cell(lon, lat); c >= 0 {
 			f := newFrame(lon, lat)
 			var h hit
-			for _, i := range l.candidates(c) {
-				l.consider(&f, int(i), &h)
+			near := math.Inf(1) // the nearest found so far, in metres
+			for _, cd := range l.candidates(c) {
+				if float64(cd.bound) > near {
+					break // neither it nor those after can be nearer
+				}
+				if l.consider(&f, int(cd.seg), &h) {
+					near = f.arc(math.Sqrt(h.rho2))
+				}
 			}
 			if h.found {
 				return l.finish(&f, &h)

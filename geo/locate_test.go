@@ -74,3 +74,26 @@ func TestGridAgreesWithTree(t *testing.T) {
 		}
 	}
 }
+
+// A row's corner distance, worked out once from the row alone, is the one
+// each of its cells would have from its own corners, wherever the grid
+// lies (the antimeridian included).
+func TestGridCornerIsTheCells(t *testing.T) {
+	for _, name := range []string{"front-2024", "north60", "antimeridian"} {
+		l, err := LoadFile("../fixtures/lines/"+name+".geojson", Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := l.grid
+		for _, y := range []int{0, g.nLat / 2, g.nLat - 1} {
+			for _, x := range []int{0, g.nLon / 3, g.nLon - 1} {
+				lon0, lat0 := g.minLon+float64(x)*g.dLon, g.minLat+float64(y)*g.dLat
+				c := [2]float64{lon0 + g.dLon/2, lat0 + g.dLat/2}
+				want := math.Max(Distance(c, [2]float64{lon0, lat0}), Distance(c, [2]float64{lon0, lat0 + g.dLat}))
+				if got := g.corner(y); math.Abs(got-want) > 1e-6 {
+					t.Errorf("%s cell %d,%d: corner %.9f m, from its own corners %.9f m", name, x, y, got, want)
+				}
+			}
+		}
+	}
+}

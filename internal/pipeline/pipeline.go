@@ -36,9 +36,12 @@ type Records struct {
 	// Recs are the records. Their Raw is set when the batch is handed to
 	// the workers, and points into the batch's own buffer.
 	Recs []feed.Record
-	text []byte
-	ends []int // where each record's text ends in text
-	seq  int   // the batch's place in the input
+	// Input is which of the reader's inputs the records come from, as
+	// the reader said (Feeder.Input): a batch holds records of one.
+	Input int
+	text  []byte
+	ends  []int // where each record's text ends in text
+	seq   int   // the batch's place in the input
 }
 
 // Add copies a record into the batch.
@@ -127,6 +130,7 @@ type Feeder[B Batch] struct {
 	cur                  B
 	has                  bool
 	seq                  int
+	input                int
 	maxRecords, maxBytes int
 }
 
@@ -142,12 +146,27 @@ func (f *Feeder[B]) Current() (B, error) {
 	select {
 	case b := <-f.free:
 		b.Reset()
+		b.records().Input = f.input
 		f.cur, f.has = b, true
 		return b, nil
 	case <-f.ctx.Done():
 		var zero B
 		return zero, f.ctx.Err()
 	}
+}
+
+// Input says which input the records added next come from (see
+// Records.Input), handing the batch being filled on first.
+func (f *Feeder[B]) Input(i int) error {
+	if f.has && f.cur.records().Input != i {
+		if r := f.cur.records(); r.Len() == 0 {
+			r.Input = i
+		} else if err := f.Flush(); err != nil {
+			return err
+		}
+	}
+	f.input = i
+	return nil
 }
 
 // Pending is the number of records in the batch being filled.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -119,6 +120,33 @@ func TestBatchesFillUpTo(t *testing.T) {
 		if lens[i] != want[i] {
 			t.Fatalf("batches of %v, want %v", lens, want)
 		}
+	}
+}
+
+func TestBatchesOfOneInput(t *testing.T) {
+	// A batch holds the records of one input, and says which.
+	var got [][2]int // input, records
+	cfg := config(2, func(b *numbered) error { got = append(got, [2]int{b.Input, b.Len()}); return nil })
+	cfg.MaxRecords = 4
+	err := Run(context.Background(), cfg, func(f *Feeder[*numbered]) error {
+		for input, n := range []int{6, 0, 3, 2} {
+			if err := f.Input(input); err != nil {
+				return err
+			}
+			for i := range n {
+				if err := f.Add(record(i)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][2]int{{0, 4}, {0, 2}, {2, 3}, {3, 2}}
+	if !slices.Equal(got, want) {
+		t.Errorf("batches (input, records) %v, want %v", got, want)
 	}
 }
 

@@ -24,6 +24,9 @@ func NewPreparer(j *detect.Judge) *Preparer {
 	// The sighting borrows the record's text; Prepare copies what the
 	// engine keeps of it, which is seldom all.
 	dec.Borrow = true
+	// Duplicates are found by id and source (feed.DupKey), and settled
+	// by reading their records again.
+	dec.NoFingerprint = true
 	return &Preparer{judge: j, dec: dec}
 }
 
