@@ -240,12 +240,15 @@ func (d *Driver) Run(ctx context.Context, src Source) (err error) {
 		}
 		return sinkErr
 	}
+	// Read here, not by the workers as they start: they run on goroutines
+	// of their own, and closeLog clears d.log when Run returns.
+	logged := d.log != nil
 	cfg := pipeline.Config[*Batch]{
 		Workers: d.cfg.Workers,
 		Batches: 2*d.cfg.Workers + 4,
 		New:     func() *Batch { return new(Batch) },
 		Worker: func(int) func(*Batch) {
-			return newWorker(d.cfg.Judge, d.log != nil, d.signing).prepare
+			return newWorker(d.cfg.Judge, logged, d.signing).prepare
 		},
 		Sink:  sink,
 		Every: d.cfg.CheckpointEvery,
