@@ -144,6 +144,7 @@ func (d *Dir) Get(_ context.Context, name string) ([]byte, error) {
 // again. Tiles and entry bundles are written in place: creating a file is
 // what a log's writing costs most, and a Writer puts a tile again only
 // while no published checkpoint names it, so no reader asks for it yet.
+// A Dir of NewPackDir appends full tiles and bundles to its pack instead.
 func (d *Dir) Put(_ context.Context, name string, data []byte) error {
 	if err := checkName(name); err != nil {
 		return err

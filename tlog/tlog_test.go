@@ -696,6 +696,15 @@ func TestPackDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A reader that opened the directory before: it reads the pack again
+	// as the engine appends to it.
+	early, err := tlog.Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := early.Get(ctx, "tile/entries/000"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a bundle not yet written: %v", err)
+	}
 	mem := tlog.NewMem()
 	wp, wm := newWriter(t, packed, 0), newWriter(t, mem, 0)
 	const n = 700
@@ -732,6 +741,7 @@ func TestPackDir(t *testing.T) {
 	}
 	same("the packed directory", packed)
 	same("the directory read", reader)
+	same("the directory read while written", early)
 	out := t.TempDir()
 	dst, _ := tlog.NewDir(out)
 	if _, err := tlog.Export(ctx, tlog.NewReader(reader), dst); err != nil {
