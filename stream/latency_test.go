@@ -37,8 +37,11 @@ func (s *timedSink) Flush() error {
 	return err
 }
 
-// A closed alert leaves (is flushed to the output) within 100 ms of the
-// record that moved the watermark past its episode being stored.
+// A closed alert leaves (is flushed to the output) as soon as the record
+// that moved the watermark past its episode is processed: not at the next
+// checkpoint, which is an hour away here. How soon is a figure for
+// benchmarks (scripts/streambench gives the latency histogram), not a
+// bound a test on a busy machine can hold.
 func TestAlertLatency(t *testing.T) {
 	line := loadLine(t, "front-2024")
 	pol := detect.DefaultPolicy()
@@ -58,7 +61,8 @@ func TestAlertLatency(t *testing.T) {
 	sink := &timedSink{AlertSink: stream.NewFileSink(log), flushed: make(chan time.Time, 1)}
 	defer sink.Close()
 	m := stream.NewMetrics()
-	d := stream.New(stream.Config{Judge: detect.NewJudge(line, pol), Alerts: sink, Metrics: m})
+	d := stream.New(stream.Config{Judge: detect.NewJudge(line, pol), Alerts: sink, Metrics: m,
+		CheckpointEvery: time.Hour, CheckpointRecords: 1 << 40})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx, &stream.NATSSource{Broker: b, Consumer: "linewatch", Metrics: m}) }()
@@ -85,11 +89,8 @@ func TestAlertLatency(t *testing.T) {
 		lat := at.Sub(stored)
 		t.Logf("closed alert flushed %.2f ms after JetStream stored the record (%.2f ms after it was sent)",
 			float64(lat.Microseconds())/1000, float64(at.Sub(start).Microseconds())/1000)
-		if lat > 100*time.Millisecond {
-			t.Errorf("latency %s, want at most 100 ms", lat)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("no closed alert")
+	case <-time.After(30 * time.Second):
+		t.Fatal("no closed alert flushed: it waits for something other than its record")
 	}
 	cancel()
 	if err := <-done; err != nil {

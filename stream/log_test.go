@@ -35,7 +35,7 @@ func newTestLog(t testing.TB, dir string) *stream.LogConfig {
 	}
 	s, _ := note.NewSigner(skey)
 	v, _ := note.NewVerifier(vkey)
-	st, err := tlog.NewDir(dir)
+	st, err := tlog.NewPackDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,9 +23,10 @@
 //	tree := w.Tree()                   // the head an alert made now was made under
 //	tree, err = w.Checkpoint(ctx)      // durable, then signed and published
 //
-// Storage is where the log's objects go: a directory (Dir), memory (Mem),
-// or anything with Get, Put, Delete and Sync, such as a JetStream object
-// store. Tiles and bundles are written by a goroutine of the Writer's, off
+// Storage is where the log's objects go: a directory (Dir; an engine's,
+// NewPackDir, appends its full tiles and bundles to one pack file),
+// memory (Mem), or anything with Get, Put, Delete and Sync, such as a
+// JetStream object store. Tiles and bundles are written by a goroutine of the Writer's, off
 // the caller's path; Checkpoint waits for them, syncs, then publishes. A
 // Writer resumed at the engine's checkpoint (WriterConfig.Size) checks each
 // entry it is given again against the log's, and refuses to fork

@@ -65,6 +65,10 @@ type Dir struct {
 	made    map[string]bool // directories known to exist
 	tmp     uint64          // the last temporary file's number
 	prefix  string          // this Dir's temporary files' prefix
+
+	// pack holds the full tiles and bundles (PackName): written by a Dir
+	// of NewPackDir, only read by another.
+	pack *pack
 }
 
 // NewDir returns the storage of a log in directory root, created if needed.
@@ -75,13 +79,35 @@ func NewDir(root string) (*Dir, error) {
 	return newDir(root), nil
 }
 
+// NewPackDir returns the storage of a log that an engine writes in
+// directory root, created if needed: like NewDir's, but full tiles and
+// entry bundles are appended to one file (PackName) rather than each
+// written to a file of its own, which costs the engine far less. The
+// directory's Get, the HTTP handler, `log export` and `verify --log DIR`
+// read them under their c2sp.org/tlog-tiles names all the same; a static
+// mirror of the log is what `log export` writes. One Dir at a time may
+// write a directory's pack.
+func NewPackDir(root string) (*Dir, error) {
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return nil, fmt.Errorf("log directory: %w", err)
+	}
+	p, err := openPack(root)
+	if err != nil {
+		return nil, err
+	}
+	d := newDir(root)
+	d.pack = p
+	return d, nil
+}
+
 // newDir is a Dir of root. Its temporary files' names are its own, even
 // beside another Dir of root in this process (an engine and a witness).
 func newDir(root string) *Dir {
 	var rnd [6]byte
 	rand.Read(rnd[:])
 	return &Dir{root: root, pending: map[string]bool{}, dirs: map[string]bool{}, made: map[string]bool{},
-		prefix: ".tmp-" + hex.EncodeToString(rnd[:]) + "-"}
+		prefix: ".tmp-" + hex.EncodeToString(rnd[:]) + "-",
+		pack:   &pack{path: filepath.Join(root, PackName), index: map[string]packLoc{}}}
 }
 
 // Root is the directory.
@@ -91,11 +117,25 @@ func (d *Dir) Get(_ context.Context, name string) ([]byte, error) {
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile(filepath.Join(d.root, filepath.FromSlash(name)))
-	if err != nil {
-		return nil, err
+	if !packed(name) {
+		return os.ReadFile(filepath.Join(d.root, filepath.FromSlash(name)))
 	}
-	return data, nil
+	// The pack first where this Dir writes it (it holds what was put
+	// last), the file first where a directory may be a static mirror.
+	if d.pack.writable {
+		if data, err := d.pack.get(name); !errors.Is(err, fs.ErrNotExist) {
+			return data, err
+		}
+		return os.ReadFile(filepath.Join(d.root, filepath.FromSlash(name)))
+	}
+	data, err := os.ReadFile(filepath.Join(d.root, filepath.FromSlash(name)))
+	if !errors.Is(err, fs.ErrNotExist) {
+		return data, err
+	}
+	if data, perr := d.pack.get(name); !errors.Is(perr, fs.ErrNotExist) {
+		return data, perr
+	}
+	return nil, err
 }
 
 // Put writes an object. The checkpoint, signed bodies and long records
@@ -104,9 +144,20 @@ func (d *Dir) Get(_ context.Context, name string) ([]byte, error) {
 // again. Tiles and entry bundles are written in place: creating a file is
 // what a log's writing costs most, and a Writer puts a tile again only
 // while no published checkpoint names it, so no reader asks for it yet.
+// A Dir of NewPackDir appends full tiles and bundles to its pack instead.
 func (d *Dir) Put(_ context.Context, name string, data []byte) error {
 	if err := checkName(name); err != nil {
 		return err
+	}
+	if d.pack.writable && packed(name) {
+		if err := d.pack.put(name, data); err != nil {
+			return err
+		}
+		d.mu.Lock()
+		d.pending[d.pack.path] = true
+		d.dirs[d.root] = true // which holds the pack's entry
+		d.mu.Unlock()
+		return nil
 	}
 	p := filepath.Join(d.root, filepath.FromSlash(name))
 	dir := filepath.Dir(p)
@@ -164,6 +215,9 @@ func writeFile(name string, data []byte) error {
 func (d *Dir) Delete(_ context.Context, name string) error {
 	if err := checkName(name); err != nil {
 		return err
+	}
+	if d.pack.writable && packed(name) {
+		d.pack.remove(name)
 	}
 	err := os.Remove(filepath.Join(d.root, filepath.FromSlash(name)))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -9,8 +9,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -679,5 +682,123 @@ func TestDirPut(t *testing.T) {
 	}
 	if err := opened.Sync(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A directory of NewPackDir holds the full tiles and bundles in its pack,
+// and serves them, to itself, to a Dir that reads it and to an export,
+// byte for byte as a log kept in files would; what a crash leaves half
+// written at the pack's end is cut off, and a changed byte is caught.
+func TestPackDir(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	packed, err := tlog.NewPackDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A reader that opened the directory before: it reads the pack again
+	// as the engine appends to it.
+	early, err := tlog.Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := early.Get(ctx, "tile/entries/000"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a bundle not yet written: %v", err)
+	}
+	mem := tlog.NewMem()
+	wp, wm := newWriter(t, packed, 0), newWriter(t, mem, 0)
+	const n = 700
+	for i := range n {
+		for _, w := range []*tlog.Writer{wp, wm} {
+			if _, err := w.Append(ctx, leaf(t, entry(i))); err != nil {
+				t.Fatal(err)
+			}
+			if i == 299 || i == n-1 {
+				if _, err := w.Checkpoint(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	wp.Close()
+	wm.Close()
+	if _, err := os.Stat(filepath.Join(root, "tile", "entries", "000")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a full bundle written as a file of its own: %v", err)
+	}
+	reader, err := tlog.Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same := func(what string, f tlog.Fetcher) {
+		t.Helper()
+		for _, name := range mem.Names() {
+			want, _ := mem.Get(ctx, name)
+			got, err := f.Get(ctx, name)
+			if err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("%s: %s: %d bytes, want %d: %v", what, name, len(got), len(want), err)
+			}
+		}
+	}
+	same("the packed directory", packed)
+	same("the directory read", reader)
+	same("the directory read while written", early)
+	out := t.TempDir()
+	dst, _ := tlog.NewDir(out)
+	if _, err := tlog.Export(ctx, tlog.NewReader(reader), dst); err != nil {
+		t.Fatal(err)
+	}
+	files := 0
+	err = filepath.WalkDir(out, func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(out, p)
+		name := filepath.ToSlash(rel)
+		got, _ := os.ReadFile(p)
+		if want, err := mem.Get(ctx, name); err != nil || !bytes.Equal(got, want) {
+			t.Errorf("exported %s differs from the log kept in memory: %v", name, err)
+		}
+		files++
+		return nil
+	})
+	if err != nil || files < 2*(n/256)+2 {
+		t.Fatalf("%d files exported: %v", files, err)
+	}
+
+	// A frame cut short at the end, as a crash leaves it: cut off when
+	// the directory is opened again, and the log resumes.
+	pack := filepath.Join(root, tlog.PackName)
+	whole, err := os.ReadFile(pack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(pack, append(bytes.Clone(whole), whole[:300]...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	again, err := tlog.NewPackDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(pack); fi.Size() != int64(len(whole)) {
+		t.Fatalf("the pack is %d bytes after reopening, want %d", fi.Size(), len(whole))
+	}
+	same("the directory reopened", again)
+	w := newWriter(t, again, n)
+	if _, err := w.Append(ctx, leaf(t, entry(n))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+
+	// A byte changed in a bundle in the pack.
+	data, _ := os.ReadFile(pack)
+	i := bytes.Index(data, []byte("tile/entries/000"))
+	data[i+len("tile/entries/000")+40] ^= 1
+	os.WriteFile(pack, data, 0o644)
+	changed, _ := tlog.Open(root)
+	if _, err := changed.Get(ctx, "tile/entries/000"); err == nil || !strings.Contains(err.Error(), "checksum") {
+		t.Fatalf("a changed byte in the pack: %v", err)
 	}
 }

@@ -109,7 +109,7 @@ func (r *streamRun) openLog(ctx context.Context) (*stream.LogConfig, error) {
 				return nil, unusable(err)
 			}
 		}
-		st, err := tlog.NewDir(dir)
+		st, err := tlog.NewPackDir(dir)
 		if err != nil {
 			return nil, unusable(err)
 		}
