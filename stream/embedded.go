@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -302,7 +303,9 @@ func (w *storeWatch) run(b *Broker) {
 			b.setProblem(err.Error())
 			nextProbe = time.Now()
 		}
-		if time.Now().Before(nextProbe) {
+		if !writeFailure(err) || time.Now().Before(nextProbe) {
+			// Only a failed write is mended by a restart; anything else
+			// (a server still starting under load, say) passes by itself.
 			continue
 		}
 		if perr := probeSpace(b.embedded.opts.StoreDir); perr != nil {
@@ -316,6 +319,18 @@ func (w *storeWatch) run(b *Broker) {
 			nextProbe = time.Now().Add(probeEvery)
 		}
 	}
+}
+
+// writeFailure tells whether a health error is a failed write to the
+// store's files, which JetStream keeps until its streams are loaded anew.
+func writeFailure(err error) bool {
+	msg := err.Error()
+	for _, s := range []string{"no space left", "file too large", "input/output error", "read-only file system", "write "} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // storeHealth asks the embedded server whether JetStream works and its
