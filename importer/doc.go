@@ -61,7 +61,10 @@
 // (ogr2ogr -lco GEOMETRY=AS_WKT writes WKT), ignoring case. Without a
 // time column in the options, it is the first of time, datetime,
 // date_time, timestamp, event_date or date in the header, ignoring case.
-// Rows.Guessed says what was taken, for the user to see.
+// In the csv dialect, a field the options do not name comes from the
+// column of its sighting property's name where the header has one (id,
+// side, kind, …, ignoring case). Rows.Guessed says what was taken, for
+// the user to see.
 //
 // # Fields
 //

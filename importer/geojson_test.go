@@ -154,6 +154,38 @@ func TestGuessTime(t *testing.T) {
 	}
 }
 
+// The csv dialect takes a field the options do not name from a column of
+// the sighting property's own name (ignoring case), and says so; a field
+// the options name, even as a constant, leaves that column carried.
+func TestFieldsByName(t *testing.T) {
+	text := "ID,lon,lat,time,Side,kind,source,precision_m,note\na1,30.5,48.05,2024-05-01T10:00:00Z,RU,fire,obs-1,250,seen\n"
+	im, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := im.Rows("t.csv", strings.NewReader(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `fields from the columns of their names: "ID", "Side", "kind", "precision_m", "source"`; !strings.Contains(rs.Guessed(), want) {
+		t.Errorf("guessed %q, want it to say %q", rs.Guessed(), want)
+	}
+	p := props(t, importWith(t, im, text)[0].record)
+	for k, v := range map[string]any{"@id": "a1", "side": "RU", "kind": "fire", "source": "obs-1", "precision_m": 250.0, "note": "seen"} {
+		if p[k] != v {
+			t.Errorf("%s = %v, want %v (%v)", k, p[k], v, p)
+		}
+	}
+	im, err = New(Options{Columns: map[Field]string{Side: "=UA"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p = props(t, importWith(t, im, text)[0].record)
+	if p["side"] != "UA" || p["Side"] != "RU" {
+		t.Errorf("with --side =UA: %v", p)
+	}
+}
+
 func TestGuessPositions(t *testing.T) {
 	for _, tc := range []struct {
 		dialect Dialect

@@ -131,6 +131,9 @@ type Importer struct {
 	// guessTime: the options name no time column; it is guessed from
 	// each file's header (timeNames).
 	guessTime bool
+	// byName: a field the options do not name, which the csv dialect
+	// takes from a column of the sighting property's own name.
+	byName [numFields]bool
 }
 
 // New checks the options and returns an Importer.
@@ -177,6 +180,12 @@ func New(opt Options) (*Importer, error) {
 		}
 	}
 	im.guessTime = im.cols[Time] == "" && !im.isConst[Time]
+	if opt.Dialect == CSV {
+		for _, f := range []Field{ID, Side, Kind, Track, Strength, Confidence, PrecisionM, Source, TimeUncertainty} {
+			_, set := opt.Columns[f]
+			im.byName[f] = !set
+		}
+	}
 	if im.cols[TimeEnd] == "" && im.isConst[TimeEnd] {
 		return nil, fmt.Errorf("--time-end must name a column")
 	}
@@ -388,6 +397,26 @@ func (rs *Rows) setup(n int, geometry bool) error {
 		cv.col[Time] = i
 		used[i] = true
 		says := fmt.Sprintf("times from column %s (guessed; --time chooses another)", strconv.Quote(header[i]))
+		if rs.guess != "" {
+			says = rs.guess + ", " + says
+		}
+		rs.guess = says
+	}
+	var named []string
+	for f := range numFields {
+		if !im.byName[f] {
+			continue
+		}
+		// A column of the property's own name, as a GeoJSON feature
+		// would have it; one whose name matches twice stays carried.
+		if i, _ := findColumn(header, f.property()); i >= 0 && !used[i] {
+			cv.col[f] = i
+			used[i] = true
+			named = append(named, strconv.Quote(header[i]))
+		}
+	}
+	if len(named) > 0 {
+		says := "fields from the columns of their names: " + strings.Join(named, ", ") + " (--id, --side, … choose others)"
 		if rs.guess != "" {
 			says = rs.guess + ", " + says
 		}
