@@ -21,6 +21,15 @@ var (
 // case, for a file whose options name none.
 var timeNames = []string{"time", "datetime", "date_time", "timestamp", "event_date", "date"}
 
+// headerList is a header's column names for a message, cut to 300 bytes.
+func headerList(header []string) string {
+	cols := strings.Join(header, ", ")
+	if len(cols) > 300 {
+		cols = cols[:300] + "…"
+	}
+	return cols
+}
+
 // guessTime finds the time column of a header the options did not name.
 func guessTime(header []string) (int, error) {
 	for _, name := range timeNames {
@@ -32,10 +41,7 @@ func guessTime(header []string) (int, error) {
 			return -1, fmt.Errorf("--time: %v", err)
 		}
 	}
-	cols := strings.Join(header, ", ")
-	if len(cols) > 300 {
-		cols = cols[:300] + "…"
-	}
+	cols := headerList(header)
 	return -1, fmt.Errorf("--time: no time column in the header (%s, ignoring case; columns: %s): give --time", strings.Join(timeNames, ", "), cols)
 }
 
@@ -92,10 +98,7 @@ func guessCoords(header []string, lonName, latName string) (guessed, error) {
 				says: fmt.Sprintf("positions from the WKT Points of column %s (guessed; --lon and --lat choose other columns)", strconv.Quote(header[i]))}, nil
 		}
 	}
-	cols := strings.Join(header, ", ")
-	if len(cols) > 300 {
-		cols = cols[:300] + "…"
-	}
+	cols := headerList(header)
 	want := "no position columns"
 	if lonName != "" {
 		want = fmt.Sprintf("no columns %q and %q", lonName, latName)

@@ -486,10 +486,7 @@ func findColumn(header []string, name string) (int, error) {
 		}
 	}
 	if found < 0 {
-		cols := strings.Join(header, ", ")
-		if len(cols) > 300 {
-			cols = cols[:300] + "…"
-		}
+		cols := headerList(header)
 		return -1, fmt.Errorf("no column %q in the header (columns: %s)", name, cols)
 	}
 	return found, nil

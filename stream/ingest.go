@@ -146,6 +146,30 @@ type IngestResponse struct {
 	Results   []IngestResult `json:"results"`
 }
 
+// idSource is a record's key among a request's records: records are
+// duplicates when they share their id and their source (SPEC §2).
+type idSource struct{ id, source string }
+
+// tally notes the outcome of a request's record res: rejected for reason
+// (when it is not ""), a duplicate of an earlier record of the request,
+// or kept, which it returns true for. The first of an id and source is
+// kept, as the engine does.
+func (resp *IngestResponse) tally(res *IngestResult, reason, id, source string, seen map[idSource]bool) bool {
+	if reason != "" {
+		res.Status, res.Reason = "rejected", reason
+		resp.Rejected++
+		return false
+	}
+	res.ID = id
+	if seen[idSource{id, source}] {
+		res.Status = "duplicate"
+		resp.Duplicate++
+		return false
+	}
+	seen[idSource{id, source}] = true
+	return true
+}
+
 // contentTypes are the media types taken, and whether each is a sequence
 // (one Feature per line) rather than one GeoJSON document.
 var contentTypes = map[string]bool{
@@ -233,21 +257,17 @@ func (h *Ingest) ingest(r *http.Request, ch *charge) (*IngestResponse, error) {
 		}
 	} else if signature != "" {
 		return nil, fail(http.StatusUnauthorized, "%s: no source of this engine signs its bodies (no sources registry with keys)", sources.SignatureHeader)
-	} else if len(h.cfg.Tokens) > 0 {
-		scheme, tok, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
-		if !strings.EqualFold(scheme, "Bearer") {
+	} else if len(h.cfg.Tokens) > 0 || h.cfg.Token != "" {
+		tok, ok := bearer(r)
+		if !ok {
 			return nil, fail(http.StatusUnauthorized, "a bearer token is required (Authorization: Bearer TOKEN)")
 		}
-		var ok bool
-		if source, ok = h.cfg.Tokens[strings.TrimSpace(tok)]; !ok {
-			return nil, fail(http.StatusUnauthorized, "invalid bearer token")
+		if len(h.cfg.Tokens) > 0 {
+			source, ok = h.cfg.Tokens[tok]
+		} else {
+			ok = subtle.ConstantTimeCompare([]byte(tok), []byte(h.cfg.Token)) == 1
 		}
-	} else if h.cfg.Token != "" {
-		scheme, tok, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
-		if !strings.EqualFold(scheme, "Bearer") {
-			return nil, fail(http.StatusUnauthorized, "a bearer token is required (Authorization: Bearer TOKEN)")
-		}
-		if subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(h.cfg.Token)) != 1 {
+		if !ok {
 			return nil, fail(http.StatusUnauthorized, "invalid bearer token")
 		}
 	}
@@ -297,25 +317,14 @@ func (h *Ingest) ingest(r *http.Request, ch *charge) (*IngestResponse, error) {
 	// lets ingest keep up with a busy feed.
 	var chunks []chunk
 	var cur *chunk
-	type idSource struct{ id, source string }
 	seen := make(map[idSource]bool, len(recs))
 	for i, rec := range recs {
 		res := &resp.Results[i]
 		res.Index = i
 		reason := h.check(dec, &rec, &s, source, now, maxFuture)
-		if reason != "" {
-			res.Status, res.Reason = "rejected", reason
-			resp.Rejected++
+		if !resp.tally(res, reason, s.ID, s.Source, seen) {
 			continue
 		}
-		res.ID = s.ID
-		if seen[idSource{s.ID, s.Source}] {
-			// The first of an id and source is kept, as the engine does.
-			res.Status = "duplicate"
-			resp.Duplicate++
-			continue
-		}
-		seen[idSource{s.ID, s.Source}] = true
 		if bytes.ContainsAny(rec.Raw, "\r\n") {
 			// A Feature written over several lines (in a FeatureCollection,
 			// say) goes on one line of the message.
@@ -377,7 +386,6 @@ func (h *Ingest) ingestSigned(r *http.Request, ch *charge, src *sources.Source, 
 	var s detect.Sighting
 	now := h.cfg.Now().UnixMicro()
 	maxFuture := h.cfg.MaxFuture.Microseconds()
-	type idSource struct{ id, source string }
 	seen := map[idSource]bool{}
 	c := chunk{data: body}
 	fs := feed.NewSource("body", bytes.NewReader(body))
@@ -407,18 +415,9 @@ func (h *Ingest) ingestSigned(r *http.Request, ch *charge, src *sources.Source, 
 		if reason == "" && s.Time-now > maxFuture {
 			reason = reasonFuture
 		}
-		if reason != "" {
-			res.Status, res.Reason = "rejected", reason
-			resp.Rejected++
+		if !resp.tally(res, reason, s.ID, s.Source, seen) {
 			continue
 		}
-		res.ID = s.ID
-		if seen[idSource{s.ID, s.Source}] {
-			res.Status = "duplicate"
-			resp.Duplicate++
-			continue
-		}
-		seen[idSource{s.ID, s.Source}] = true
 		c.index = append(c.index, i)
 	}
 	if len(resp.Results) == 0 {

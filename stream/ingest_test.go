@@ -31,13 +31,22 @@ type ingestFixture struct {
 
 func newIngest(t *testing.T, tokens map[string]string, maxBody int64) *ingestFixture {
 	t.Helper()
+	return newIngestWith(t, func(cfg *stream.IngestConfig) { cfg.Tokens, cfg.MaxBody = tokens, maxBody })
+}
+
+// newIngestWith is newIngest with the configuration set() makes of the
+// fixture's.
+func newIngestWith(t *testing.T, set func(*stream.IngestConfig)) *ingestFixture {
+	t.Helper()
 	b := startBroker(t, t.TempDir())
 	t.Cleanup(b.Close)
 	m := stream.NewMetrics()
-	h := stream.NewIngest(stream.IngestConfig{
-		JS: b.JS, Subject: testSubject, MaxBody: maxBody, MaxRecord: 1 << 20, Tokens: tokens,
+	cfg := stream.IngestConfig{
+		JS: b.JS, Subject: testSubject, MaxRecord: 1 << 20,
 		MaxFuture: detect.DefaultPolicy().MaxFuture, Metrics: m,
-	})
+	}
+	set(&cfg)
+	h := stream.NewIngest(cfg)
 	srv := httptest.NewServer(stream.Mux(h, m, ""))
 	t.Cleanup(srv.Close)
 	return &ingestFixture{broker: b, srv: srv, metrics: m}
@@ -258,16 +267,7 @@ func TestIngestOneToken(t *testing.T) {
 	if again, created, err := stream.EnsureToken(path); again != tok || created || err != nil {
 		t.Fatalf("EnsureToken again = %q, %v, %v: want the same token, read", again, created, err)
 	}
-	b := startBroker(t, t.TempDir())
-	t.Cleanup(b.Close)
-	m := stream.NewMetrics()
-	h := stream.NewIngest(stream.IngestConfig{
-		JS: b.JS, Subject: testSubject, MaxRecord: 1 << 20, Token: tok,
-		MaxFuture: detect.DefaultPolicy().MaxFuture, Metrics: m,
-	})
-	srv := httptest.NewServer(stream.Mux(h, m, ""))
-	t.Cleanup(srv.Close)
-	f := &ingestFixture{broker: b, srv: srv, metrics: m}
+	f := newIngestWith(t, func(cfg *stream.IngestConfig) { cfg.Token = tok })
 	rec := `{"type":"Feature","id":"o1","geometry":{"type":"Point","coordinates":[37.5,47.9]},"properties":{"time":"2024-01-01T00:01:00Z","side":"RU","source":"obs-a"}}`
 	for _, h := range [][]string{nil, {"Authorization", "Bearer " + tok[:63]}, {"Authorization", "Basic " + tok}} {
 		if a := f.post(t, seqType, rec+"\n", h...); a.code != 401 {

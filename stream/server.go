@@ -33,6 +33,16 @@ func Mux(ingest http.Handler, m *Metrics, token string) *http.ServeMux {
 	return mux
 }
 
+// bearer returns the token of a request's "Authorization: Bearer TOKEN"
+// header; false when it has no bearer token.
+func bearer(r *http.Request) (string, bool) {
+	scheme, tok, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return strings.TrimSpace(tok), true
+}
+
 // requireToken lets through the requests that carry token (all of them
 // if token is "").
 func requireToken(token string, h http.Handler) http.Handler {
@@ -41,8 +51,8 @@ func requireToken(token string, h http.Handler) http.Handler {
 	}
 	want := []byte(token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		scheme, got, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
-		if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), want) != 1 {
+		got, ok := bearer(r)
+		if !ok || subtle.ConstantTimeCompare([]byte(got), want) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="linewatch metrics"`)
 			writeError(w, http.StatusUnauthorized, "this endpoint needs its bearer token (Authorization: Bearer TOKEN)")
 			return

@@ -178,12 +178,8 @@ func streamAction(c *cli.Context) error {
 	if err := r.checkWorkerFlags(); err != nil {
 		return err
 	}
-	if ml := c.String("memory-limit"); ml != "0" && os.Getenv("GOMEMLIMIT") == "" {
-		n, err := num.ParseSize(ml)
-		if err != nil {
-			return usageError(c, "--memory-limit: %v", err)
-		}
-		debug.SetMemoryLimit(n)
+	if err := setMemoryLimit(c); err != nil {
+		return err
 	}
 	var err error
 	if r.line, r.pol, err = loadLine(c); err != nil {
@@ -660,6 +656,19 @@ func (r *streamRun) close() {
 	if r.store != nil {
 		r.store.Close()
 	}
+}
+
+// setMemoryLimit sets the Go runtime's soft memory limit from
+// --memory-limit, unless it is 0 or GOMEMLIMIT sets one.
+func setMemoryLimit(c *cli.Context) error {
+	if ml := c.String("memory-limit"); ml != "0" && os.Getenv("GOMEMLIMIT") == "" {
+		n, err := num.ParseSize(ml)
+		if err != nil {
+			return usageError(c, "--memory-limit: %v", err)
+		}
+		debug.SetMemoryLimit(n)
+	}
+	return nil
 }
 
 // configID is stream.ConfigID of the line, policy and sources' registry

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"os"
 	"os/signal"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -12,7 +10,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/linewatch/linewatch/detect"
-	"github.com/linewatch/linewatch/internal/num"
 	"github.com/linewatch/linewatch/stream"
 )
 
@@ -45,12 +42,8 @@ func workerAction(c *cli.Context) error {
 	if err := r.checkNATSFlags(); err != nil {
 		return err
 	}
-	if ml := c.String("memory-limit"); ml != "0" && os.Getenv("GOMEMLIMIT") == "" {
-		n, err := num.ParseSize(ml)
-		if err != nil {
-			return usageError(c, "--memory-limit: %v", err)
-		}
-		debug.SetMemoryLimit(n)
+	if err := setMemoryLimit(c); err != nil {
+		return err
 	}
 	var err error
 	if r.line, r.pol, err = loadLine(c); err != nil {
