@@ -76,6 +76,10 @@ func LoadToken(path string) (string, error) {
 	return tok, nil
 }
 
+// MetricsTokenFile is the name, in the state directory, of the bearer
+// token /metrics, /healthz and /readyz ask for when the operator gives none.
+const MetricsTokenFile = "metrics.token"
+
 // IngestTokenFile is the name, in the state directory, of the bearer
 // token generated for the HTTP ingest when no tokens are given.
 const IngestTokenFile = "ingest.token"
@@ -147,13 +151,6 @@ func ListenAddr(addr string) string {
 		return "127.0.0.1" + addr
 	}
 	return addr
-}
-
-// Loopback tells whether a listening address is on the loopback
-// interface only.
-func Loopback(addr net.Addr) bool {
-	ta, ok := addr.(*net.TCPAddr)
-	return ok && ta.IP.IsLoopback()
 }
 
 // Shutdown stops srv, letting requests under way finish (within 30 s).

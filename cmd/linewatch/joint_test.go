@@ -18,6 +18,7 @@ import (
 
 	"github.com/linewatch/linewatch/keys"
 	"github.com/linewatch/linewatch/sources"
+	"github.com/linewatch/linewatch/stream"
 	"github.com/linewatch/linewatch/tlog"
 )
 
@@ -100,7 +101,7 @@ func TestJointMechanism(t *testing.T) {
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		h := health(t, url)
+		h := health(t, url, p("state/"+stream.MetricsTokenFile))
 		if h["records_read"] == float64(posted) && h["log_size"] == float64(posted) {
 			break
 		}

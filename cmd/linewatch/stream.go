@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -61,7 +60,7 @@ func streamCommand() *cli.Command {
 		&cli.StringFlag{Name: "max-body", Value: "16MiB", Usage: "largest HTTP request body, `SIZE` in bytes or with KiB, MiB (413 past it)"},
 		&cli.StringFlag{Name: "max-inflight", Value: "256MiB", Usage: "memory the HTTP requests under way may hold together, `SIZE` (a request beyond it is answered 503 with Retry-After; one that needs more alone, 413)"},
 		&cli.StringFlag{Name: "metrics", Usage: "serve GET /metrics and /healthz on `ADDR` (with --in http://… they are also on its address)"},
-		&cli.StringFlag{Name: "metrics-token", Usage: "answer GET /metrics and /healthz only to requests with Authorization: Bearer TOKEN, the first line of `FILE` (default: to anyone who reaches the address)", TakesFile: true},
+		&cli.StringFlag{Name: "metrics-token", Usage: "answer GET /metrics, /healthz and /readyz only to requests with Authorization: Bearer TOKEN, the first line of `FILE` (default: metrics.token in --state, generated with mode 0600)", TakesFile: true},
 		&cli.DurationFlag{Name: "checkpoint-every", Value: time.Second, Usage: "checkpoint at least every `DURATION` while records come"},
 		&cli.Int64Flag{Name: "checkpoint-records", Value: 50_000, Usage: "checkpoint at least every `N` records"},
 		&cli.IntFlag{Name: "workers", Usage: "decode and locate on `N` goroutines (default: one per core); the output never depends on it"},
@@ -521,12 +520,12 @@ func (r *streamRun) addProbes(kvStore *stream.KVStore) {
 // startServers starts the HTTP ingest and the metrics endpoint.
 func (r *streamRun) startServers() error {
 	c := r.c
-	token := ""
-	if name := c.String("metrics-token"); name != "" {
-		var err error
-		if token, err = stream.LoadToken(name); err != nil {
-			return unusable(fmt.Errorf("--metrics-token: %w", err))
-		}
+	if r.inKind != "http" && c.String("metrics") == "" {
+		return nil
+	}
+	token, err := r.metricsToken()
+	if err != nil {
+		return err
 	}
 	if r.inKind == "http" {
 		maxBody, _ := num.ParseSize(c.String("max-body"))
@@ -579,7 +578,6 @@ func (r *streamRun) startServers() error {
 			attrs = append(attrs, "token_file", tokenFile)
 		}
 		r.log.Info(fmt.Sprintf("HTTP ingest on http://%s/v1/sightings", addr), attrs...)
-		r.warnOpen(addr, token)
 	}
 	if addr := c.String("metrics"); addr != "" {
 		mux := stream.Mux(nil, r.metrics, token)
@@ -590,20 +588,37 @@ func (r *streamRun) startServers() error {
 		}
 		r.servers = append(r.servers, srv)
 		r.log.Info(fmt.Sprintf("metrics on http://%s/metrics", a), "health", "/healthz", "ready", "/readyz")
-		r.warnOpen(a, token)
 	}
 	return nil
 }
 
-// warnOpen warns of endpoints reachable from other machines without a
-// token (the ingest always asks for one).
-func (r *streamRun) warnOpen(addr net.Addr, metricsToken string) {
-	if stream.Loopback(addr) {
-		return
+// metricsToken is the bearer token /metrics, /healthz and /readyz ask
+// for: --metrics-token's, else an engine's own in --state, generated the
+// first time, so that no door of the service answers a stranger. (A
+// worker keeps no state: it is given one, or serves no metrics.)
+func (r *streamRun) metricsToken() (string, error) {
+	c := r.c
+	if name := c.String("metrics-token"); name != "" {
+		tok, err := stream.LoadToken(name)
+		if err != nil {
+			return "", unusable(fmt.Errorf("--metrics-token: %w", err))
+		}
+		return tok, nil
 	}
-	if metricsToken == "" {
-		r.log.Warn("/metrics and /healthz answer anyone who reaches "+addr.String()+": give --metrics-token", "addr", addr.String())
+	name := filepath.Join(c.String("state"), stream.MetricsTokenFile)
+	var tok string
+	var created bool
+	err := os.MkdirAll(c.String("state"), 0o700)
+	if err == nil {
+		tok, created, err = stream.EnsureToken(name)
 	}
+	if err != nil {
+		return "", unusable(fmt.Errorf("--metrics-token: %w", err))
+	}
+	if created {
+		r.log.Info("generated the bearer token of /metrics, /healthz and /readyz (mode 0600): scrapers and probes send Authorization: Bearer TOKEN", "file", name)
+	}
+	return tok, nil
 }
 
 func (r *streamRun) summary(d *stream.Driver) error {

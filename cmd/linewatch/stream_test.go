@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -22,6 +23,7 @@ import (
 	"github.com/linewatch/linewatch/detect"
 	"github.com/linewatch/linewatch/gen"
 	"github.com/linewatch/linewatch/geo"
+	"github.com/linewatch/linewatch/stream"
 )
 
 // streamFeed is a generated month on the 2024 front with an offensive, a
@@ -125,6 +127,7 @@ func TestStreamUsage(t *testing.T) {
 		{[]string{"stream", "--line", frontLine, "--role", "worker", "--in", "http://127.0.0.1:0"}, "--nats nats://HOST:PORT"},
 		{[]string{"stream", "--line", frontLine, "--role", "worker", "--nats", "nats://10.0.0.1:4222", "-o", "a.geojsonl"}, "--output is for an engine"},
 		{[]string{"stream", "--line", frontLine, "--role", "worker", "--nats", "nats://10.0.0.1:4222", "--state", "d"}, "--state is for an engine"},
+		{[]string{"stream", "--line", frontLine, "--role", "worker", "--nats", "nats://10.0.0.1:4222", "--metrics", "127.0.0.1:0"}, "--metrics-token FILE"},
 	} {
 		wantOneLineError(t, runIn(t, c.args...), c.want)
 	}
@@ -210,18 +213,37 @@ func (p *process) stop(t *testing.T) {
 	}
 }
 
-func health(t *testing.T, url string) map[string]any {
+// health is the answer of url's /healthz to the bearer token of the file
+// tokenFile.
+func health(t *testing.T, url, tokenFile string) map[string]any {
 	t.Helper()
-	res, err := http.Get(url + "/healthz")
+	var h map[string]any
+	if err := json.Unmarshal(get(t, url+"/healthz", tokenFile), &h); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// get is the body of url's answer to the bearer token of the file
+// tokenFile, failing the test unless the status is 200 or 503.
+func get(t *testing.T, url, tokenFile string) []byte {
+	t.Helper()
+	tok, err := stream.LoadToken(tokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	var h map[string]any
-	if err := json.NewDecoder(res.Body).Decode(&h); err != nil {
-		t.Fatal(err)
+	body, err := io.ReadAll(res.Body)
+	if err != nil || (res.StatusCode != http.StatusOK && res.StatusCode != http.StatusServiceUnavailable) {
+		t.Fatalf("GET %s: %s %v %s", url, res.Status, err, body)
 	}
-	return h
+	return body
 }
 
 // Records published to the embedded NATS server by another client come out
@@ -243,6 +265,23 @@ func TestStreamEmbeddedNATS(t *testing.T) {
 		p := startStream(t, args...)
 		natsURL := p.await(t, `NATS JetStream server on (nats://[^\s"]+)`)
 		metrics := "http://" + p.await(t, `metrics on http://(\S+)/metrics`)
+		token := filepath.Join(dir, "state", stream.MetricsTokenFile)
+		if round == 0 {
+			// Closed by default: the token was generated into the state.
+			for _, path := range []string{"/metrics", "/healthz", "/readyz"} {
+				res, err := http.Get(metrics + path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res.Body.Close()
+				if res.StatusCode != http.StatusUnauthorized {
+					t.Errorf("GET %s without the token: %s, want 401", path, res.Status)
+				}
+			}
+			if fi, err := os.Stat(token); err != nil || fi.Mode().Perm() != 0o600 {
+				t.Errorf("the generated token: %v %v", fi, err)
+			}
+		}
 		if round == 1 {
 			p.await(t, fmt.Sprintf(`consuming the JetStream stream.* (after=%d)\n`, published))
 		}
@@ -264,7 +303,7 @@ func TestStreamEmbeddedNATS(t *testing.T) {
 		published += len(part)
 		deadline := time.Now().Add(60 * time.Second)
 		for {
-			h := health(t, metrics)
+			h := health(t, metrics, token)
 			if h["consumed_seq"] == float64(published) && h["lag"] == float64(0) {
 				break
 			}
@@ -332,12 +371,12 @@ func TestStreamWorkerProcess(t *testing.T) {
 		"--metrics", "127.0.0.1:0", "-o", filepath.Join(dir, "alerts.geojsonl"), "--worker-wait", "5s", "--worker-audit", "0.5")
 	natsURL := e.await(t, `NATS JetStream server on (nats://[^\s"]+)`)
 	metrics := "http://" + e.await(t, `metrics on http://(\S+)/metrics`)
-	key := filepath.Join(dir, "state", "nats.nk")
-	w := startStream(t, "--role", "worker", "--line", frontLine, "--nats", natsURL, "--nats-nkey", key, "--metrics", "127.0.0.1:0")
+	key, token := filepath.Join(dir, "state", "nats.nk"), filepath.Join(dir, "state", stream.MetricsTokenFile)
+	w := startStream(t, "--role", "worker", "--line", frontLine, "--nats", natsURL, "--nats-nkey", key, "--metrics", "127.0.0.1:0", "--metrics-token", token)
 	wmetrics := "http://" + w.await(t, `metrics on http://(\S+)/metrics`)
 	w.await(t, `(preparing) the sightings stream's messages`)
 	e.await(t, `(workers are pulling)`)
-	if h := health(t, wmetrics); h["role"] != "worker" || h["status"] != "ok" {
+	if h := health(t, wmetrics, token); h["role"] != "worker" || h["status"] != "ok" {
 		t.Fatalf("the worker's /healthz: %v", h)
 	}
 	opt, err := nats.NkeyOptionFromSeed(key)
@@ -360,7 +399,7 @@ func TestStreamWorkerProcess(t *testing.T) {
 	nc.Close()
 	waitFor := time.Now().Add(60 * time.Second)
 	for {
-		h := health(t, metrics)
+		h := health(t, metrics, token)
 		if h["consumed_seq"] == float64(msgs) {
 			break
 		}
@@ -369,16 +408,10 @@ func TestStreamWorkerProcess(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	res, err := http.Get(metrics + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var text bytes.Buffer
-	text.ReadFrom(res.Body)
-	res.Body.Close()
-	m := regexp.MustCompile(`linewatch_prepared_messages_total\{by="worker"\} (\d+)`).FindStringSubmatch(text.String())
-	if m == nil || m[1] == "0" {
-		t.Fatalf("the engine took no message from the worker:\n%s\nworker:\n%s", text.String(), w.log())
+	text := get(t, metrics+"/metrics", token)
+	m := regexp.MustCompile(`linewatch_prepared_messages_total\{by="worker"\} (\d+)`).FindSubmatch(text)
+	if m == nil || string(m[1]) == "0" {
+		t.Fatalf("the engine took no message from the worker:\n%s\nworker:\n%s", text, w.log())
 	}
 	w.stop(t)
 	e.stop(t)

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/linewatch/linewatch/stream"
 )
 
 // listeningPorts is the TCP ports process pid listens on (Linux /proc).
@@ -120,9 +122,10 @@ func TestStreamNATSListenerNeedsTheKey(t *testing.T) {
 	}
 	nc.Flush()
 	deadline := time.Now().Add(30 * time.Second)
-	for health(t, metrics)["records_read"] != float64(1) {
+	token := filepath.Join(state, stream.MetricsTokenFile)
+	for health(t, metrics, token)["records_read"] != float64(1) {
 		if time.Now().After(deadline) {
-			t.Fatalf("the record published with the key was not read: %v", health(t, metrics))
+			t.Fatalf("the record published with the key was not read: %v", health(t, metrics, token))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

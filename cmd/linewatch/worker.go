@@ -27,6 +27,9 @@ func workerAction(c *cli.Context) error {
 			return usageError(c, "--%s is for an engine: a worker (--role worker) only prepares records for the engines", name)
 		}
 	}
+	if c.String("metrics") != "" && c.String("metrics-token") == "" {
+		return usageError(c, "--metrics: a worker answers /metrics, /healthz and /readyz only with a bearer token, and keeps no state to generate one in: give --metrics-token FILE")
+	}
 	r := &streamRun{c: c, log: logger(c), metrics: stream.NewMetrics(), started: time.Now(), inKind: "nats", out: "-"}
 	in, url := c.String("in"), c.String("nats")
 	switch {

@@ -29,12 +29,19 @@ import (
 // in the state directory, given no tokens.
 func ingestToken(t *testing.T, state string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(state, "ingest.token"))
+	return stateToken(t, state, "ingest.token")
+}
+
+// stateToken is the bearer token stream generated in its state directory
+// as the file name, which only its owner may read.
+func stateToken(t *testing.T, state, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(state, name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fi, err := os.Stat(filepath.Join(state, "ingest.token")); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("ingest.token: %v, mode %v, want 0600", err, fi.Mode())
+	if fi, err := os.Stat(filepath.Join(state, name)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("%s: %v, mode %v, want 0600", name, err, fi.Mode())
 	}
 	return strings.TrimSpace(string(b))
 }
@@ -88,9 +95,7 @@ func waitRead(t *testing.T, url, token string, n int64) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		req, _ := http.NewRequest("GET", url+"/metrics", nil)
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
+		req.Header.Set("Authorization", "Bearer "+token)
 		var text []byte
 		if res, err := http.DefaultClient.Do(req); err == nil {
 			text, _ = io.ReadAll(res.Body)
@@ -381,8 +386,11 @@ func TestStreamingServiceDiskFull(t *testing.T) {
 	p := start(t, bounds{wall: 90 * time.Second, mb: 500}, nil, "stream", "--line", line, "--left", "A", "--right", "B",
 		"--state", state, "--in", "http://127.0.0.1:0", "-o", filepath.Join(dir, "alerts.geojsonl"), "--summary", sum)
 	url := "http://" + p.await(t, `HTTP ingest on http://(\S+)/v1/sightings`)
+	metricsToken := stateToken(t, state, "metrics.token")
 	health := func() int {
-		res, err := http.Get(url + "/healthz")
+		req, _ := http.NewRequest(http.MethodGet, url+"/healthz", nil)
+		req.Header.Set("Authorization", "Bearer "+metricsToken)
+		res, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -439,7 +447,7 @@ func TestStreamingServiceDiskFull(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	waitRead(t, url, "", acceptedIn(t, url))
+	waitRead(t, url, metricsToken, acceptedIn(t, url))
 	r := p.stop(t)
 	ok(t, r)
 	if !strings.Contains(r.stderr, "level=WARN") && !strings.Contains(r.stderr, "level=ERROR") {

@@ -237,7 +237,7 @@ func (e *engine) start() {
 func (e *engine) health() (health, bool) {
 	var h health
 	c := http.Client{Timeout: time.Second}
-	res, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/healthz", e.port))
+	res, err := c.Do(metricsRequest(fmt.Sprintf("http://127.0.0.1:%d/healthz", e.port)))
 	if err != nil {
 		return h, false
 	}
@@ -279,6 +279,10 @@ func main() {
 	// One ingest token for both engines, as a group's operator gives it.
 	tokenFile := filepath.Join(*work, "ingest.token")
 	if err := os.WriteFile(tokenFile, []byte(ingestToken+"\n"), 0o600); err != nil {
+		fatal("%v", err)
+	}
+	metricsFile := filepath.Join(*work, "metrics.token")
+	if err := os.WriteFile(metricsFile, []byte(metricsToken+"\n"), 0o600); err != nil {
 		fatal("%v", err)
 	}
 
@@ -330,7 +334,7 @@ cluster { name: linewatch, listen: 127.0.0.1:%d, routes: [%s] }
 		e.args = []string{"stream", "--line", *line, "--in", fmt.Sprintf("http://127.0.0.1:%d", e.port),
 			"--nats", strings.Join(urls, ","), "--replicas", "3", "-o", "nats://linewatch.alerts",
 			"--rejects", "nats://linewatch.rejects", "--lease-ttl", ttl.String(), "--checkpoint-records", "5000",
-			"--log-key", logKey, "--ingest-token", tokenFile}
+			"--log-key", logKey, "--ingest-token", tokenFile, "--metrics-token", metricsFile}
 		if !*noWorkers {
 			e.args = append(e.args, "--worker-wait", "1s")
 		}
@@ -340,7 +344,7 @@ cluster { name: linewatch, listen: 127.0.0.1:%d, routes: [%s] }
 	mkWorker := func(name string) *engine {
 		w := &engine{name: name, port: freePort(), log: filepath.Join(*work, name+".log")}
 		w.args = []string{"stream", "--role", "worker", "--line", *line, "--nats", strings.Join(urls, ","), "--replicas", "3",
-			"--metrics", fmt.Sprintf("127.0.0.1:%d", w.port)}
+			"--metrics", fmt.Sprintf("127.0.0.1:%d", w.port), "--metrics-token", metricsFile}
 		return w
 	}
 	w1, w2 := mkWorker("worker-1"), mkWorker("worker-2")
@@ -696,6 +700,17 @@ func lateRejects(data []byte) []string {
 // load posts the feed in batches of 500 records at the rate asked, one
 // request at a time (so the stream keeps the feed's order), sending a
 // batch again until it is answered (JetStream drops a batch stored twice).
+// metricsToken is the bearer token the processes' /metrics and /healthz
+// ask for.
+const metricsToken = "chaos-metrics-token-0123456789abcdef"
+
+// metricsRequest is a GET of url with the metrics token.
+func metricsRequest(url string) *http.Request {
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.Header.Set("Authorization", "Bearer "+metricsToken)
+	return req
+}
+
 // ingestToken is the bearer token the engines' HTTP ingest asks for.
 const ingestToken = "chaos-ingest-token-0123456789abcdef"
 
@@ -795,7 +810,7 @@ func messages(js jetstream.JetStream, name string) [][]byte {
 // metric is the value of a metric the process on port serves (0 if none).
 func metric(port int, name string) float64 {
 	c := http.Client{Timeout: 5 * time.Second}
-	res, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
+	res, err := c.Do(metricsRequest(fmt.Sprintf("http://127.0.0.1:%d/metrics", port)))
 	if err != nil {
 		return 0
 	}
