@@ -100,10 +100,13 @@ type TrackPoint struct {
 	ID           string
 	Source       string
 	Pos          orb.Point
-	DepthM       float64      // d
-	Detail       *TrackDetail // nil when the point cannot be a violation
-	Leaf         uint64       // the record's index in the engine's log (Violation.Leaf)
-	key          uint64
+	// DepthM is d. Of a point without Detail only the sign counts (as the
+	// previous point of a track's next): one well inside its own side,
+	// which Line.Far answers for, keeps the bound Far gives.
+	DepthM float64
+	Detail *TrackDetail // nil when the point cannot be a violation
+	Leaf   uint64       // the record's index in the engine's log (Violation.Leaf)
+	key    uint64
 }
 
 // TrackDetail is what a track point that may be a violation needs to
@@ -165,6 +168,17 @@ func (j *Judge) Prepare(s *Sighting, key uint64) Prepared {
 	// Depths decide the judged position and, for a movement, where it
 	// crossed.
 	if !sideless {
+		// Most positions lie well inside their own party's side, where
+		// nothing is a violation: the line's grid tells so at once.
+		if s.Shape == Point && s.PrecisionM >= 0 {
+			if side, minM, ok := j.line.Far(s.Coords[0][0], s.Coords[0][1]); ok && side == party {
+				p.Outcome = Judged
+				if s.Kind == Ground && s.Track != "" {
+					p.Track = &TrackPoint{Party: party, Track: s.Track, Time: s.Time, ID: s.ID, Source: s.Source, Pos: s.Coords[0], DepthM: -minM, key: key}
+				}
+				return p
+			}
+		}
 		locs = j.locate(s, locs)
 	}
 	ji := j.judgedIndex(s, party, locs)

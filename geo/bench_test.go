@@ -70,6 +70,27 @@ func BenchmarkLocate(b *testing.B) {
 	}), l)
 }
 
+// BenchmarkFar is Far where Locate is asked in BenchmarkLocateFar: most
+// points are far enough for it to answer (the cells made beforehand, as in
+// a long run).
+func BenchmarkFar(b *testing.B) {
+	l := benchLine(b)
+	pts := locatePoints(l, 4096, func(r *rand.Rand) float64 { return r.Float64() * 30000 })
+	answered := 0
+	for _, p := range pts {
+		if _, _, ok := l.Far(p[0], p[1]); ok {
+			answered++
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		p := pts[i%len(pts)]
+		_, _, _ = l.Far(p[0], p[1])
+	}
+	b.ReportMetric(float64(answered)/float64(len(pts)), "answered")
+}
+
 // BenchmarkLocateFar is the hard case: points uniformly up to 30 km off.
 func BenchmarkLocateFar(b *testing.B) {
 	l := benchLine(b)
