@@ -329,3 +329,41 @@ func TestRetentionAndSyncAlways(t *testing.T) {
 		t.Fatal("syncing on every write without asking for it")
 	}
 }
+
+// The sightings stream is created with the compression asked for, and a
+// stream that exists keeps its own.
+func TestStreamCompression(t *testing.T) {
+	for _, tc := range []struct {
+		flag string
+		want jetstream.StoreCompression
+	}{{"none", jetstream.NoCompression}, {"S2", jetstream.S2Compression}} {
+		c, err := stream.ParseCompression(tc.flag)
+		if err != nil || c != tc.want {
+			t.Fatalf("ParseCompression(%q) = %v, %v", tc.flag, c, err)
+		}
+	}
+	if _, err := stream.ParseCompression("zstd"); err == nil {
+		t.Error("zstd taken")
+	}
+	dir := t.TempDir()
+	open := func(c jetstream.StoreCompression) jetstream.StoreCompression {
+		b, err := stream.StartBroker(context.Background(), stream.BrokerConfig{
+			StoreDir: dir, Stream: testStream, Subject: testSubject, Duplicates: time.Minute, Compression: c,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		info, err := b.Stream.Info(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.Config.Compression
+	}
+	if got := open(jetstream.S2Compression); got != jetstream.S2Compression {
+		t.Errorf("created with %v, want S2", got)
+	}
+	if got := open(jetstream.NoCompression); got != jetstream.S2Compression {
+		t.Errorf("an existing stream became %v", got)
+	}
+}

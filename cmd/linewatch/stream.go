@@ -39,6 +39,7 @@ func streamCommand() *cli.Command {
 		&cli.StringFlag{Name: "alert-stream", Value: "LINEWATCH_ALERTS", Usage: "JetStream `STREAM` created for -o nats://SUBJECT if no stream captures the subject"},
 		&cli.DurationFlag{Name: "dedupe-window", Value: 2 * time.Minute, Usage: "`DURATION` within which JetStream drops a record whose id it has stored (streams it creates)"},
 		&cli.StringFlag{Name: "retention", Usage: "keep sightings in the JetStream stream for `DURATION` (e.g. 30d) when creating it; default: for ever"},
+		&cli.StringFlag{Name: "compression", Value: "none", Usage: "store the sightings stream, when creating it, uncompressed (`ALG` none) or S2-compressed (s2: about half the disk, for a fifth more CPU)"},
 		&cli.BoolFlag{Name: "sync-always", Usage: "embedded server: sync JetStream files to disk on every write, so acknowledged records survive a power loss too (slower)"},
 		&cli.StringFlag{Name: "nats", Usage: "NATS server `URL` for the HTTP ingest and for -o nats://… (default: the --in server, else an embedded one)"},
 		&cli.StringFlag{Name: "nats-listen", Usage: "let other NATS clients reach the embedded server on `HOST:PORT` (port 0: any free one), where they must hold the --nats-nkey key; default: none, the server is reached from this process only — but for --in nats://embedded and -o nats://SUBJECT, whose clients are elsewhere: 127.0.0.1:4222 (\"none\": no listener)"},
@@ -381,6 +382,10 @@ func (r *streamRun) startBroker(ctx context.Context) error {
 		Replicas: c.Int("replicas"),
 		Stream:   c.String("stream"), Subject: c.String("subject"), Duplicates: c.Duration("dedupe-window"),
 		SyncAlways: c.Bool("sync-always"), Log: r.log, Metrics: r.metrics,
+	}
+	var err error
+	if cfg.Compression, err = stream.ParseCompression(c.String("compression")); err != nil {
+		return usageError(c, "--compression: %v", err)
 	}
 	if v := c.String("retention"); v != "" {
 		d, ok := num.ParseDuration(v)

@@ -121,6 +121,7 @@ func TestStreamUsage(t *testing.T) {
 		{[]string{"stream", "--line", frontLine, "--in", "-", "--log-origin", "x.example"}, "--log-origin is for the log"},
 		{[]string{"stream", "--line", frontLine, "--in", "-", "--log-key", "no-such.key"}, "--log-key"},
 		{[]string{"stream", "--line", frontLine, "--role", "boss"}, "--role"},
+		{[]string{"stream", "--line", frontLine, "--in", "http://127.0.0.1:0", "--compression", "zstd"}, "--compression"},
 		{[]string{"stream", "--line", frontLine, "--in", "-", "--worker-wait", "1s"}, "--in -"},
 		{[]string{"stream", "--line", frontLine, "--in", "http://127.0.0.1:0", "--worker-wait", "1s", "--worker-audit", "2"}, "fraction"},
 		{[]string{"stream", "--line", frontLine, "--role", "worker"}, "--nats nats://HOST:PORT"},
