@@ -3,7 +3,6 @@ package detect
 import (
 	"bytes"
 	"cmp"
-	"container/heap"
 	"encoding/gob"
 	"errors"
 	"fmt"
@@ -182,9 +181,7 @@ func (s *Stream) MarshalBinary() ([]byte, error) {
 	slices.SortFunc(sn.Heads, func(a, b snapPoint) int {
 		return cmp.Or(strings.Compare(a.Party, b.Party), strings.Compare(a.Track, b.Track))
 	})
-	for _, p := range s.pending {
-		sn.Pending = append(sn.Pending, toSnapPoint(p))
-	}
+	s.pending.All(func(p *TrackPoint) { sn.Pending = append(sn.Pending, toSnapPoint(p)) })
 	slices.SortFunc(sn.Pending, func(a, b snapPoint) int {
 		return cmp.Or(cmp.Compare(a.Time, b.Time), strings.Compare(a.ID, b.ID), strings.Compare(a.Source, b.Source),
 			strings.Compare(a.Party, b.Party), strings.Compare(a.Track, b.Track))
@@ -239,16 +236,16 @@ func (s *Stream) UnmarshalBinary(data []byte) error {
 	s.Isolated, s.ByType, s.Classes = sn.Isolated, sn.ByType, sn.Classes
 	for _, e := range sn.Seen {
 		s.seen[seenKey{e.ID, e.Source}] = e.Time
-		heap.Push(&s.seenExp, timed{e.Time, e.ID, e.Source})
+		s.seenExp.Push(timed{e.Time, e.ID, e.Source})
 	}
 	for _, h := range sn.Heads {
 		p := h.point()
 		k := trackKey{p.Party, p.Track}
 		s.tracks[k] = &trackState{head: p}
-		heap.Push(&s.trackExp, timed{p.Time, k.party, k.track})
+		s.trackExp.Push(timed{p.Time, k.party, k.track})
 	}
 	for _, p := range sn.Pending {
-		heap.Push(&s.pending, p.point())
+		s.pending.Push(p.point())
 	}
 	for _, sc := range sn.Cells {
 		c := &Cell{Party: sc.Party, Sector: sc.Sector, Window: sc.Window}

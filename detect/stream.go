@@ -2,7 +2,6 @@ package detect
 
 import (
 	"cmp"
-	"container/heap"
 	"math"
 	"slices"
 	"strings"
@@ -52,11 +51,11 @@ type Stream struct {
 	done      int64 // the watermark up to which work has been done
 
 	seen    map[seenKey]int64 // (id, source) → time, within the lateness horizon
-	seenExp timeHeap          // when to forget them
+	seenExp queue[timed]      // when to forget them
 
 	tracks   map[trackKey]*trackState
-	pending  pointHeap // track points waiting for the watermark
-	trackExp timeHeap  // when to forget track heads
+	pending  queue[*TrackPoint] // track points waiting for the watermark
+	trackExp queue[timed]       // when to forget track heads
 
 	cells    cellSet // cells of open windows and hot cells of open episodes
 	episodes map[string]*openEpisode
@@ -99,7 +98,10 @@ func NewStream(judge *Judge) *Stream {
 		watermark: math.MinInt64,
 		done:      math.MinInt64,
 		seen:      map[seenKey]int64{},
+		seenExp:   newQueue(timedLess),
 		tracks:    map[trackKey]*trackState{},
+		pending:   newQueue(pointLess),
+		trackExp:  newQueue(timedLess),
 		cells:     cellSet{},
 		episodes:  map[string]*openEpisode{},
 		nextEnd:   math.MaxInt64,
@@ -134,7 +136,7 @@ func (s *Stream) Add(p *Prepared) Admission {
 		return Duplicate
 	}
 	s.seen[k] = p.Time
-	heap.Push(&s.seenExp, timed{p.Time, p.ID, p.Source})
+	s.seenExp.Push(timed{p.Time, p.ID, p.Source})
 	if !s.started || p.Time > s.maxTime {
 		s.started = true
 		s.maxTime = p.Time
@@ -148,7 +150,7 @@ func (s *Stream) Add(p *Prepared) Admission {
 	}
 	if p.Track != nil {
 		p.Track.Leaf = p.Leaf
-		heap.Push(&s.pending, p.Track)
+		s.pending.Push(p.Track)
 	}
 	return Accepted
 }
@@ -209,8 +211,8 @@ func (s *Stream) advanceTo(wm int64) []Alert {
 	if moved {
 		// Track points older than the watermark can no longer be
 		// preceded by anything: judge them in (time, id) order.
-		for s.pending.Len() > 0 && s.pending[0].Time < wm {
-			p := heap.Pop(&s.pending).(*TrackPoint)
+		for s.pending.Len() > 0 && s.pending.Peek().Time < wm {
+			p := s.pending.Pop()
 			k := trackKey{p.Party, p.Track}
 			st := s.tracks[k]
 			if st == nil {
@@ -221,19 +223,19 @@ func (s *Stream) advanceTo(wm int64) []Alert {
 				s.addViolation(v)
 			}
 			st.head = p
-			heap.Push(&s.trackExp, timed{p.Time, k.party, k.track})
+			s.trackExp.Push(timed{p.Time, k.party, k.track})
 		}
 		// Forget what no future record can meet.
-		for s.seenExp.Len() > 0 && s.seenExp[0].t < wm {
-			e := heap.Pop(&s.seenExp).(timed)
+		for s.seenExp.Len() > 0 && s.seenExp.Peek().t < wm {
+			e := s.seenExp.Pop()
 			k := seenKey{e.a, e.b}
 			if t, ok := s.seen[k]; ok && t == e.t {
 				delete(s.seen, k)
 			}
 		}
 		gap := s.pol.MaxTrackGap.Microseconds()
-		for s.trackExp.Len() > 0 && sat(s.trackExp[0].t, gap) < wm {
-			e := heap.Pop(&s.trackExp).(timed)
+		for s.trackExp.Len() > 0 && sat(s.trackExp.Peek().t, gap) < wm {
+			e := s.trackExp.Pop()
 			k := trackKey{e.a, e.b}
 			if st, ok := s.tracks[k]; ok && st.head != nil && st.head.Time == e.t {
 				delete(s.tracks, k)
@@ -394,37 +396,14 @@ type timed struct {
 	a, b string
 }
 
-type timeHeap []timed
-
-func (h timeHeap) Len() int { return len(h) }
-func (h timeHeap) Less(i, j int) bool {
-	return cmp.Or(cmp.Compare(h[i].t, h[j].t), strings.Compare(h[i].a, h[j].a), strings.Compare(h[i].b, h[j].b)) < 0
-}
-func (h timeHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *timeHeap) Push(x any)   { *h = append(*h, x.(timed)) }
-func (h *timeHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+func timedLess(a, b timed) bool {
+	return cmp.Or(cmp.Compare(a.t, b.t), strings.Compare(a.a, b.a), strings.Compare(a.b, b.b)) < 0
 }
 
-// pointHeap orders waiting track points by time, then id, then source
+// pointLess orders waiting track points by time, then id, then source
 // (then party and track): popped by time first, so that each track's
 // points come out in its own order (SPEC §3).
-type pointHeap []*TrackPoint
-
-func (h pointHeap) Len() int { return len(h) }
-func (h pointHeap) Less(i, j int) bool {
-	a, b := h[i], h[j]
+func pointLess(a, b *TrackPoint) bool {
 	return cmp.Or(cmp.Compare(a.Time, b.Time), strings.Compare(a.ID, b.ID), strings.Compare(a.Source, b.Source),
 		strings.Compare(a.Party, b.Party), strings.Compare(a.Track, b.Track)) < 0
-}
-func (h pointHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *pointHeap) Push(x any)   { *h = append(*h, x.(*TrackPoint)) }
-func (h *pointHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
 }
