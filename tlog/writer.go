@@ -124,7 +124,7 @@ func NewWriter(ctx context.Context, cfg WriterConfig) (*Writer, error) {
 		return nil, err
 	}
 	w.ops = make(chan writeOp, 256)
-	w.spareBundles, w.spareTiles = make(chan []byte, 8), make(chan []byte, 8)
+	w.spareBundles, w.spareTiles = make(chan []byte, 32), make(chan []byte, 32)
 	w.opsWG.Add(1)
 	go w.writeLoop()
 	return w, nil
