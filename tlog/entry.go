@@ -87,12 +87,12 @@ func (e *Entry) Leaf() (Leaf, error) {
 // copy, a run of entries at a time.
 func (e *Entry) AppendFramed(b []byte) (framed, apart []byte, err error) {
 	start := len(b)
-	b, apart, err = e.AppendBinary(append(b, 0, 0))
+	out, apart, err := e.AppendBinary(append(b, 0, 0))
 	if err != nil {
-		return b[:start], nil, err
+		return b, nil, err
 	}
-	binary.BigEndian.PutUint16(b[start:], uint16(len(b)-start-2))
-	return b, apart, nil
+	binary.BigEndian.PutUint16(out[start:], uint16(len(out)-start-2))
+	return out, apart, nil
 }
 
 // LeafHasher computes RFC 6962 leaf hashes, SHA-256(0x00 ‖ entry), of

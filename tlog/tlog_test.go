@@ -171,6 +171,9 @@ func TestEntryRoundTrip(t *testing.T) {
 	if _, err := (&tlog.Entry{Source: strings.Repeat("s", 256)}).Leaf(); err == nil {
 		t.Error("a source id of 256 bytes was taken")
 	}
+	if b, _, err := (&tlog.Entry{Source: strings.Repeat("s", 256)}).AppendFramed([]byte("before")); err == nil || string(b) != "before" {
+		t.Errorf("AppendFramed of a source id of 256 bytes: %q, %v; want the buffer as it was and an error", b, err)
+	}
 	for _, bad := range [][]byte{nil, {1, 0}, append([]byte{2, 0}, make([]byte, 17)...), append([]byte{1, 4}, make([]byte, 17)...)} {
 		if _, err := tlog.ParseEntry(bad); err == nil {
 			t.Errorf("ParseEntry(%x) took it", bad)
