@@ -75,10 +75,10 @@ func (m *RecordMeta) Entry(raw []byte) tlog.Entry {
 	return tlog.Entry{Time: m.Ref, Seq: m.Seq, Source: m.Source, Body: m.Body, Record: raw}
 }
 
-// AppendLeaf appends the record's entry to buf framed as an entry bundle
+// AppendLeaf appends the record's entry to buf, framed as an entry bundle
 // frames it (tlog.Entry.AppendFramed), and returns buf grown, the entry's
-// RFC 6962 leaf hash, computed with h, and whether the record is to be
-// stored apart from its entry (it is then the entry's tail: raw).
+// RFC 6962 leaf hash, computed with h, and whether the record is too long
+// for its entry, to be stored apart (tlog.Leaf.Record).
 func (m *RecordMeta) AppendLeaf(h *tlog.LeafHasher, raw, buf []byte) (_ []byte, _ tlog.Hash, apart bool, err error) {
 	e := m.Entry(raw)
 	start := len(buf)

@@ -39,11 +39,11 @@ type Config struct {
 
 	// Log, if set, is the tamper-evident log the driver keeps
 	// (docs/log.md): every record it consumes — accepted, rejected,
-	// duplicate or late — is appended as a leaf, in consumption order,
-	// before the engine sees it; each alert carries the tree it was made
-	// under and its evidence's leaves; and a signed checkpoint covering
-	// the alerts of a batch is published before they are written, and
-	// at every checkpoint of the driver's.
+	// duplicate or late — is a leaf, in consumption order, appended
+	// before any alert is made under a tree that holds it; each alert
+	// carries the tree it was made under and its evidence's leaves; and
+	// a signed checkpoint covering the alerts of a batch is published
+	// before they are written, and at every checkpoint of the driver's.
 	Log *LogConfig
 
 	// Sources is the sources registry. A record of a JetStream message
@@ -310,7 +310,9 @@ func (d *Driver) Run(ctx context.Context, src Source) (err error) {
 }
 
 // process offers a batch's records to the engine, in order, advancing
-// after each; with a log, each record is appended to it first.
+// after each; with a log, each record is its next leaf, appended with the
+// run of records before it once the engine makes alerts, or the batch
+// ends.
 func (d *Driver) process(b *Batch) error {
 	closed := 0
 	lr := logRun{b: b}
@@ -588,9 +590,9 @@ const reasonUnauthenticated = "unauthenticated"
 type worker struct {
 	pr        *pipeline.Preparer
 	maxFuture int64
-	log       bool // compute each record's leaf
-	lh        *tlog.LeafHasher
-	signing   map[string]bool // the sources that sign their bodies
+	log       bool             // compute each record's leaf
+	lh        *tlog.LeafHasher // with this
+	signing   map[string]bool  // the sources that sign their bodies
 }
 
 func newWorker(j *detect.Judge, log bool, signing map[string]bool) *worker {
