@@ -2,7 +2,6 @@ package stream
 
 import (
 	"context"
-	"crypto/sha256"
 	"sync/atomic"
 	"time"
 
@@ -36,8 +35,12 @@ type Batch struct {
 	// covers them.
 	Ack func()
 
-	items   []item
-	leafBuf []byte // the log entries of the records, each after a 0x00 byte
+	items []item
+	// leafBuf holds the records' log entries, framed (each after its
+	// length) as entry bundles frame them, and hashes their leaf hashes,
+	// by record.
+	leafBuf []byte
+	hashes  []tlog.Hash
 	// msgs are the broker messages the records came in, in order (none
 	// from a source that has no messages): the unit a worker prepares.
 	msgs []message
@@ -72,17 +75,18 @@ func (m *RecordMeta) Entry(raw []byte) tlog.Entry {
 	return tlog.Entry{Time: m.Ref, Seq: m.Seq, Source: m.Source, Body: m.Body, Record: raw}
 }
 
-// Leaf is the record's leaf: its entry encoded (appended to buf, which it
-// returns grown) and its RFC 6962 leaf hash.
-func (m *RecordMeta) Leaf(raw, buf []byte) (tlog.Leaf, []byte, error) {
+// AppendLeaf appends the record's entry to buf, framed as an entry bundle
+// frames it (tlog.Entry.AppendFramed), and returns buf grown, the entry's
+// RFC 6962 leaf hash, computed with h, and whether the record is too long
+// for its entry, to be stored apart (tlog.Leaf.Record).
+func (m *RecordMeta) AppendLeaf(h *tlog.LeafHasher, raw, buf []byte) (_ []byte, _ tlog.Hash, apart bool, err error) {
 	e := m.Entry(raw)
 	start := len(buf)
-	buf = append(buf, 0x00) // RFC 6962's leaf prefix, hashed with the entry
-	buf, apart, err := e.AppendBinary(buf)
+	buf, rec, err := e.AppendFramed(buf)
 	if err != nil {
-		return tlog.Leaf{}, buf[:start], err
+		return buf, tlog.Hash{}, false, err
 	}
-	return tlog.Leaf{Data: buf[start+1:], Hash: tlog.Hash(sha256.Sum256(buf[start:])), Record: apart}, buf, nil
+	return buf, h.Hash(buf[start+2:]), rec != nil, nil
 }
 
 // meta is a record's RecordMeta as a batch keeps it.
@@ -105,10 +109,9 @@ type batchBody struct {
 type item struct {
 	reason string // rejected when not empty
 	p      detect.Prepared
-	// The record's leaf, when the driver keeps a log: its entry is
-	// leafBuf[leafAt:leafEnd].
+	// The record's leaf, when the driver keeps a log: its entry, framed,
+	// is leafBuf[leafAt:leafEnd], its leaf hash hashes[i].
 	leafAt, leafEnd int32
-	leafHash        tlog.Hash
 	apart           bool // the record is stored apart from its entry
 }
 

@@ -39,11 +39,11 @@ type Config struct {
 
 	// Log, if set, is the tamper-evident log the driver keeps
 	// (docs/log.md): every record it consumes — accepted, rejected,
-	// duplicate or late — is appended as a leaf, in consumption order,
-	// before the engine sees it; each alert carries the tree it was made
-	// under and its evidence's leaves; and a signed checkpoint covering
-	// the alerts of a batch is published before they are written, and
-	// at every checkpoint of the driver's.
+	// duplicate or late — is a leaf, in consumption order, appended
+	// before any alert is made under a tree that holds it; each alert
+	// carries the tree it was made under and its evidence's leaves; and
+	// a signed checkpoint covering the alerts of a batch is published
+	// before they are written, and at every checkpoint of the driver's.
 	Log *LogConfig
 
 	// Sources is the sources registry. A record of a JetStream message
@@ -73,8 +73,7 @@ type Driver struct {
 	seq    uint64 // stream sequence of the last record processed
 	ref    int64  // the source's "now" at seq (Batcher.Ref)
 
-	log          *tlog.Writer // nil: no log kept
-	logLeaf      tlog.Leaf
+	log          *tlog.Writer    // nil: no log kept
 	logPublished uint64          // the size of the log's latest checkpoint
 	logTree      tlog.Checkpoint // the tree when the log was closed
 	// alerts are the alerts of the batch being processed, written once a
@@ -311,13 +310,19 @@ func (d *Driver) Run(ctx context.Context, src Source) (err error) {
 }
 
 // process offers a batch's records to the engine, in order, advancing
-// after each; with a log, each record is appended to it first.
+// after each; with a log, each record is its next leaf, appended with the
+// run of records before it once the engine makes alerts, or the batch
+// ends.
 func (d *Driver) process(b *Batch) error {
 	closed := 0
+	lr := logRun{b: b}
+	if d.log != nil {
+		lr.base = d.log.Size()
+	}
 	for i := range b.Recs {
 		it := &b.items[i]
 		if d.log != nil {
-			if err := d.append(b, i); err != nil {
+			if err := d.logRecord(&lr, i); err != nil {
 				return err
 			}
 		}
@@ -353,6 +358,9 @@ func (d *Driver) process(b *Batch) error {
 		if as := d.engine.Advance(); len(as) > 0 {
 			// Made under the tree of the records consumed so far, this
 			// one included.
+			if err := d.appendRun(&lr, i+1); err != nil {
+				return err
+			}
 			tree := d.tree()
 			for _, a := range as {
 				if a.Status == detect.Closed {
@@ -361,6 +369,9 @@ func (d *Driver) process(b *Batch) error {
 				d.emit(a, tree)
 			}
 		}
+	}
+	if err := d.appendRun(&lr, len(b.Recs)); err != nil {
+		return err
 	}
 	if b.Last != 0 {
 		d.seq, d.ref = b.Last, b.ref
@@ -386,10 +397,22 @@ func (d *Driver) process(b *Batch) error {
 	return nil
 }
 
-// append appends record i of b to the log, with its signed body first if
-// it is the body's first record, and hands its leaf index on to what the
-// engine makes of it.
-func (d *Driver) append(b *Batch, i int) error {
+// logRun is the run of a batch's records that the driver has consumed
+// but not yet appended to the log: their entries lie one after the other
+// in the batch's leafBuf, and go to the log in one AppendFramed — one
+// lock and one copy a run —, before anything reads the log's tree.
+type logRun struct {
+	b    *Batch
+	base uint64 // the log's size before the batch: record i is leaf base+i
+	from int    // the run's first record
+}
+
+// logRecord makes record i of the batch the log's leaf lr.base+i, and
+// hands the index on to what the engine makes of it: it is appended with
+// the run it ends, or at once if its record is stored apart; a signed
+// body is added before its first record.
+func (d *Driver) logRecord(lr *logRun, i int) error {
+	b := lr.b
 	it := &b.items[i]
 	if k := b.metas[i].body; k >= 0 && !b.bodies[k].added && b.bodies[k].data != nil {
 		bb := &b.bodies[k]
@@ -398,16 +421,42 @@ func (d *Driver) append(b *Batch, i int) error {
 		}
 		bb.added = true
 	}
-	l := &d.logLeaf
-	l.Data, l.Hash, l.Record = b.leafBuf[it.leafAt:it.leafEnd], it.leafHash, nil
-	if it.apart {
-		l.Record = b.Recs[i].Raw
+	it.p.Leaf = lr.base + uint64(i)
+	switch {
+	case it.apart:
+		if err := d.appendRun(lr, i); err != nil {
+			return err
+		}
+		at := it.leafAt + 2 // the entry, after its length
+		l := tlog.Leaf{Data: b.leafBuf[at:it.leafEnd], Hash: b.hashes[i], Record: b.Recs[i].Raw}
+		if _, err := d.log.Append(context.Background(), l); err != nil {
+			return err
+		}
+		lr.from = i + 1
+	case i > lr.from && it.leafAt != b.items[i-1].leafEnd:
+		// Not framed right after the record before (a worker's message
+		// audited, prepared twice): a run of its own.
+		return d.appendRun(lr, i)
 	}
-	idx, err := d.log.Append(context.Background(), *l)
+	return nil
+}
+
+// appendRun appends the records of the run up to record to (excluded) to
+// the log.
+func (d *Driver) appendRun(lr *logRun, to int) error {
+	if d.log == nil || to <= lr.from {
+		return nil
+	}
+	b, from := lr.b, lr.from
+	lr.from = to
+	framed := b.leafBuf[b.items[from].leafAt:b.items[to-1].leafEnd]
+	idx, err := d.log.AppendFramed(context.Background(), framed, b.hashes[from:to])
 	if err != nil {
 		return err
 	}
-	it.p.Leaf = idx
+	if want := lr.base + uint64(from); idx != want {
+		return fmt.Errorf("log: record %d of the batch went to leaf %d, not %d", from, idx, want)
+	}
 	return nil
 }
 
@@ -541,18 +590,28 @@ const reasonUnauthenticated = "unauthenticated"
 type worker struct {
 	pr        *pipeline.Preparer
 	maxFuture int64
-	log       bool            // compute each record's leaf
-	signing   map[string]bool // the sources that sign their bodies
+	log       bool             // compute each record's leaf
+	lh        *tlog.LeafHasher // with this
+	signing   map[string]bool  // the sources that sign their bodies
 }
 
 func newWorker(j *detect.Judge, log bool, signing map[string]bool) *worker {
-	return &worker{pr: pipeline.NewPreparer(j), maxFuture: j.Policy().MaxFuture.Microseconds(), log: log, signing: signing}
+	return &worker{pr: pipeline.NewPreparer(j), maxFuture: j.Policy().MaxFuture.Microseconds(), log: log,
+		lh: tlog.NewLeafHasher(), signing: signing}
 }
 
 func (w *worker) prepare(b *Batch) {
 	b.items = slices.Grow(b.items[:0], b.Len())[:b.Len()]
-	b.leafBuf = b.leafBuf[:0]
+	w.startLeaves(b)
 	w.prepareRange(b, 0, b.Len())
+}
+
+// startLeaves empties the batch's leaves, to be computed record by record.
+func (w *worker) startLeaves(b *Batch) {
+	b.leafBuf = b.leafBuf[:0]
+	if w.log {
+		b.hashes = slices.Grow(b.hashes[:0], b.Len())[:b.Len()]
+	}
 }
 
 // prepareRange prepares records from to to (excluded) of b into b.items.
@@ -602,20 +661,21 @@ func (w *worker) taken(b *Batch, from, to int) {
 	}
 }
 
-// leaf encodes and hashes record i's log entry into the batch.
+// leaf encodes record i's log entry into the batch, framed, and hashes
+// it.
 func (w *worker) leaf(b *Batch, i int) {
 	var ref tlog.BodyRef
 	m := b.recordMeta(i, &ref)
 	it := &b.items[i]
 	start := len(b.leafBuf)
-	l, buf, err := m.Leaf(b.Recs[i].Raw, b.leafBuf)
+	buf, h, apart, err := m.AppendLeaf(w.lh, b.Recs[i].Raw, b.leafBuf)
 	if err != nil {
 		// Only a source id longer than an entry holds, which the ingest
 		// and the sources registry refuse: log it without its source.
 		m.Source = ""
-		l, buf, _ = m.Leaf(b.Recs[i].Raw, b.leafBuf)
+		buf, h, apart, _ = m.AppendLeaf(w.lh, b.Recs[i].Raw, b.leafBuf)
 	}
-	b.leafBuf = buf
-	it.leafAt, it.leafEnd = int32(start+1), int32(len(buf))
-	it.leafHash, it.apart = l.Hash, l.Record != nil
+	b.leafBuf, b.hashes[i] = buf, h
+	it.leafAt, it.leafEnd = int32(start), int32(len(buf))
+	it.apart = apart
 }

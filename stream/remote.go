@@ -290,7 +290,7 @@ func (r *Remote) prepare(w *worker, b *Batch) {
 	for range b.Len() {
 		b.items = append(b.items, item{})
 	}
-	b.leafBuf = b.leafBuf[:0]
+	w.startLeaves(b)
 	done := 0
 	for _, m := range b.msgs {
 		if m.first > done {

@@ -4,16 +4,19 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/linewatch/linewatch/detect"
 	"github.com/linewatch/linewatch/geo"
 	"github.com/linewatch/linewatch/stream"
+	"github.com/linewatch/linewatch/tlog"
 )
 
 // workerFeed is a feed cut into messages as gateways and the HTTP ingest
@@ -167,18 +170,60 @@ func TestWorkersKeepTheLog(t *testing.T) {
 		}
 		return n >= int64(last)
 	})
-	m := stream.NewMetrics()
-	remote := newRemote(b, m, "build", 2*time.Second, 0)
-	got, _ := runEngineLog(t, b, line, pol, remote, m, last, newTestLog(t, t.TempDir()))
-	if byWorker, _ := remote.Counts(); byWorker != int64(last) {
-		t.Fatalf("the engine took %d of %d messages from workers", byWorker, last)
-	}
-	want, _ := runEngineLog(t, b, line, pol, nil, stream.NewMetrics(), last, newTestLog(t, t.TempDir()))
+	wantLog := newTestLog(t, t.TempDir())
+	want, _ := runEngineLog(t, b, line, pol, nil, stream.NewMetrics(), last, wantLog)
 	if !bytes.Contains(want, []byte(`"log":{`)) {
 		t.Fatalf("the alerts name no log: %.300s", want)
 	}
-	if !bytes.Equal(got, want) {
-		t.Fatalf("with workers the alerts differ from the engine alone's:\n%.600s\nwant\n%.600s", got, want)
+	// Audited, a message's records are prepared twice, so their entries
+	// are framed twice in their batch: the log must take each once.
+	for _, audit := range []float64{0, 1} {
+		t.Run(fmt.Sprintf("audit %v", audit), func(t *testing.T) {
+			m := stream.NewMetrics()
+			remote := newRemote(b, m, "build", 2*time.Second, audit)
+			lc := newTestLog(t, t.TempDir())
+			got, _ := runEngineLog(t, b, line, pol, remote, m, last, lc)
+			if byWorker, _ := remote.Counts(); byWorker != int64(last) {
+				t.Fatalf("the engine took %d of %d messages from workers", byWorker, last)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("with workers the alerts differ from the engine alone's:\n%.600s\nwant\n%.600s", got, want)
+			}
+			sameEntries(t, lc, wantLog)
+		})
+	}
+}
+
+// sameEntries checks that two logs hold the same tree and the same
+// entries, bundle for bundle.
+func sameEntries(t *testing.T, got, want *stream.LogConfig) {
+	t.Helper()
+	ctx := context.Background()
+	open := func(lc *stream.LogConfig) (*tlog.Reader, tlog.Checkpoint) {
+		r := tlog.NewReader(lc.Storage)
+		sigs, err := r.OpenCheckpoint(ctx, []note.Verifier{lc.Verifier}, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r, sigs.Checkpoint
+	}
+	rg, cg := open(got)
+	rw, cw := open(want)
+	if cg.Size != cw.Size || cg.Root != cw.Root {
+		t.Fatalf("log of %d entries, root %x; want %d, %x", cg.Size, cg.Root, cw.Size, cw.Root)
+	}
+	for n := int64(0); uint64(n)*256 < cw.Size; n++ {
+		bg, err := rg.Bundle(ctx, n, cg.Size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bw, err := rw.Bundle(ctx, n, cw.Size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.EqualFunc(bg, bw, bytes.Equal) {
+			t.Fatalf("entry bundle %d differs", n)
+		}
 	}
 }
 

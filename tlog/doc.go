@@ -13,13 +13,18 @@
 // broker sequence, its authenticated source and, for a signed source, the
 // body it was cut from. Entry.Leaf encodes and hashes it and touches
 // nothing shared, so an engine's workers call it in parallel; Writer.Append
-// takes the leaves in consumption order:
+// takes the leaves in consumption order. An engine's workers rather frame
+// each entry as a bundle holds it (Entry.AppendFramed) into a buffer of
+// their batch and hash it there (LeafHasher), and the engine appends a
+// run of them at a time (Writer.AppendFramed): one copy of each entry
+// into its bundle, and one lock a run.
 //
 //	w, err := tlog.NewWriter(ctx, tlog.WriterConfig{Storage: st, Origin: origin,
 //		Signer: logKey, Verifier: logPub, Size: cp.LogSize, Root: &cp.LogRoot})
 //	w.AddBody(sum, body, signedNote)   // once per signed body, before its records
 //	leaf, _ := entry.Leaf()            // on a worker
 //	idx, err := w.Append(ctx, leaf)    // in consumption order; idx is the leaf index
+//	first, err := w.AppendFramed(ctx, framed, hashes) // or a run of framed entries
 //	tree := w.Tree()                   // the head an alert made now was made under
 //	tree, err = w.Checkpoint(ctx)      // durable, then signed and published
 //

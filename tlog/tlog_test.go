@@ -6,10 +6,12 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -132,6 +134,21 @@ func TestEntryRoundTrip(t *testing.T) {
 			if (l.Record != nil) != tc.apart {
 				t.Fatalf("apart = %v", l.Record != nil)
 			}
+			// Framed, as a bundle holds it, and hashed where it lies: the
+			// same entry and leaf hash.
+			framed, apart, err := tc.e.AppendFramed([]byte("before"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := binary.BigEndian.AppendUint16([]byte("before"), uint16(len(l.Data))); !bytes.Equal(framed, append(want, l.Data...)) {
+				t.Fatal("AppendFramed is not the entry after its length")
+			}
+			if !bytes.Equal(apart, l.Record) {
+				t.Fatal("AppendFramed and Leaf put a different record apart")
+			}
+			if h := tlog.NewLeafHasher(); h.Hash(l.Data) != l.Hash || h.Hash(l.Data) != l.Hash {
+				t.Fatal("LeafHasher's hash is not the leaf's")
+			}
 			d, err := tlog.ParseEntry(l.Data)
 			if err != nil {
 				t.Fatal(err)
@@ -153,6 +170,9 @@ func TestEntryRoundTrip(t *testing.T) {
 	}
 	if _, err := (&tlog.Entry{Source: strings.Repeat("s", 256)}).Leaf(); err == nil {
 		t.Error("a source id of 256 bytes was taken")
+	}
+	if b, _, err := (&tlog.Entry{Source: strings.Repeat("s", 256)}).AppendFramed([]byte("before")); err == nil || string(b) != "before" {
+		t.Errorf("AppendFramed of a source id of 256 bytes: %q, %v; want the buffer as it was and an error", b, err)
 	}
 	for _, bad := range [][]byte{nil, {1, 0}, append([]byte{2, 0}, make([]byte, 17)...), append([]byte{1, 4}, make([]byte, 17)...)} {
 		if _, err := tlog.ParseEntry(bad); err == nil {
@@ -373,6 +393,142 @@ func TestWriterResume(t *testing.T) {
 			t.Errorf("config %d taken", i)
 		}
 	}
+}
+
+// TestAppendFramed: entries appended in runs of framed entries make the
+// same log, object for object and byte for byte, as entries appended one
+// at a time, whatever the runs' lengths and where they fall against the
+// bundles; a resumed writer checks each against the log's.
+func TestAppendFramed(t *testing.T) {
+	ctx := context.Background()
+	const n = 1300
+	leaves := make([]tlog.Leaf, n)
+	for i := range leaves {
+		leaves[i] = leaf(t, entry(i))
+	}
+	// framedRun frames entries from to to (excluded) one after the other.
+	framedRun := func(from, to int) ([]byte, []tlog.Hash) {
+		var b []byte
+		var hs []tlog.Hash
+		for i := from; i < to; i++ {
+			e := entry(i)
+			b, _, _ = e.AppendFramed(b)
+			hs = append(hs, leaves[i].Hash)
+		}
+		return b, hs
+	}
+	// write appends entries from to n to w in runs of the given lengths
+	// (cycled; 0: one at a time with Append), with a checkpoint at 700.
+	write := func(t *testing.T, w *tlog.Writer, from int, runs []int) {
+		for i, k := from, 0; i < n; k++ {
+			m := min(runs[k%len(runs)], n-i)
+			if i < 700 && i+max(m, 1) > 700 {
+				m = 700 - i
+			}
+			if m == 0 {
+				if _, err := w.Append(ctx, leaves[i]); err != nil {
+					t.Fatal(err)
+				}
+				i++
+			} else {
+				b, hs := framedRun(i, i+m)
+				idx, err := w.AppendFramed(ctx, b, hs)
+				if err != nil || idx != uint64(i) {
+					t.Fatalf("run at %d: index %d, %v", i, idx, err)
+				}
+				i += m
+			}
+			if i == 700 {
+				if _, err := w.Checkpoint(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if _, err := w.Checkpoint(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	objects := func(st *tlog.Mem) map[string][]byte {
+		m := map[string][]byte{}
+		for _, name := range st.Names() {
+			m[name], _ = st.Get(ctx, name)
+		}
+		return m
+	}
+	want := tlog.NewMem()
+	write(t, newWriter(t, want, 0), 0, []int{0})
+	tests := []struct {
+		name string
+		runs []int
+	}{
+		{"one entry a run", []int{1}},
+		{"a bundle a run", []int{256}},
+		{"runs across bundles", []int{7, 300, 1024, 1, 255, 3}},
+		{"runs and single appends", []int{100, 0, 0, 513}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st := tlog.NewMem()
+			write(t, newWriter(t, st, 0), 0, tc.runs)
+			if got := objects(st); !maps.EqualFunc(got, objects(want), bytes.Equal) {
+				t.Fatalf("objects %v, want %v", slices.Sorted(maps.Keys(got)), want.Names())
+			}
+		})
+	}
+	t.Run("resumed", func(t *testing.T) {
+		// The log holds 1300 entries, published; the engine's checkpoint
+		// was at 500: runs across the published size are checked, then
+		// appended.
+		st := tlog.NewMem()
+		write(t, newWriter(t, st, 0), 0, []int{0})
+		s, v := fixedKey(t)
+		w, err := tlog.NewWriter(ctx, tlog.WriterConfig{Storage: st, Origin: origin, Signer: s, Verifier: v, Size: 500})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, hs := framedRun(500, n)
+		if _, err := w.AppendFramed(ctx, b, hs); err != nil {
+			t.Fatal(err)
+		}
+		if c, _ := w.Checkpoint(ctx); c.Size != n {
+			t.Fatalf("size %d", c.Size)
+		}
+		if got := objects(st); !maps.EqualFunc(got, objects(want), bytes.Equal) {
+			t.Fatal("the resumed log's objects differ")
+		}
+		// An entry that differs from the log's, in the middle of a run:
+		// refused, the entries before it appended.
+		w, err = tlog.NewWriter(ctx, tlog.WriterConfig{Storage: st, Origin: origin, Signer: s, Verifier: v, Size: 500})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, hs = framedRun(500, 600)
+		hs[40][0] ^= 1
+		if _, err := w.AppendFramed(ctx, b, hs); !errors.Is(err, tlog.ErrDiverged) || !strings.Contains(err.Error(), "entry 540") {
+			t.Fatalf("a different entry 540: %v", err)
+		}
+		if w.Size() != 540 {
+			t.Fatalf("size %d after the refused entry, want 540", w.Size())
+		}
+	})
+	t.Run("refused", func(t *testing.T) {
+		w := newWriter(t, tlog.NewMem(), 0)
+		b, hs := framedRun(0, 10)
+		long := tlog.Entry{Record: bytes.Repeat([]byte("x"), tlog.MaxEntry)}
+		bl, _, _ := long.AppendFramed(nil)
+		for name, run := range map[string]struct {
+			b  []byte
+			hs []tlog.Hash
+		}{
+			"fewer hashes than entries": {b, hs[:9]},
+			"more hashes than entries":  {b[:len(b)-1], hs},
+			"a record stored apart":     {bl, hs[:1]},
+		} {
+			if _, err := w.AppendFramed(ctx, run.b, run.hs); err == nil {
+				t.Errorf("%s: taken", name)
+			}
+		}
+	})
 }
 
 func TestOpenCheckpointQuorum(t *testing.T) {

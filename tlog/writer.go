@@ -82,18 +82,21 @@ type Writer struct {
 	opsWG  sync.WaitGroup
 	opsErr atomic.Pointer[error]
 	closed bool
-	// spare holds bundle buffers written and free again.
-	spare chan []byte
+	// spareBundles and spareTiles hold the buffers of full bundles and
+	// tiles written and free again: a bundle and a tile every 256
+	// entries would otherwise be garbage.
+	spareBundles, spareTiles chan []byte
 }
 
 // writeOp is a Put (data not nil) or a Delete, or, with done set, a
 // marker that everything before it was done.
 type writeOp struct {
-	name    string
-	data    []byte
-	del     bool
-	recycle bool // data is a bundle buffer to reuse once written
-	done    chan struct{}
+	name string
+	data []byte
+	del  bool
+	// spare, if set, takes data, to be reused, once it is written.
+	spare chan []byte
+	done  chan struct{}
 }
 
 // ErrDiverged is the error of an entry that differs from the one a log
@@ -121,7 +124,7 @@ func NewWriter(ctx context.Context, cfg WriterConfig) (*Writer, error) {
 		return nil, err
 	}
 	w.ops = make(chan writeOp, 256)
-	w.spare = make(chan []byte, 4)
+	w.spareBundles, w.spareTiles = make(chan []byte, 32), make(chan []byte, 32)
 	w.opsWG.Add(1)
 	go w.writeLoop()
 	return w, nil
@@ -192,9 +195,9 @@ func (w *Writer) writeLoop() {
 			err = fmt.Errorf("log: %w", err)
 			w.opsErr.CompareAndSwap(nil, &err)
 		}
-		if op.recycle {
+		if op.spare != nil {
 			select {
-			case w.spare <- op.data[:0]:
+			case op.spare <- op.data[:0]:
 			default:
 			}
 		}
@@ -302,26 +305,97 @@ func (w *Writer) Append(ctx context.Context, l Leaf) (uint64, error) {
 		return 0, err
 	}
 	i := w.size
-	if i < w.published.Size {
-		h, err := w.storedLeaf(i)
-		if err != nil {
-			return 0, fmt.Errorf("log: entry %d: %w", i, err)
-		}
-		if h != l.Hash {
-			return 0, fmt.Errorf("log: entry %d hashes to %s, the log holds %s there: %w", i, b64(l.Hash), b64(h), ErrDiverged)
-		}
-	} else if l.Record != nil {
+	if err := w.check(i, l.Hash); err != nil {
+		return 0, err
+	}
+	if i >= w.published.Size && l.Record != nil {
 		w.put(RecordPath(sha256.Sum256(l.Record)), bytes.Clone(l.Record))
 	}
 	w.bundle = binary.BigEndian.AppendUint16(w.bundle, uint16(len(l.Data)))
 	w.bundle = append(w.bundle, l.Data...)
 	w.nb++
-	w.levels[0] = append(w.levels[0], l.Hash)
+	w.grow(l.Hash)
+	return i, nil
+}
+
+// AppendFramed adds entries at the end of the log and returns the first's
+// index: framed holds them one after the other as Entry.AppendFramed
+// frames them, each after its length, and hashes their leaf hashes. It is
+// Append for a run of entries, none of them with its record stored apart
+// (those go through Append): one lock and one copy into the entry bundle
+// a run rather than a record. On an error, the entries before the one it
+// names are appended.
+func (w *Writer) AppendFramed(ctx context.Context, framed []byte, hashes []Hash) (uint64, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.usable(); err != nil {
+		return 0, err
+	}
+	first := w.size
+	from, off := 0, 0 // framed[from:off] is counted in w.nb, not yet in w.bundle
+	var err error
+	for _, h := range hashes {
+		if len(framed)-off < 2+2 {
+			err = fmt.Errorf("log: entry %d: framed entries cut short", w.size)
+			break
+		}
+		n := 2 + int(binary.BigEndian.Uint16(framed[off:]))
+		if len(framed)-off < n {
+			err = fmt.Errorf("log: entry %d: framed entries cut short", w.size)
+			break
+		}
+		if framed[off+3]&flagRecordAt != 0 {
+			err = fmt.Errorf("log: entry %d: its record is stored apart, which Append does", w.size)
+			break
+		}
+		if err = w.check(w.size, h); err != nil {
+			break
+		}
+		off += n
+		w.nb++
+		if w.nb == TileWidth {
+			w.bundle = append(w.bundle, framed[from:off]...)
+			from = off
+		}
+		w.grow(h)
+	}
+	w.bundle = append(w.bundle, framed[from:off]...)
+	if err == nil && off != len(framed) {
+		err = fmt.Errorf("log: %d bytes of framed entries after the last of %d hashes", len(framed)-off, len(hashes))
+	}
+	return first, err
+}
+
+// check checks the leaf hash h of entry i against the one the log holds
+// already, if it does (a resumed writer).
+func (w *Writer) check(i uint64, h Hash) error {
+	if i >= w.published.Size {
+		return nil
+	}
+	stored, err := w.storedLeaf(i)
+	if err != nil {
+		return fmt.Errorf("log: entry %d: %w", i, err)
+	}
+	if stored != h {
+		return fmt.Errorf("log: entry %d hashes to %s, the log holds %s there: %w", i, b64(h), b64(stored), ErrDiverged)
+	}
+	return nil
+}
+
+// grow adds the leaf hash h of the entry last put in the bundle (w.nb
+// counts it) to the tree, and queues the tiles and the bundle it fills.
+func (w *Writer) grow(h Hash) {
+	w.levels[0] = append(w.levels[0], h)
 	w.size++
 	for lv := 0; len(w.levels[lv]) == TileWidth; lv++ {
 		n := int64(w.size>>(TileHeight*(lv+1))) - 1
 		if end := uint64(n+1) << (TileHeight * (lv + 1)); end > w.published.Size {
-			w.putFull(lv, n, TilePath(lv, n, 0), tileData(w.levels[lv]), false)
+			var buf []byte
+			select {
+			case buf = <-w.spareTiles:
+			default:
+			}
+			w.putFull(lv, n, TilePath(lv, n, 0), appendTile(buf, w.levels[lv]), w.spareTiles)
 		}
 		if lv+1 == len(w.levels) {
 			w.levels = append(w.levels, nil)
@@ -332,9 +406,9 @@ func (w *Writer) Append(ctx context.Context, l Leaf) (uint64, error) {
 	if w.nb == TileWidth {
 		n := int64(w.size>>TileHeight) - 1
 		if w.size > w.published.Size {
-			w.putFull(-1, n, EntriesPath(n, 0), w.bundle, true)
+			w.putFull(-1, n, EntriesPath(n, 0), w.bundle, w.spareBundles)
 			select { // the old one is being written
-			case b := <-w.spare:
+			case b := <-w.spareBundles:
 				w.bundle = b
 			default:
 				w.bundle = make([]byte, 0, cap(w.bundle))
@@ -344,7 +418,6 @@ func (w *Writer) Append(ctx context.Context, l Leaf) (uint64, error) {
 		}
 		w.nb = 0
 	}
-	return i, nil
 }
 
 // storedLeaf is the hash the log holds for leaf i, read tile by tile and
@@ -368,7 +441,11 @@ func (w *Writer) storedLeaf(i uint64) (Hash, error) {
 }
 
 func tileData(hs []Hash) []byte {
-	data := make([]byte, 0, len(hs)*sumtlog.HashSize)
+	return appendTile(make([]byte, 0, len(hs)*sumtlog.HashSize), hs)
+}
+
+// appendTile appends the tile of hashes hs to data.
+func appendTile(data []byte, hs []Hash) []byte {
 	for _, h := range hs {
 		data = append(data, h[:]...)
 	}
@@ -378,8 +455,8 @@ func tileData(hs []Hash) []byte {
 // putFull writes a full tile or bundle and removes the partial ones this
 // writer wrote for it, which readers no longer need (c2sp.org/tlog-tiles
 // lets a log delete them; readers fall back to the full tile).
-func (w *Writer) putFull(l int, n int64, path string, data []byte, recycle bool) {
-	w.ops <- writeOp{name: path, data: data, recycle: recycle}
+func (w *Writer) putFull(l int, n int64, path string, data []byte, spare chan []byte) {
+	w.ops <- writeOp{name: path, data: data, spare: spare}
 	k := [2]int64{int64(l), n}
 	for _, p := range w.partials[k] {
 		w.ops <- writeOp{name: p, del: true}
@@ -508,14 +585,17 @@ func (w *Writer) Latest() []byte {
 // AddBody stores a signed body and its signed note (once: a body is named
 // by its SHA-256). The engine calls it before appending the body's
 // records, so the checkpoint that covers them covers the body too.
+//
+// sum must be the body's SHA-256: the one its signature was checked
+// against, which the caller has. AddBody does not hash the body again —
+// it would be the third time, after the ingest and the engine checked the
+// signature — and a reader checks every body against its name
+// (Reader.Body), so a wrong one could not pass unnoticed.
 func (w *Writer) AddBody(sum [32]byte, body, signed []byte) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.bodies[sum] {
 		return nil
-	}
-	if sha256.Sum256(body) != sum {
-		return errors.New("log: the body does not hash to the sum given")
 	}
 	if err := w.usable(); err != nil {
 		return err
