@@ -245,10 +245,8 @@ func (l *Line) candidates(c int) []candidate {
 // side.
 // Where a cell is not clear, Far does not answer and Locate searches.
 func (l *Line) clear(c int, f *frame, list []candidate, centre Location) bool {
-	if len(list) == 0 || centre.BeyondEnd || centre.DistanceM == 0 {
-		return false
-	}
-	if float64(list[0].bound) <= clearMinM {
+	// Off the line, as the lowest bound says, and so never on it.
+	if len(list) == 0 || centre.BeyondEnd || float64(list[0].bound) <= clearMinM {
 		return false
 	}
 	g := l.grid

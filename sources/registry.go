@@ -255,6 +255,16 @@ func Load(path string) (*Registry, error) {
 	return r, nil
 }
 
+// LoadTokens reads a tokens file: one "TOKEN SOURCE-ID" a line; blank
+// lines and lines starting with # are skipped.
+func LoadTokens(path string) (*Registry, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("tokens: %w", err)
+	}
+	return parseTokens(path, data)
+}
+
 // isTokensFile tells a tokens file ("TOKEN SOURCE-ID" lines, comments)
 // from YAML: its first line that says anything has two words and no colon.
 func isTokensFile(data []byte) bool {

@@ -237,11 +237,15 @@ func ensureStream(ctx context.Context, js jetstream.JetStream, spec StreamSpec, 
 	name := spec.Name
 	s, err := js.Stream(ctx, name)
 	if err == nil {
-		if info := s.CachedInfo(); log != nil && info != nil && info.Config.Replicas < max(spec.Replicas, 1) {
+		info := s.CachedInfo()
+		if log == nil || info == nil {
+			return s, nil
+		}
+		if info.Config.Replicas < max(spec.Replicas, 1) {
 			log.Warn("the JetStream stream keeps fewer copies than --replicas asks for; change it with: nats stream edit "+name+" --replicas "+fmt.Sprint(spec.Replicas),
 				"stream", name, "replicas", info.Config.Replicas, "want", spec.Replicas)
 		}
-		if info := s.CachedInfo(); log != nil && info != nil && info.Config.Compression != spec.Compression {
+		if info.Config.Compression != spec.Compression {
 			log.Info("the JetStream stream was created with another compression than asked for now, and keeps it; change it with: nats stream edit "+name+" --compression "+strings.ToLower(spec.Compression.String()),
 				"stream", name, "compression", strings.ToLower(info.Config.Compression.String()), "asked", strings.ToLower(spec.Compression.String()))
 		}

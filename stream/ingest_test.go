@@ -286,11 +286,11 @@ func TestIngestTokens(t *testing.T) {
 	dir := t.TempDir()
 	tf := filepath.Join(dir, "tokens")
 	os.WriteFile(tf, []byte("# token source\ns3cret observer-7\nother   drone.12\n"), 0o600)
-	tokens, err := stream.LoadTokens(tf)
+	reg, err := sources.LoadTokens(tf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := newIngest(t, tokens, 0)
+	f := newIngest(t, reg.Tokens(), 0)
 	body := sighting("t1", 1) + "\n"
 	for _, h := range [][]string{nil, {"Authorization", "Bearer wrong"}, {"Authorization", "Basic czNjcmV0"}} {
 		a := f.post(t, seqType, body, h...)

@@ -1,7 +1,6 @@
 package stream
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
@@ -158,39 +157,4 @@ func Shutdown(srv *http.Server) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return srv.Shutdown(ctx)
-}
-
-// LoadTokens reads a tokens file: one "TOKEN SOURCE-ID" a line; blank lines
-// and lines starting with # are skipped.
-func LoadTokens(path string) (map[string]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("tokens: %w", err)
-	}
-	defer f.Close()
-	tokens := map[string]string{}
-	sc := bufio.NewScanner(f)
-	n := 0
-	for sc.Scan() {
-		n++
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		fields := strings.Fields(line)
-		if len(fields) != 2 {
-			return nil, fmt.Errorf("tokens %s:%d: want \"TOKEN SOURCE-ID\", got %d fields", path, n, len(fields))
-		}
-		if _, dup := tokens[fields[0]]; dup {
-			return nil, fmt.Errorf("tokens %s:%d: token given twice", path, n)
-		}
-		tokens[fields[0]] = fields[1]
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("tokens: %w", err)
-	}
-	if len(tokens) == 0 {
-		return nil, errors.New("tokens: " + path + " holds no token")
-	}
-	return tokens, nil
 }

@@ -310,18 +310,7 @@ func (s *NATSSource) addMessage(b *Batch, stream string, seq uint64, ref int64, 
 		s.warn("a message names its source without proof: its records are taken as unauthenticated", "seq", seq, "source", m.Source)
 		m.Source = ""
 	}
-	if oneRecord(data) {
-		b.AddRecord(feed.Record{File: name, Line: 1, Index: -1, Raw: bytes.TrimSpace(data)}, m)
-		return
-	}
-	fs := feed.NewSource(name, bytes.NewReader(data))
-	for {
-		rec, err := fs.Next()
-		if err != nil { // io.EOF; a bytes.Reader has no other error
-			return
-		}
-		b.AddRecord(rec, m)
-	}
+	addRecords(b, name, data, m)
 }
 
 func (s *NATSSource) authenticate(sig string, data []byte) (*sources.Source, *sources.Signed, error) {
@@ -348,6 +337,22 @@ func (s *NATSSource) warn(msg string, args ...any) {
 
 // oneRecord tells whether a message is one record on one line, which needs
 // no splitting.
+// addRecords adds the records of a message, name, to b, each with m.
+func addRecords(b *Batch, name string, data []byte, m RecordMeta) {
+	if oneRecord(data) {
+		b.AddRecord(feed.Record{File: name, Line: 1, Index: -1, Raw: bytes.TrimSpace(data)}, m)
+		return
+	}
+	fs := feed.NewSource(name, bytes.NewReader(data))
+	for {
+		rec, err := fs.Next()
+		if err != nil { // io.EOF; a bytes.Reader has no other error
+			return
+		}
+		b.AddRecord(rec, m)
+	}
+}
+
 func oneRecord(data []byte) bool {
 	d := bytes.TrimSpace(data)
 	return len(d) > 0 && d[0] == '{' && bytes.IndexByte(d, '\n') < 0 && !bytes.Contains(d, []byte("FeatureCollection"))

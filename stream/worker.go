@@ -1,7 +1,6 @@
 package stream
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -21,7 +20,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/linewatch/linewatch/detect"
-	"github.com/linewatch/linewatch/feed"
 	"github.com/linewatch/linewatch/internal/pipeline"
 )
 
@@ -469,16 +467,5 @@ func splitMessage(b *Batch, stream string, seq uint64, ref int64, data []byte) {
 	defer func() { b.msgs = append(b.msgs, message{seq: seq, ref: ref, first: first, n: b.Len() - first}) }()
 	name := "nats:" + stream + "/" + strconv.FormatUint(seq, 10)
 	m := RecordMeta{Ref: ref, Seq: seq}
-	if oneRecord(data) {
-		b.AddRecord(feed.Record{File: name, Line: 1, Index: -1, Raw: bytes.TrimSpace(data)}, m)
-		return
-	}
-	fs := feed.NewSource(name, bytes.NewReader(data))
-	for {
-		rec, err := fs.Next()
-		if err != nil { // io.EOF; a bytes.Reader has no other error
-			return
-		}
-		b.AddRecord(rec, m)
-	}
+	addRecords(b, name, data, m)
 }

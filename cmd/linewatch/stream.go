@@ -178,14 +178,7 @@ func streamAction(c *cli.Context) error {
 	if err := r.checkWorkerFlags(); err != nil {
 		return err
 	}
-	if err := setMemoryLimit(c); err != nil {
-		return err
-	}
-	var err error
-	if r.line, r.pol, err = loadLine(c); err != nil {
-		return err
-	}
-	if r.sources, err = loadSources(c, r.line, &r.pol); err != nil {
+	if err := r.load(); err != nil {
 		return err
 	}
 	if r.sources != nil && c.String("tokens") != "" {
@@ -541,10 +534,11 @@ func (r *streamRun) startServers() error {
 			StoreError: r.broker.StoreError, Log: r.log,
 		}
 		if name := c.String("tokens"); name != "" {
-			var err error
-			if cfg.Tokens, err = stream.LoadTokens(name); err != nil {
+			reg, err := sources.LoadTokens(name)
+			if err != nil {
 				return unusable(err)
 			}
+			cfg.Tokens = reg.Tokens()
 		}
 		if r.sources.Authenticates() {
 			cfg.Sources = r.sources
@@ -595,6 +589,20 @@ func (r *streamRun) startServers() error {
 		r.log.Info(fmt.Sprintf("metrics on http://%s/metrics", a), "health", "/healthz", "ready", "/readyz")
 	}
 	return nil
+}
+
+// load sets the memory limit and reads the line, the policy and the
+// sources' registry, for an engine and a worker alike.
+func (r *streamRun) load() error {
+	if err := setMemoryLimit(r.c); err != nil {
+		return err
+	}
+	var err error
+	if r.line, r.pol, err = loadLine(r.c); err != nil {
+		return err
+	}
+	r.sources, err = loadSources(r.c, r.line, &r.pol)
+	return err
 }
 
 // metricsToken is the bearer token /metrics, /healthz and /readyz ask

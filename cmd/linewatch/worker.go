@@ -45,14 +45,7 @@ func workerAction(c *cli.Context) error {
 	if err := r.checkNATSFlags(); err != nil {
 		return err
 	}
-	if err := setMemoryLimit(c); err != nil {
-		return err
-	}
-	var err error
-	if r.line, r.pol, err = loadLine(c); err != nil {
-		return err
-	}
-	if r.sources, err = loadSources(c, r.line, &r.pol); err != nil {
+	if err := r.load(); err != nil {
 		return err
 	}
 	// The engines use what a worker prepared only if it names their
