@@ -161,6 +161,15 @@ func NewSource(name string, r io.Reader) *Source {
 	return &Source{name: name, r: r}
 }
 
+// NewBytesSource returns a Source reading the records of b, named name in
+// its records, where b lies: the records' Raw are slices of b, valid as
+// long as b is and unchanged by the Source, and nothing is copied. It is
+// for input already in memory — a request's body, a message — which
+// NewSource over a bytes.Reader would copy into a buffer of its own.
+func NewBytesSource(name string, b []byte) *Source {
+	return &Source{name: name, buf: b[:len(b):len(b)], end: len(b), eof: true}
+}
+
 // Name returns the name of the Source's file.
 func (s *Source) Name() string { return s.name }
 
@@ -203,6 +212,9 @@ func (s *Source) Next() (Record, error) {
 		r, err = s.nextChunk()
 	}
 	r.Offset = s.offsetOf(r.Raw)
+	// Capped, so that appending to a record cannot write over the next
+	// one (of a NewBytesSource, the caller's own input).
+	r.Raw = r.Raw[:len(r.Raw):len(r.Raw)]
 	return r, err
 }
 

@@ -107,10 +107,17 @@ func TestSource(t *testing.T) {
 		"one byte": iotest.OneByteReader,
 		"half":     iotest.HalfReader,
 	}
+	sources := map[string]func(string) *Source{
+		// In memory, read where it lies.
+		"bytes": func(in string) *Source { return NewBytesSource("f.json", []byte(in)) },
+	}
+	for rname, wrap := range readers {
+		sources[rname] = func(in string) *Source { return NewSource("f.json", wrap(strings.NewReader(in))) }
+	}
 	for _, tc := range splitTests {
-		for rname, wrap := range readers {
+		for rname, open := range sources {
 			t.Run(tc.name+"/"+rname, func(t *testing.T) {
-				s := NewSource("f.json", wrap(strings.NewReader(tc.in)))
+				s := open(tc.in)
 				got := readAll(t, s)
 				if len(got) != len(tc.want) {
 					t.Fatalf("got %d records %+v, want %d %+v", len(got), got, len(tc.want), tc.want)
@@ -146,18 +153,28 @@ func TestSourceLongRecords(t *testing.T) {
 
 	// Past MaxRecord: one rejected record; a sequence goes on, a
 	// FeatureCollection ends.
-	s := NewSource("f", strings.NewReader(in))
-	s.MaxRecord = 100 << 10
-	got = readAll(t, s)
-	if len(got) != 3 || got[1].err != "record longer than 102400 bytes" || got[1].line != 2 || len(got[1].raw) != keepRaw ||
-		got[2].raw != f2 || got[2].line != 3 {
-		t.Fatalf("over-long line: %d records, %+v", len(got), got[1].err)
-	}
-	s = NewSource("f", strings.NewReader(fc))
-	s.MaxRecord = 100 << 10
-	got = readAll(t, s)
-	if len(got) != 2 || got[1].index != 1 || got[1].err != "record longer than 102400 bytes" || len(got[1].raw) != keepRaw {
-		t.Fatalf("over-long feature: %d records, %q", len(got), got[len(got)-1].err)
+	// The same in memory (NewBytesSource), where the whole input is there
+	// to see.
+	for _, inMemory := range []bool{false, true} {
+		open := func(text string) *Source {
+			if inMemory {
+				return NewBytesSource("f", []byte(text))
+			}
+			return NewSource("f", strings.NewReader(text))
+		}
+		s := open(in)
+		s.MaxRecord = 100 << 10
+		got = readAll(t, s)
+		if len(got) != 3 || got[1].err != "record longer than 102400 bytes" || got[1].line != 2 || len(got[1].raw) != keepRaw ||
+			got[2].raw != f2 || got[2].line != 3 {
+			t.Fatalf("over-long line (in memory %v): %d records, %+v", inMemory, len(got), got[1].err)
+		}
+		s = open(fc)
+		s.MaxRecord = 100 << 10
+		got = readAll(t, s)
+		if len(got) != 2 || got[1].index != 1 || got[1].err != "record longer than 102400 bytes" || len(got[1].raw) != keepRaw {
+			t.Fatalf("over-long feature (in memory %v): %d records, %q", inMemory, len(got), got[len(got)-1].err)
+		}
 	}
 }
 
@@ -429,15 +446,24 @@ func TestRecordOffset(t *testing.T) {
 	}
 	fc.WriteString("\n]}\n")
 	for name, text := range map[string][]byte{"lines": lines.Bytes(), "crlf": crlf.Bytes(), "rs": rsSeq.Bytes(), "fc": fc.Bytes()} {
-		n := 0
-		readEach(t, NewSource(name, iotest.HalfReader(bytes.NewReader(text))), func(rec Record) {
-			if rec.Offset < 0 || !bytes.Equal(text[rec.Offset:int(rec.Offset)+len(rec.Raw)], rec.Raw) {
-				t.Fatalf("%s: record %d at offset %d: %q is not there", name, n, rec.Offset, rec.Raw)
+		for _, inMemory := range []bool{false, true} {
+			s := NewSource(name, iotest.HalfReader(bytes.NewReader(text)))
+			if inMemory {
+				s = NewBytesSource(name, text)
 			}
-			n++
-		})
-		if n != 3000 {
-			t.Fatalf("%s: %d records", name, n)
+			n := 0
+			readEach(t, s, func(rec Record) {
+				if rec.Offset < 0 || !bytes.Equal(text[rec.Offset:int(rec.Offset)+len(rec.Raw)], rec.Raw) {
+					t.Fatalf("%s (in memory %v): record %d at offset %d: %q is not there", name, inMemory, n, rec.Offset, rec.Raw)
+				}
+				if inMemory && &text[rec.Offset] != &rec.Raw[0] {
+					t.Fatalf("%s: record %d was copied, not read in place", name, n)
+				}
+				n++
+			})
+			if n != 3000 {
+				t.Fatalf("%s (in memory %v): %d records", name, inMemory, n)
+			}
 		}
 	}
 }

@@ -160,7 +160,7 @@ func VerifyBody(src *Source, body, signed []byte) error {
 // lines). A record's ordinal here is the Index of its log entry's body
 // reference.
 func Records(body []byte) ([]feed.Record, error) {
-	src := feed.NewSource("body", bytes.NewReader(body))
+	src := feed.NewBytesSource("body", body)
 	var recs []feed.Record
 	for {
 		rec, err := src.Next()

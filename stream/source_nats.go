@@ -289,7 +289,7 @@ func (s *NATSSource) addMessage(b *Batch, stream string, seq uint64, ref int64, 
 			b.AddBody(signed.Sum, data, signed.Note)
 			body := tlog.BodyRef{Sum: signed.Sum}
 			m.Source, m.Body = src.ID, &body
-			fs := feed.NewSource(name, bytes.NewReader(data))
+			fs := feed.NewBytesSource(name, data)
 			for {
 				rec, err := fs.Next()
 				if err != nil { // io.EOF; a bytes.Reader has no other error
@@ -343,7 +343,7 @@ func addRecords(b *Batch, name string, data []byte, m RecordMeta) {
 		b.AddRecord(feed.Record{File: name, Line: 1, Index: -1, Raw: bytes.TrimSpace(data)}, m)
 		return
 	}
-	fs := feed.NewSource(name, bytes.NewReader(data))
+	fs := feed.NewBytesSource(name, data)
 	for {
 		rec, err := fs.Next()
 		if err != nil { // io.EOF; a bytes.Reader has no other error
