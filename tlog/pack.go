@@ -63,9 +63,17 @@ type pack struct {
 }
 
 // packed reports whether name is one a Dir puts in its pack: a full tile
-// or entry bundle (partial ones are few, and deleted once full).
+// or entry bundle (partial ones are few, and deleted once full), a signed
+// body and its note, a long record — everything that, once written, never
+// changes.
 func packed(name string) bool {
-	return strings.HasPrefix(name, "tile/") && !strings.Contains(name, ".p/")
+	switch {
+	case strings.HasPrefix(name, "tile/"):
+		return !strings.Contains(name, ".p/")
+	case strings.HasPrefix(name, bodiesDir), strings.HasPrefix(name, recordsDir):
+		return true
+	}
+	return false
 }
 
 // openPack opens the pack of a directory for appending: its frames are

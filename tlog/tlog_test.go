@@ -864,8 +864,15 @@ func TestPackDir(t *testing.T) {
 	mem := tlog.NewMem()
 	wp, wm := newWriter(t, packed, 0), newWriter(t, mem, 0)
 	const n = 700
+	body := []byte(strings.Repeat(`{"type":"Feature"}`+"\n", 50))
+	sum := sha256.Sum256(body)
 	for i := range n {
 		for _, w := range []*tlog.Writer{wp, wm} {
+			if i == 100 {
+				if err := w.AddBody(sum, body, []byte("a signed note\n")); err != nil {
+					t.Fatal(err)
+				}
+			}
 			if _, err := w.Append(ctx, leaf(t, entry(i))); err != nil {
 				t.Fatal(err)
 			}
@@ -880,6 +887,12 @@ func TestPackDir(t *testing.T) {
 	wm.Close()
 	if _, err := os.Stat(filepath.Join(root, "tile", "entries", "000")); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("a full bundle written as a file of its own: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(tlog.BodyPath(sum)))); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a signed body written as a file of its own: %v", err)
+	}
+	if !slices.Contains(mem.Names(), tlog.BodyPath(sum)+".note") {
+		t.Fatal("the signed body was not kept")
 	}
 	reader, err := tlog.Open(root)
 	if err != nil {

@@ -591,6 +591,10 @@ func (w *Writer) Latest() []byte {
 // it would be the third time, after the ingest and the engine checked the
 // signature — and a reader checks every body against its name
 // (Reader.Body), so a wrong one could not pass unnoticed.
+//
+// The log keeps body and signed, without copying them, until they are
+// written: the caller must not change them afterwards. (The engine hands
+// it the message the body came in, which nothing changes.)
 func (w *Writer) AddBody(sum [32]byte, body, signed []byte) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -600,8 +604,8 @@ func (w *Writer) AddBody(sum [32]byte, body, signed []byte) error {
 	if err := w.usable(); err != nil {
 		return err
 	}
-	w.put(BodyPath(sum), bytes.Clone(body))
-	w.put(BodyPath(sum)+".note", bytes.Clone(signed))
+	w.put(BodyPath(sum), body)
+	w.put(BodyPath(sum)+".note", signed)
 	if len(w.bodies) > 1<<14 {
 		clear(w.bodies) // a memo, not a record: putting a body again is harmless
 	}
