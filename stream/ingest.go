@@ -16,7 +16,9 @@ import (
 	"mime"
 	"net/http"
 	"os"
+	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -304,7 +306,6 @@ func (h *Ingest) ingest(r *http.Request, ch *charge) (*IngestResponse, error) {
 	if err != nil {
 		return nil, err
 	}
-	body = nil // the records hold copies
 	resp := &IngestResponse{Results: make([]IngestResult, len(recs))}
 	dec := feed.NewDecoder()
 	var s detect.Sighting
@@ -383,47 +384,70 @@ func (h *Ingest) ingestSigned(r *http.Request, ch *charge, src *sources.Source, 
 		return nil, fail(http.StatusRequestEntityTooLarge,
 			"a signed body is stored whole, in one message: it may hold %d bytes, this one has %d; sign and post fewer records at a time", h.maxChunk(), len(body))
 	}
-	// One pass over the records as the engine splits the body
-	// (sources.Records), each decoded once: for the answer, and to check
-	// it names the signer (sources.CheckRecordSources).
-	resp := &IngestResponse{}
-	dec := feed.NewDecoder()
-	var s detect.Sighting
-	now := h.cfg.Now().UnixMicro()
-	maxFuture := h.cfg.MaxFuture.Microseconds()
-	seen := map[idSource]bool{}
-	c := chunk{data: body}
-	fs := feed.NewSource("body", bytes.NewReader(body))
-	for i := 0; ; i++ {
+	// The records as the engine splits the body (sources.Records), each
+	// decoded once: for the answer, and to check it names the signer
+	// (sources.CheckRecordSources). They are decoded on all cores: a
+	// client waits for its answer before it sends the next body.
+	fs := feed.NewBytesSource("body", body)
+	var recs []feed.Record
+	var cut error // what ended the split early, after recs
+	for {
 		rec, err := fs.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return nil, fail(http.StatusBadRequest, "body: %v", err)
+			cut = fail(http.StatusBadRequest, "body: %v", err)
+			break
 		}
 		if err := ch.take(perRecord); err != nil {
-			return nil, err
+			cut = err
+			break
 		}
-		resp.Results = append(resp.Results, IngestResult{Index: i})
-		res := &resp.Results[i]
-		reason := rec.Err
-		if reason == "" {
-			reason = decodeReason(dec.Decode(rec.Raw, &s))
-		}
-		if reason == "" && s.Source != src.ID {
-			if s.Source == "" {
-				return nil, fail(http.StatusUnprocessableEntity, "record %d (id %q) has no properties.source; a signed body's records name their source, %q: nothing was stored", i, s.ID, src.ID)
+		recs = append(recs, rec)
+	}
+	checked := make([]signedRecord, len(recs))
+	now := h.cfg.Now().UnixMicro()
+	parallel(len(recs), 256, func(lo, hi int) {
+		dec := feed.NewDecoder()
+		dec.NoFingerprint = true
+		var s detect.Sighting
+		for i := lo; i < hi; i++ {
+			c := &checked[i]
+			if c.reason = recs[i].Err; c.reason == "" {
+				c.reason = decodeReason(dec.Decode(recs[i].Raw, &s))
 			}
-			return nil, fail(http.StatusUnprocessableEntity, "record %d (id %q) names source %q, but the body is signed by %q: nothing was stored", i, s.ID, s.Source, src.ID)
+			if c.reason == "" {
+				c.id, c.source, c.time = s.ID, s.Source, s.Time
+			}
 		}
-		if reason == "" && s.Time-now > maxFuture {
-			reason = reasonFuture
+	})
+	// In the records' order, as one pass would: the first record naming
+	// another source refuses the body, even when a later one is cut off.
+	resp := &IngestResponse{Results: make([]IngestResult, len(recs))}
+	seen := make(map[idSource]bool, len(recs))
+	maxFuture := h.cfg.MaxFuture.Microseconds()
+	c := chunk{data: body}
+	for i := range checked {
+		k := &checked[i]
+		if k.reason == "" && k.source != src.ID {
+			if k.source == "" {
+				return nil, fail(http.StatusUnprocessableEntity, "record %d (id %q) has no properties.source; a signed body's records name their source, %q: nothing was stored", i, k.id, src.ID)
+			}
+			return nil, fail(http.StatusUnprocessableEntity, "record %d (id %q) names source %q, but the body is signed by %q: nothing was stored", i, k.id, k.source, src.ID)
 		}
-		if !resp.tally(res, reason, s.ID, s.Source, seen) {
+		if k.reason == "" && k.time-now > maxFuture {
+			k.reason = reasonFuture
+		}
+		res := &resp.Results[i]
+		res.Index = i
+		if !resp.tally(res, k.reason, k.id, k.source, seen) {
 			continue
 		}
 		c.index = append(c.index, i)
+	}
+	if cut != nil {
+		return nil, cut
 	}
 	if len(resp.Results) == 0 {
 		return nil, fail(http.StatusBadRequest, "empty body: no records")
@@ -446,6 +470,33 @@ func (h *Ingest) ingestSigned(r *http.Request, ch *charge, src *sources.Source, 
 	}
 	h.stored(nil)
 	return resp, nil
+}
+
+// signedRecord is what the ingest learns of a record of a signed body: why
+// it is rejected, or its id, source and time.
+type signedRecord struct {
+	reason, id, source string
+	time               int64
+}
+
+// parallel calls fn on the ranges of [0, n), at least grain long, that
+// split it among the cores, and returns when all calls have.
+func parallel(n, grain int, fn func(lo, hi int)) {
+	parts := max(1, min(runtime.GOMAXPROCS(0), n/grain))
+	if parts == 1 {
+		fn(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for p := range parts {
+		lo, hi := p*n/parts, (p+1)*n/parts
+		if p == parts-1 {
+			fn(lo, hi) // on this goroutine
+			break
+		}
+		wg.Go(func() { fn(lo, hi) })
+	}
+	wg.Wait()
 }
 
 // storeError refuses a request at once while JetStream cannot store.
@@ -746,7 +797,7 @@ func bodyError(err error, max int64, what string) error {
 // that is not JSON at all is an error (400), as is a FeatureCollection that
 // breaks off.
 func splitBody(body []byte, seq bool, ch *charge) ([]feed.Record, error) {
-	src := feed.NewSource("http", bytes.NewReader(body))
+	src := feed.NewBytesSource("http", body)
 	format, _ := src.Format()
 	if !seq && format != feed.FeatureCollection {
 		// One GeoJSON text, which may span lines.
@@ -764,12 +815,9 @@ func splitBody(body []byte, seq bool, ch *charge) ([]feed.Record, error) {
 		}
 		return []feed.Record{{File: "http", Index: 0, Raw: text}}, nil
 	}
-	var recs []feed.Record
-	// The records' texts, one after another in one buffer rather than one
-	// allocation each: a request of a thousand records makes one. (A
-	// Latin-1 body grows as it becomes UTF-8; the arena then grows too,
-	// and the records already in it keep the old array.)
-	arena := make([]byte, 0, len(body))
+	// The records are read where they lie in the body: their texts are
+	// slices of it, and nothing is copied.
+	recs := make([]feed.Record, 0, bytes.Count(body, []byte{'\n'})+1)
 	for {
 		rec, err := src.Next()
 		if err == io.EOF {
@@ -784,9 +832,6 @@ func splitBody(body []byte, seq bool, ch *charge) ([]feed.Record, error) {
 		if err := ch.take(3*int64(len(rec.Raw)) + perRecord); err != nil {
 			return nil, err
 		}
-		n := len(arena)
-		arena = append(arena, rec.Raw...)
-		rec.Raw = arena[n:len(arena):len(arena)]
 		recs = append(recs, rec)
 	}
 	if len(recs) == 0 {

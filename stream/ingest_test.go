@@ -12,6 +12,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -607,5 +609,87 @@ func TestIngestSignedBodies(t *testing.T) {
 	}
 	if !strings.Contains(string(msg.Data), `"source":"drone"`) || msg.Header.Get(stream.SourceHeader) != "drone" || msg.Header.Get(sources.SignatureHeader) != "" {
 		t.Fatalf("the drone's message %q with headers %v", msg.Data, msg.Header)
+	}
+}
+
+// TestIngestSignedManyRecords posts signed bodies large enough that their
+// records are checked on several cores: the answer is the one a pass in
+// order gives, record by record, and the first record naming another
+// source refuses the body, however far into it.
+func TestIngestSignedManyRecords(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	b := startBroker(t, t.TempDir())
+	t.Cleanup(b.Close)
+	skey, vkey, _ := note.GenerateKey(rand.Reader, "obs-a")
+	signer, _ := note.NewSigner(skey)
+	ver, _ := note.NewVerifier(vkey)
+	reg, err := sources.New(&sources.Source{ID: "obs-a", Key: vkey, Verifier: ver})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := stream.NewMetrics()
+	h := stream.NewIngest(stream.IngestConfig{JS: b.JS, Subject: testSubject, Sources: reg, MaxFuture: detect.DefaultPolicy().MaxFuture, Metrics: m})
+	srv := httptest.NewServer(stream.Mux(h, m, ""))
+	t.Cleanup(srv.Close)
+	f := &ingestFixture{broker: b, srv: srv, metrics: m}
+	const n = 1500
+	body := func(others ...int) string {
+		var sb strings.Builder
+		for i := range n {
+			switch {
+			case slices.Contains(others, i):
+				sb.WriteString(strings.Replace(sighting(fmt.Sprintf("r%d", i), 1), `"someone"`, `"drone"`, 1))
+			case i%97 == 5:
+				sb.WriteString(`{"type":"Feature","broken`)
+			case i%101 == 7:
+				sb.WriteString(strings.Replace(sighting(fmt.Sprintf("r%d", i-1), 1), `"someone"`, `"obs-a"`, 1)) // the id before's
+			default:
+				sb.WriteString(strings.Replace(sighting(fmt.Sprintf("r%d", i), 1), `"someone"`, `"obs-a"`, 1))
+			}
+			sb.WriteByte('\n')
+		}
+		return sb.String()
+	}
+	post := func(text string) answer {
+		sig, err := sources.SignBody(signer, "obs-a", []byte(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f.post(t, seqType, text, sources.SignatureHeader, sig)
+	}
+	for _, other := range []int{1, 1200, n - 1} {
+		a := post(body(other, n-1)) // the first of them is named
+		if a.code != 422 || !strings.Contains(a.body, fmt.Sprintf(`record %d (id \"r%d\") names source \"drone\"`, other, other)) {
+			t.Fatalf("record %d of another source: %d %s", other, a.code, a.body)
+		}
+	}
+	a := post(body())
+	if a.code != 202 || len(a.resp.Results) != n {
+		t.Fatalf("%d %.300s", a.code, a.body)
+	}
+	var acc, rej, dup int
+	for i, r := range a.resp.Results {
+		want := "accepted"
+		switch {
+		case i%97 == 5:
+			want = "rejected"
+			rej++
+		case i%101 == 7 && (i-1)%97 != 5:
+			want = "duplicate"
+			dup++
+		default:
+			acc++
+		}
+		if r.Index != i || r.Status != want {
+			t.Fatalf("result %d: %+v, want index %d %s", i, r, i, want)
+		}
+	}
+	if a.resp.Accepted != acc || a.resp.Rejected != rej || a.resp.Duplicate != dup {
+		t.Fatalf("counts %d/%d/%d, want %d/%d/%d", a.resp.Accepted, a.resp.Rejected, a.resp.Duplicate, acc, rej, dup)
+	}
+	// A signed body is stored whole, as signed: the engine rejects again
+	// what the answer rejected.
+	if got := f.stored(t); len(got) != n {
+		t.Fatalf("%d records stored, want the body's %d", len(got), n)
 	}
 }
