@@ -817,7 +817,9 @@ func splitBody(body []byte, seq bool, ch *charge) ([]feed.Record, error) {
 	}
 	// The records are read where they lie in the body: their texts are
 	// slices of it, and nothing is copied.
-	recs := make([]feed.Record, 0, bytes.Count(body, []byte{'\n'})+1)
+	// (Not sized by the body's newlines: a body of blank lines would
+	// claim memory the budget never charged.)
+	var recs []feed.Record
 	for {
 		rec, err := src.Next()
 		if err == io.EOF {
