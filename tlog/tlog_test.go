@@ -971,3 +971,48 @@ func TestPackDir(t *testing.T) {
 		t.Fatalf("a changed byte in the pack: %v", err)
 	}
 }
+
+// TestPackDirReadsOlderFiles: a log directory an earlier engine wrote kept
+// each signed body in a file of its own. An engine resuming it with the
+// pack, and a reader, still find those bodies, and a body put again goes
+// into the pack.
+func TestPackDirReadsOlderFiles(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	body := []byte(`{"type":"Feature"}` + "\n")
+	name := tlog.BodyPath(sha256.Sum256(body))
+	older, err := tlog.NewDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := older.Put(ctx, name, body); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(name))); err != nil {
+		t.Fatalf("the older layout: %v", err)
+	}
+	packed, err := tlog.NewPackDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader, err := tlog.Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for what, f := range map[string]tlog.Fetcher{"the engine's directory": packed, "a reader": reader} {
+		if got, err := f.Get(ctx, name); err != nil || !bytes.Equal(got, body) {
+			t.Errorf("%s: %q, %v", what, got, err)
+		}
+	}
+	other := []byte(`{"type":"Feature","id":2}` + "\n")
+	oname := tlog.BodyPath(sha256.Sum256(other))
+	if err := packed.Put(ctx, oname, other); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(oname))); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a body put with the pack made a file: %v", err)
+	}
+	if got, err := packed.Get(ctx, oname); err != nil || !bytes.Equal(got, other) {
+		t.Fatalf("the packed body: %q, %v", got, err)
+	}
+}
