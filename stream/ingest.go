@@ -296,11 +296,11 @@ func (h *Ingest) ingest(r *http.Request, ch *charge) (*IngestResponse, error) {
 		return nil, err
 	}
 	if signature != "" {
-		src, _, err := h.cfg.Sources.Authenticate(r.Header.Get("Authorization"), signature, body)
+		src, signed, err := h.cfg.Sources.Authenticate(r.Header.Get("Authorization"), signature, body)
 		if err != nil {
 			return nil, fail(http.StatusUnauthorized, "%v", err)
 		}
-		return h.ingestSigned(r, ch, src, signature, body)
+		return h.ingestSigned(r, ch, src, signature, body, signed.Sum)
 	}
 	recs, err := splitBody(body, seq, ch)
 	if err != nil {
@@ -318,7 +318,8 @@ func (h *Ingest) ingest(r *http.Request, ch *charge) (*IngestResponse, error) {
 	// lets ingest keep up with a busy feed.
 	var chunks []chunk
 	var cur *chunk
-	seen := make(map[idSource]bool, len(recs))
+	seen := seenMap()
+	defer putSeen(seen)
 	size := len(recs) // of the records with their newlines: what a chunk will hold at most
 	for _, rec := range recs {
 		size += len(rec.Raw)
@@ -379,7 +380,7 @@ func (h *Ingest) ingest(r *http.Request, ch *charge) (*IngestResponse, error) {
 // engine rejects them again, for the same reasons. A body that has a
 // record naming another source than the signer's is refused (422): it
 // would make the source speak for another.
-func (h *Ingest) ingestSigned(r *http.Request, ch *charge, src *sources.Source, signature string, body []byte) (*IngestResponse, error) {
+func (h *Ingest) ingestSigned(r *http.Request, ch *charge, src *sources.Source, signature string, body []byte, sum [32]byte) (*IngestResponse, error) {
 	if len(body) > h.maxChunk() {
 		return nil, fail(http.StatusRequestEntityTooLarge,
 			"a signed body is stored whole, in one message: it may hold %d bytes, this one has %d; sign and post fewer records at a time", h.maxChunk(), len(body))
@@ -425,7 +426,8 @@ func (h *Ingest) ingestSigned(r *http.Request, ch *charge, src *sources.Source, 
 	// In the records' order, as one pass would: the first record naming
 	// another source refuses the body, even when a later one is cut off.
 	resp := &IngestResponse{Results: make([]IngestResult, len(recs))}
-	seen := make(map[idSource]bool, len(recs))
+	seen := seenMap()
+	defer putSeen(seen)
 	maxFuture := h.cfg.MaxFuture.Microseconds()
 	c := chunk{data: body}
 	for i := range checked {
@@ -457,7 +459,9 @@ func (h *Ingest) ingestSigned(r *http.Request, ch *charge, src *sources.Source, 
 	}
 	subject := PublishSubject(h.cfg.Subject, src.ID)
 	m := &nats.Msg{Subject: subject, Data: body, Header: nats.Header{}}
-	m.Header.Set(jetstream.MsgIDHeader, chunkID(subject, body))
+	// The body's SHA-256, which its signature was checked against, names
+	// it: hashing it again for its message id would cost as much again.
+	m.Header.Set(jetstream.MsgIDHeader, chunkID(subject, sum[:]))
 	m.Header.Set(SourceHeader, src.ID)
 	m.Header.Set(sources.SignatureHeader, signature)
 	f, err := h.cfg.JS.PublishMsgAsync(m)
@@ -470,6 +474,21 @@ func (h *Ingest) ingestSigned(r *http.Request, ch *charge, src *sources.Source, 
 	}
 	h.stored(nil)
 	return resp, nil
+}
+
+// seenMaps keeps the maps of a request's ids for the next requests: a map
+// of a thousand keys is most of what a request allocates.
+var seenMaps = sync.Pool{New: func() any { return map[idSource]bool{} }}
+
+func seenMap() map[idSource]bool { return seenMaps.Get().(map[idSource]bool) }
+
+// putSeen gives a map back, unless a request of many records grew it: it
+// would hold memory no request's budget counts.
+func putSeen(m map[idSource]bool) {
+	if len(m) <= 4096 {
+		clear(m)
+		seenMaps.Put(m)
+	}
 }
 
 // signedRecord is what the ingest learns of a record of a signed body: why
