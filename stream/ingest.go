@@ -835,9 +835,9 @@ func splitBody(body []byte, seq bool, ch *charge) ([]feed.Record, error) {
 		return []feed.Record{{File: "http", Index: 0, Raw: text}}, nil
 	}
 	// The records are read where they lie in the body: their texts are
-	// slices of it, and nothing is copied.
-	// (Not sized by the body's newlines: a body of blank lines would
-	// claim memory the budget never charged.)
+	// slices of it, and nothing is copied. Their slice grows as they are
+	// charged, not sized ahead by the body's newlines: a body of blank
+	// lines would claim memory the budget never charged.
 	var recs []feed.Record
 	for {
 		rec, err := src.Next()
