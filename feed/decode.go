@@ -69,7 +69,13 @@ type Decoder struct {
 	hash   []byte // the canonical JSON a hash id is made of
 	canon  canonicalizer
 	intern map[string]string // sides and sources seen, to share their strings
+	hashed bool              // the last sighting decoded has a hash id
 }
+
+// HashedID tells whether the sighting Decode made last has no id of its
+// own, and so the hash id SPEC §9 makes of its content (its source
+// included).
+func (d *Decoder) HashedID() bool { return d.hashed }
 
 // NewDecoder returns a Decoder.
 func NewDecoder() *Decoder { return new(Decoder) }
@@ -101,7 +107,7 @@ func Decode(raw []byte, s *detect.Sighting) error {
 // are its own, so raw may be reused as soon as Decode returns.
 func (d *Decoder) Decode(raw []byte, s *detect.Sighting) error {
 	*s = detect.Sighting{}
-	d.raw = raw
+	d.raw, d.hashed = raw, false
 	if !d.parseFast(raw) {
 		if err := d.parse(raw); err != nil {
 			return reject("invalid JSON: " + err.Error())
@@ -214,6 +220,7 @@ func (d *Decoder) Decode(raw []byte, s *detect.Sighting) error {
 		d.strs = d.appendText(d.strs, idSpan)
 	} else {
 		d.strs = d.appendHashID(d.strs, s, side, track, source)
+		d.hashed = true
 	}
 	idEnd := len(d.strs)
 	d.strs = d.appendText(d.strs, track)

@@ -197,3 +197,26 @@ func TestHashIDNumericTrack(t *testing.T) {
 		t.Errorf("track 7.0 has the hash id of track 7")
 	}
 }
+
+func TestHashedID(t *testing.T) {
+	const geom = `"geometry":{"type":"Point","coordinates":[37.5,47.9]}`
+	d := NewDecoder()
+	var s detect.Sighting
+	for _, tc := range []struct {
+		rec    string
+		hashed bool
+	}{
+		{`{"type":"Feature","id":"a",` + geom + `,"properties":{"time":"2024-01-01T00:00:00Z"}}`, false},
+		{`{"type":"Feature",` + geom + `,"properties":{"time":"2024-01-01T00:00:00Z"}}`, true},
+		{`{"type":"Feature",` + geom + `,"properties":{"id":7,"time":"2024-01-01T00:00:00Z"}}`, false},
+		{`{"type":"Feature","id":"",` + geom + `,"properties":{"time":"2024-01-01T00:00:00Z"}}`, true},
+		{`{"type":"Feature","id":"b",` + geom + `,"properties":{"time":"2024-01-01T00:00:00Z"}}`, false},
+	} {
+		if err := d.Decode([]byte(tc.rec), &s); err != nil {
+			t.Fatalf("%s: %v", tc.rec, err)
+		}
+		if d.HashedID() != tc.hashed || strings.HasPrefix(s.ID, "h-") != tc.hashed {
+			t.Errorf("%s: id %q, HashedID %v, want %v", tc.rec, s.ID, d.HashedID(), tc.hashed)
+		}
+	}
+}

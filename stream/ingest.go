@@ -591,7 +591,13 @@ func (h *Ingest) check(dec *feed.Decoder, rec *feed.Record, s *detect.Sighting, 
 			return "properties is not an object"
 		}
 		rec.Raw = raw
-		if err := decodeReason(dec.Decode(rec.Raw, s)); err != "" {
+		// The record as stored names the token's source. Decoding it
+		// again would find what the first decoding found, but for that
+		// source, and for the id a record without one has: a hash of its
+		// content, source included.
+		if !dec.HashedID() {
+			s.Source = source
+		} else if err := decodeReason(dec.Decode(rec.Raw, s)); err != "" {
 			return err
 		}
 	}

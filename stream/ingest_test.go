@@ -21,6 +21,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/linewatch/linewatch/detect"
+	"github.com/linewatch/linewatch/feed"
 	"github.com/linewatch/linewatch/sources"
 	"github.com/linewatch/linewatch/stream"
 )
@@ -327,6 +328,26 @@ func TestIngestTokens(t *testing.T) {
 	}
 	if m.Subject != "linewatch.sightings.drone_12" {
 		t.Errorf("subject %q", m.Subject)
+	}
+
+	// A record without an id is answered with the hash id of the record
+	// as stored, the token's source in it, and of no other; one with an
+	// id, with its id, and a duplicate of it as one.
+	noID := `{"type":"Feature","geometry":{"type":"Point","coordinates":[37.5,47.9]},"properties":{"time":"2024-01-01T00:04:00Z","side":"RU","source":"someone"}}`
+	a = f.post(t, seqType, noID+"\n"+sighting("t4", 4)+"\n"+sighting("t4", 5)+"\n", "Authorization", "Bearer s3cret")
+	if a.code != 202 || a.resp.Accepted != 2 || a.resp.Duplicate != 1 || a.resp.Results[1].ID != "t4" {
+		t.Fatalf("status %d %s", a.code, a.body)
+	}
+	got = f.stored(t)
+	var asStored, asSent detect.Sighting
+	if err := feed.Decode([]byte(got[3]), &asStored); err != nil || asStored.Source != "observer-7" {
+		t.Fatalf("stored %s: %v", got[3], err)
+	}
+	if err := feed.Decode([]byte(noID), &asSent); err != nil || asSent.ID == asStored.ID {
+		t.Fatalf("the hash id does not depend on the source: %v", err)
+	}
+	if a.resp.Results[0].ID != asStored.ID {
+		t.Errorf("answered id %q, the record stored has %q", a.resp.Results[0].ID, asStored.ID)
 	}
 }
 
