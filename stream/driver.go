@@ -80,6 +80,7 @@ type Driver struct {
 	// checkpoint of the log covers them; ends are where each ends.
 	alerts  []byte
 	ends    []int
+	aw      *alertWriter // with a log, writes them while the engine goes on
 	signing map[string]bool
 
 	rejBuf    []byte
@@ -228,11 +229,25 @@ func (d *Driver) Run(ctx context.Context, src Source) (err error) {
 		}
 	}
 	defer d.closeLog()
+	if d.log != nil {
+		d.aw = newAlertWriter(d)
+		defer func() {
+			if werr := d.aw.close(); err == nil {
+				err = werr
+			}
+			d.aw = nil
+		}()
+	}
 	// The sink: each batch offered to the engine in input order, and a
 	// checkpoint when due — after so many records, or so much time even
 	// while the input is idle.
 	var sinkErr error
 	sink := func(b *Batch) error {
+		if d.aw != nil {
+			if sinkErr = d.aw.failed(); sinkErr != nil {
+				return sinkErr
+			}
+		}
 		if sinkErr = d.process(b); sinkErr != nil {
 			return sinkErr
 		}
@@ -290,6 +305,9 @@ func (d *Driver) Run(ctx context.Context, src Source) (err error) {
 	}
 	if runErr != nil {
 		// Leave the last checkpoint as it is: a restart resumes from it.
+		if d.aw != nil {
+			d.aw.drain()
+		}
 		d.cfg.Alerts.Flush()
 		return runErr
 	}
@@ -381,15 +399,18 @@ func (d *Driver) process(b *Batch) error {
 	}
 	d.sinceCkpt += int64(b.Len())
 	if len(d.ends) > 0 {
-		if err := d.writeAlerts(); err != nil {
-			return err
-		}
-		if closed > 0 && !b.sealed.IsZero() {
-			lat := time.Since(b.sealed)
-			d.closedN += int64(closed)
-			d.closedMax = max(d.closedMax, lat)
-			for range closed {
-				d.cfg.Metrics.closedLatency.Observe(lat.Seconds())
+		if d.aw != nil {
+			// Written once a checkpoint of the log covers them, while
+			// the engine goes on.
+			if err := d.aw.add(closed, b.sealed); err != nil {
+				return err
+			}
+		} else {
+			if err := d.writeAlerts(); err != nil {
+				return err
+			}
+			if closed > 0 && !b.sealed.IsZero() {
+				d.observeClosed(closed, time.Since(b.sealed))
 			}
 		}
 	}
@@ -489,10 +510,25 @@ func (d *Driver) emit(a detect.Alert, tree tlog.Checkpoint) {
 	d.ends = append(d.ends, len(d.alerts))
 }
 
+// observeClosed counts closed alerts written lat after the record that
+// closed them was read.
+func (d *Driver) observeClosed(closed int, lat time.Duration) {
+	d.closedN += int64(closed)
+	d.closedMax = max(d.closedMax, lat)
+	for range closed {
+		d.cfg.Metrics.closedLatency.Observe(lat.Seconds())
+	}
+}
+
 // writeAlerts writes the alerts made since the last call and flushes
 // them; with a log, a checkpoint covering them is published first, so that
 // no alert leaves before the tree it names is signed and durable.
 func (d *Driver) writeAlerts() error {
+	if d.aw != nil {
+		if err := d.aw.drain(); err != nil {
+			return err
+		}
+	}
 	if len(d.ends) == 0 {
 		return nil
 	}
@@ -530,6 +566,13 @@ func (d *Driver) reject(r *feed.Record, reason string) error {
 // size and root, so that a restart finds in the log every entry the
 // checkpoint counts.
 func (d *Driver) checkpoint() error {
+	if d.aw != nil {
+		// The alerts handed to the writer first: the checkpoint records
+		// the output as written.
+		if err := d.aw.drain(); err != nil {
+			return err
+		}
+	}
 	d.lastCkpt = time.Now()
 	d.sinceCkpt = 0
 	if d.cfg.Store == nil {

@@ -12,7 +12,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"golang.org/x/mod/sumdb/note"
@@ -381,4 +383,93 @@ func httpDo(h http.Handler, method, path string, body []byte) *httptest.Response
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(method, path, bytes.NewReader(body)))
 	return rec
+}
+
+// coveredSink is an AlertSink that checks, as each alert is written, that
+// the log's published checkpoint already covers the tree the alert names,
+// and that no two writes overlap.
+type coveredSink struct {
+	t       *testing.T
+	store   tlog.Storage
+	ver     note.Verifier
+	inWrite atomic.Bool
+	n       int
+	buf     bytes.Buffer
+	stream.AlertSink
+}
+
+func (s *coveredSink) Write(alert []byte) error {
+	if !s.inWrite.CompareAndSwap(false, true) {
+		s.t.Error("two alerts written at once")
+	}
+	defer s.inWrite.Store(false)
+	_, l, err := tlog.CutAlertLog(alert)
+	if err != nil || l == nil {
+		s.t.Errorf("alert %d without its log member: %v", s.n, err)
+		return nil
+	}
+	msg, err := s.store.Get(context.Background(), tlog.CheckpointName)
+	if err != nil {
+		s.t.Errorf("alert %d (tree of %d) written before any checkpoint: %v", s.n, l.Size, err)
+		return nil
+	}
+	sigs, err := tlog.OpenCheckpoint(msg, []note.Verifier{s.ver}, 1)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if sigs.Checkpoint.Size < l.Size {
+		s.t.Errorf("alert %d names a tree of %d entries, but the published checkpoint holds %d", s.n, l.Size, sigs.Checkpoint.Size)
+	}
+	s.n++
+	s.buf.Write(alert)
+	s.buf.WriteByte('\n')
+	return nil
+}
+
+func (s *coveredSink) Flush() error         { return nil }
+func (s *coveredSink) Sync() error          { return nil }
+func (s *coveredSink) State() []byte        { return nil }
+func (s *coveredSink) Restore([]byte) error { return nil }
+func (s *coveredSink) Close() error         { return nil }
+
+// TestAlertsLeaveAfterTheirCheckpoint: the engine writes each alert only
+// once a published checkpoint of the log covers the tree it names, though
+// it consumes on while the log syncs; and the alerts are those of a run
+// without the log, but for their log members.
+func TestAlertsLeaveAfterTheirCheckpoint(t *testing.T) {
+	pol := detect.DefaultPolicy()
+	line := loadLine(t, "front-2024")
+	feed := bytes.NewBuffer(generate(t, line, scenario(t, 60_000, 7)))
+	lc := newTestLog(t, t.TempDir())
+	sink := &coveredSink{t: t, store: lc.Storage, ver: lc.Verifier}
+	d := stream.New(stream.Config{Judge: detect.NewJudge(line, pol), Alerts: sink, Finite: true, Log: lc,
+		CheckpointRecords: 1 << 40, CheckpointEvery: time.Hour})
+	if err := d.Run(context.Background(), &stream.ReaderSource{Name: "-", R: bytes.NewReader(feed.Bytes())}); err != nil {
+		t.Fatal(err)
+	}
+	if sink.n < 3 {
+		t.Fatalf("%d alerts: the scenario should make more", sink.n)
+	}
+
+	var plain bytes.Buffer
+	out, _ := stream.OpenLog("-", &plain)
+	d = stream.New(stream.Config{Judge: detect.NewJudge(line, pol), Alerts: stream.NewFileSink(out), Finite: true})
+	if err := d.Run(context.Background(), &stream.ReaderSource{Name: "-", R: bytes.NewReader(feed.Bytes())}); err != nil {
+		t.Fatal(err)
+	}
+	var cut bytes.Buffer
+	for _, l := range bytes.SplitAfter(sink.buf.Bytes(), []byte("\n")) {
+		if len(l) == 0 {
+			continue
+		}
+		a, _, err := tlog.CutAlertLog(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cut.Write(a)
+		cut.WriteByte('\n')
+	}
+	if cut.String() != plain.String() {
+		t.Errorf("the alerts written with the log differ from those without it, log members aside:\n%.600s\nwant\n%.600s", cut.String(), plain.String())
+	}
 }

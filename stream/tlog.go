@@ -29,8 +29,9 @@ type LogConfig struct {
 	// whose cosignatures POST /v1/cosignature takes.
 	Witnesses []note.Verifier
 	// Published, if set, is called with every new checkpoint the driver
-	// publishes (the signed note), on the driver's goroutine: it must not
-	// block (publishing it to NATS asynchronously, say).
+	// publishes (the signed note), on one of the driver's goroutines, one
+	// call at a time: it must not block (publishing it to NATS
+	// asynchronously, say).
 	Published func(signed []byte)
 
 	cur atomic.Pointer[tlog.Writer]

@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 	sumtlog "golang.org/x/mod/sumdb/tlog"
@@ -1014,5 +1015,86 @@ func TestPackDirReadsOlderFiles(t *testing.T) {
 	}
 	if got, err := packed.Get(ctx, oname); err != nil || !bytes.Equal(got, other) {
 		t.Fatalf("the packed body: %q, %v", got, err)
+	}
+}
+
+// slowSync is a storage whose Sync waits until it is let go.
+type slowSync struct {
+	*tlog.Mem
+	syncing chan struct{} // a Sync has begun
+	release chan struct{}
+}
+
+func (s *slowSync) Sync(ctx context.Context) error {
+	select {
+	case s.syncing <- struct{}{}:
+	default:
+	}
+	<-s.release
+	return s.Mem.Sync(ctx)
+}
+
+// TestAppendWhileCheckpointing: a checkpoint waiting on storage does not
+// hold up appending; it publishes the tree it took, and the next one
+// publishes the rest.
+func TestAppendWhileCheckpointing(t *testing.T) {
+	ctx := context.Background()
+	st := &slowSync{Mem: tlog.NewMem(), syncing: make(chan struct{}, 1), release: make(chan struct{})}
+	w := newWriter(t, st, 0)
+	defer w.Close()
+	released := false
+	defer func() {
+		if !released { // a failure: let the checkpoint end, and Close
+			close(st.release)
+		}
+	}()
+	for i := range 300 {
+		if _, err := w.Append(ctx, leaf(t, entry(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := w.Tree()
+	type result struct {
+		c   tlog.Checkpoint
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		c, err := w.Checkpoint(ctx)
+		done <- result{c, err}
+	}()
+	<-st.syncing
+	appended := make(chan error, 1)
+	go func() {
+		for i := 300; i < 600; i++ {
+			if _, err := w.Append(ctx, leaf(t, entry(i))); err != nil {
+				appended <- err
+				return
+			}
+		}
+		appended <- nil
+	}()
+	select {
+	case err := <-appended:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("appending waited for the checkpoint's sync")
+	}
+	close(st.release)
+	released = true
+	r := <-done
+	if r.err != nil || r.c != want {
+		t.Fatalf("the checkpoint published %+v (%v), want the tree taken when it began, %+v", r.c, r.err, want)
+	}
+	msg, _ := st.Get(ctx, tlog.CheckpointName)
+	sigs, err := tlog.OpenCheckpoint(msg, []note.Verifier{fixedVerifier}, 1)
+	if err != nil || sigs.Checkpoint != want {
+		t.Fatalf("stored checkpoint %+v (%v), want %+v", sigs, err, want)
+	}
+	c, err := w.Checkpoint(ctx)
+	if err != nil || c.Size != 600 || c != w.Tree() {
+		t.Fatalf("the next checkpoint: %+v, %v", c, err)
 	}
 }

@@ -50,7 +50,10 @@ type WriterConfig struct {
 // its own checkpoint, which must record the log's size and root (Tree)
 // when it is taken.
 type Writer struct {
-	mu       sync.Mutex
+	mu sync.Mutex
+	// pub orders the publishing of checkpoints and cosignatures, which
+	// wait on storage without holding mu.
+	pub      sync.Mutex
 	store    Storage
 	origin   string
 	signer   note.Signer
@@ -236,6 +239,8 @@ func (w *Writer) flush() error {
 // Close waits for the writes under way and stops the writer. Entries
 // appended since the last Checkpoint are not published.
 func (w *Writer) Close() error {
+	w.pub.Lock() // after a checkpoint under way
+	defer w.pub.Unlock()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
@@ -526,14 +531,22 @@ func (w *Writer) Tree() Checkpoint {
 // sync. A tree no larger than the published one is not published again
 // (a log never moves its checkpoint back); its head is returned all the
 // same.
+//
+// Appending goes on while a checkpoint waits for its writes and syncs:
+// the tree is taken, and its partial tiles queued, under the writer's
+// lock, which the waiting does not hold. Checkpoints (and cosignatures)
+// are published one at a time.
 func (w *Writer) Checkpoint(ctx context.Context) (Checkpoint, error) {
+	w.pub.Lock()
+	defer w.pub.Unlock()
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	c := Checkpoint{Origin: w.origin, Size: w.size, Root: w.rootLocked()}
 	if err := w.usable(); err != nil {
+		w.mu.Unlock()
 		return c, err
 	}
 	if c.Size <= w.published.Size {
+		defer w.mu.Unlock()
 		if c.Size == w.published.Size && c.Root != w.published.Root {
 			return c, fmt.Errorf("log: at %d entries the root is %s, the published checkpoint says %s: %w", c.Size, b64(c.Root), b64(w.published.Root), ErrDiverged)
 		}
@@ -554,7 +567,12 @@ func (w *Writer) Checkpoint(ctx context.Context) (Checkpoint, error) {
 		w.put(p, bytes.Clone(w.bundle))
 		w.partials[[2]int64{-1, n}] = append(w.partials[[2]int64{-1, n}], p)
 	}
-	if err := w.flush(); err != nil {
+	done := make(chan struct{})
+	w.ops <- writeOp{done: done} // after everything the tree needs
+	w.mu.Unlock()
+
+	<-done
+	if err := w.asyncErr(); err != nil {
 		return c, err
 	}
 	if err := w.store.Sync(ctx); err != nil {
@@ -570,7 +588,9 @@ func (w *Writer) Checkpoint(ctx context.Context) (Checkpoint, error) {
 	if err := w.store.Sync(ctx); err != nil {
 		return c, fmt.Errorf("log: %w", err)
 	}
+	w.mu.Lock()
 	w.published, w.latest = c, msg
+	w.mu.Unlock()
 	return c, nil
 }
 
@@ -616,9 +636,12 @@ func (w *Writer) AddBody(sum [32]byte, body, signed []byte) error {
 // AddCosignature gathers a witness's cosignature of the latest checkpoint
 // (see MergeCosignatures) and publishes the checkpoint with it.
 func (w *Writer) AddCosignature(ctx context.Context, cosigned []byte, witnesses []note.Verifier) ([]string, error) {
+	w.pub.Lock()
+	defer w.pub.Unlock()
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	merged, added, err := MergeCosignatures(w.latest, cosigned, w.verifier, witnesses)
+	latest := w.latest
+	w.mu.Unlock()
+	merged, added, err := MergeCosignatures(latest, cosigned, w.verifier, witnesses)
 	if err != nil || len(added) == 0 {
 		return added, err
 	}
@@ -628,7 +651,9 @@ func (w *Writer) AddCosignature(ctx context.Context, cosigned []byte, witnesses 
 	if err := w.store.Sync(ctx); err != nil {
 		return nil, fmt.Errorf("log: %w", err)
 	}
+	w.mu.Lock()
 	w.latest = merged
+	w.mu.Unlock()
 	return added, nil
 }
 
