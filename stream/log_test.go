@@ -442,13 +442,24 @@ func TestAlertsLeaveAfterTheirCheckpoint(t *testing.T) {
 	feed := bytes.NewBuffer(generate(t, line, scenario(t, 60_000, 7)))
 	lc := newTestLog(t, t.TempDir())
 	sink := &coveredSink{t: t, store: lc.Storage, ver: lc.Verifier}
+	// Checkpoints of its own every 5,000 records too, which, with
+	// nothing to resume from, publish the log's as the alerts do.
 	d := stream.New(stream.Config{Judge: detect.NewJudge(line, pol), Alerts: sink, Finite: true, Log: lc,
-		CheckpointRecords: 1 << 40, CheckpointEvery: time.Hour})
+		CheckpointRecords: 5000, CheckpointEvery: time.Hour})
 	if err := d.Run(context.Background(), &stream.ReaderSource{Name: "-", R: bytes.NewReader(feed.Bytes())}); err != nil {
 		t.Fatal(err)
 	}
 	if sink.n < 3 {
 		t.Fatalf("%d alerts: the scenario should make more", sink.n)
+	}
+	// When Run returns, the log's last checkpoint holds every record.
+	msg, err := lc.Storage.Get(context.Background(), tlog.CheckpointName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last, err := tlog.OpenCheckpoint(msg, []note.Verifier{lc.Verifier}, 1)
+	if err != nil || int64(last.Checkpoint.Size) != d.Counts().Read {
+		t.Fatalf("the last checkpoint %+v (%v), for %d records read", last, err, d.Counts().Read)
 	}
 
 	var plain bytes.Buffer
