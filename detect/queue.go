@@ -6,7 +6,9 @@ package detect
 // lesser of the run's first and the heap's: the order a heap alone gives,
 // for a fraction of its work, since most pushes and pops touch only the
 // ends of the run. less must be a strict order; items equal under it come
-// out in either order.
+// out in either order. (container/heap would box every item in an
+// interface on the engine's hot path; TestQueueIsAHeap holds this queue
+// to its order.)
 type queue[T any] struct {
 	less func(a, b T) bool
 	run  []T // sorted, from head on

@@ -350,11 +350,12 @@ def print_consistency(run, policy_path, title):
         print("Consistency (%s): the %d episodes and %d violations re-derived from the violation"
               " Features (cells, hot cells, joins, figures) agree with linewatch." % (
                   title, len(run.episodes), len(run.points)))
-        return
+        return 0
     print("Consistency (%s): %d disagreements between linewatch's episodes and its violations:" % (
         title, len(problems)))
     for pr in problems[:20]:
         print("  " + pr)
+    return len(problems)
 
 
 def print_episodes(run, places, sector_mid, only=None):
@@ -528,7 +529,7 @@ def cmd_report(a):
     print("Episodes (DeepStateMap), in linewatch's order:")
     print_episodes(ds, places, sector_mid)
     print()
-    print_consistency(ds, a.policy, "DeepStateMap")
+    problems = print_consistency(ds, a.policy, "DeepStateMap")
 
     print()
     print("== Near Avdiivka, Oct 2023 – Feb 2024 (DeepStateMap) ==")
@@ -568,7 +569,9 @@ def cmd_report(a):
         print("Ground truth against NZZ/Liveuamap episodes:")
         print_gt_table(nz, gts, data_start, data_end)
         print()
-        print_consistency(nz, a.policy, "NZZ/Liveuamap")
+        problems += print_consistency(nz, a.policy, "NZZ/Liveuamap")
+    if problems:
+        sys.exit("realcheck: linewatch's episodes disagree with its own violations (above)")
 
 
 def read_policy(path):
@@ -588,6 +591,15 @@ def duration_s(v):
     if not m:
         return None
     return int(m.group(1)) * {"d": 86400, "h": 3600, "m": 60, "s": 1}[m.group(2)]
+
+
+def precision_of(p):
+    """A violation's precision_m. linewatch's violation Features do not repeat it (SPEC §5), but
+    they carry the sighting's other properties, mean_width_m among them, of which
+    cmd_sightings made the precision: half of it."""
+    if p.get("precision_m") is not None:
+        return p["precision_m"]
+    return p.get("mean_width_m", 0) / 2
 
 
 def consistency(run, pol):
@@ -610,9 +622,9 @@ def consistency(run, pol):
         p = pt["properties"]
         w = int((parse_time(p["time"]) - origin).total_seconds() // win)
         cells[(p["party"], int(p["sector"][1:]), w)].append(pt)
-        if p["type"] == "incursion" and p["depth_m"] - (p.get("precision_m") or 0) <= 0:
+        if p["type"] == "incursion" and p["depth_m"] - precision_of(p) <= 0:
             problems.append("%s: an incursion not certainly past the line (depth %s m, precision %s m)"
-                            % (p["id"], p["depth_m"], p.get("precision_m")))
+                            % (p["id"], p["depth_m"], precision_of(p)))
     score = {k: sum(round(pt["properties"]["weight"] * 1e6) for pt in v) for k, v in cells.items()}
     hotc = sorted(k for k in cells if score[k] >= hot)
     parent = {k: k for k in hotc}
@@ -655,7 +667,7 @@ def consistency(run, pol):
             "hot_windows": len({k[2] for k in ks}),
             "strength": round(sum(g["strength"] for g in ground), 4),
             "score": sum(round(pt["properties"]["weight"] * 1e6) for pt in pts) / 1e6,
-            "max_depth_m": max([g["depth_m"] - (g.get("precision_m") or 0) for g in ground] or [0]),
+            "max_depth_m": max([g["depth_m"] - precision_of(g) for g in ground] or [0]),
         }
         for key, v in want.items():
             got = p[key]

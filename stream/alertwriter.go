@@ -48,22 +48,11 @@ func (w *alertWriter) run() {
 }
 
 func (w *alertWriter) write(job alertJob) error {
-	d := w.d
-	if err := d.logCheckpoint(); err != nil {
-		return err
-	}
-	start := 0
-	for _, end := range job.ends {
-		if err := d.cfg.Alerts.Write(job.alerts[start:end]); err != nil {
-			return err
-		}
-		start = end
-	}
-	if err := d.cfg.Alerts.Flush(); err != nil {
+	if err := w.d.publish(job.alerts, job.ends); err != nil {
 		return err
 	}
 	if job.closed > 0 && !job.sealed.IsZero() {
-		d.observeClosed(job.closed, time.Since(job.sealed))
+		w.d.observeClosed(job.closed, time.Since(job.sealed))
 	}
 	return nil
 }

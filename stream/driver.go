@@ -532,19 +532,28 @@ func (d *Driver) writeAlerts() error {
 	if len(d.ends) == 0 {
 		return nil
 	}
+	if err := d.publish(d.alerts, d.ends); err != nil {
+		return err
+	}
+	d.alerts, d.ends = d.alerts[:0], d.ends[:0]
+	return nil
+}
+
+// publish writes alerts (each ending at one of ends) and flushes them;
+// with a log, a checkpoint covering them is published first.
+func (d *Driver) publish(alerts []byte, ends []int) error {
 	if d.log != nil {
 		if err := d.logCheckpoint(); err != nil {
 			return err
 		}
 	}
 	start := 0
-	for _, end := range d.ends {
-		if err := d.cfg.Alerts.Write(d.alerts[start:end]); err != nil {
+	for _, end := range ends {
+		if err := d.cfg.Alerts.Write(alerts[start:end]); err != nil {
 			return err
 		}
 		start = end
 	}
-	d.alerts, d.ends = d.alerts[:0], d.ends[:0]
 	return d.cfg.Alerts.Flush()
 }
 
@@ -566,28 +575,26 @@ func (d *Driver) reject(r *feed.Record, reason string) error {
 // size and root, so that a restart finds in the log every entry the
 // checkpoint counts.
 func (d *Driver) checkpoint() error {
-	if d.aw != nil && d.cfg.Store == nil {
+	d.lastCkpt = time.Now()
+	d.sinceCkpt = 0
+	switch {
+	case d.aw != nil && d.cfg.Store == nil:
 		// Nothing to resume from: the log's checkpoint is published,
 		// and the output handed on, by the alert writer, while the
 		// engine goes on.
-		d.lastCkpt = time.Now()
-		d.sinceCkpt = 0
 		if d.cfg.Rejects != nil {
 			if err := d.cfg.Rejects.Flush(); err != nil {
 				return err
 			}
 		}
 		return d.aw.add(0, time.Time{})
-	}
-	if d.aw != nil {
+	case d.aw != nil:
 		// The alerts handed to the writer first: the checkpoint records
 		// the output as written.
 		if err := d.aw.drain(); err != nil {
 			return err
 		}
 	}
-	d.lastCkpt = time.Now()
-	d.sinceCkpt = 0
 	if d.cfg.Store == nil {
 		// Nothing to resume from: just hand the output on.
 		err := d.cfg.Alerts.Flush()

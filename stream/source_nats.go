@@ -287,17 +287,9 @@ func (s *NATSSource) addMessage(b *Batch, stream string, seq uint64, ref int64, 
 		src, signed, err := s.authenticate(sig, data)
 		if err == nil && (m.Source == "" || m.Source == src.ID) {
 			b.AddBody(signed.Sum, data, signed.Note)
-			body := tlog.BodyRef{Sum: signed.Sum}
-			m.Source, m.Body = src.ID, &body
-			fs := feed.NewBytesSource(name, data)
-			for {
-				rec, err := fs.Next()
-				if err != nil { // io.EOF; a bytes.Reader has no other error
-					return
-				}
-				b.AddRecord(rec, m)
-				body.Index++
-			}
+			m.Source, m.Body = src.ID, &tlog.BodyRef{Sum: signed.Sum}
+			addRecords(b, name, data, m)
+			return
 		}
 		if err == nil {
 			err = fmt.Errorf("signed by source %q, but the message says %q", src.ID, m.Source)
@@ -335,24 +327,29 @@ func (s *NATSSource) warn(msg string, args ...any) {
 	}
 }
 
-// oneRecord tells whether a message is one record on one line, which needs
-// no splitting.
-// addRecords adds the records of a message, name, to b, each with m.
+// addRecords adds the records of a message, name, to b, each with m. The
+// records of a signed body (m.Body) are numbered within it, split as
+// sources.Records splits it.
 func addRecords(b *Batch, name string, data []byte, m RecordMeta) {
-	if oneRecord(data) {
+	if m.Body == nil && oneRecord(data) {
 		b.AddRecord(feed.Record{File: name, Line: 1, Index: -1, Raw: bytes.TrimSpace(data)}, m)
 		return
 	}
 	fs := feed.NewBytesSource(name, data)
 	for {
 		rec, err := fs.Next()
-		if err != nil { // io.EOF; a bytes.Reader has no other error
+		if err != nil { // io.EOF: a Source over bytes has no other error
 			return
 		}
 		b.AddRecord(rec, m)
+		if m.Body != nil {
+			m.Body.Index++
+		}
 	}
 }
 
+// oneRecord tells whether a message is one record on one line, which needs
+// no splitting.
 func oneRecord(data []byte) bool {
 	d := bytes.TrimSpace(data)
 	return len(d) > 0 && d[0] == '{' && bytes.IndexByte(d, '\n') < 0 && !bytes.Contains(d, []byte("FeatureCollection"))

@@ -29,7 +29,7 @@
 //	tree, err = w.Checkpoint(ctx)      // durable, then signed and published
 //
 // Storage is where the log's objects go: a directory (Dir; an engine's,
-// NewPackDir, appends its full tiles and bundles to one pack file),
+// NewPackDir, appends its full tiles, bundles and signed bodies to one pack file),
 // memory (Mem), or anything with Get, Put, Delete and Sync, such as a
 // JetStream object store. Tiles and bundles are written by a goroutine of the Writer's, off
 // the caller's path; Checkpoint waits for them, syncs, then publishes. A

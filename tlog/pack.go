@@ -13,14 +13,15 @@ import (
 	"sync"
 )
 
-// PackName is the file in a log directory that holds its full tiles and
-// entry bundles when the directory was opened with NewPackDir.
+// PackName is the file in a log directory that holds its full tiles,
+// entry bundles, signed bodies and long records — everything that never
+// changes once written — when the directory was opened with NewPackDir.
 //
 // Creating a file is what writing a log cost most — on ext4 a few hundred
 // microseconds of kernel time apiece, two files for every 256 entries —,
 // while appending to one open file costs only the bytes copied. So an
-// engine appends each full tile and bundle, once complete, to the pack as
-// a frame, and the directory serves it under its c2sp.org/tlog-tiles name
+// engine appends each such object, once complete, to the pack as a frame,
+// and the directory serves it under its c2sp.org/tlog-tiles name
 // (Get), to the HTTP handler, `log export` and `verify` alike:
 //
 //	"LWP1" | CRC-32C of the rest of the head | name length (uint16) |

@@ -66,7 +66,7 @@ type Dir struct {
 	tmp     uint64          // the last temporary file's number
 	prefix  string          // this Dir's temporary files' prefix
 
-	// pack holds the full tiles and bundles (PackName): written by a Dir
+	// pack holds the objects that never change (PackName): written by a Dir
 	// of NewPackDir, only read by another.
 	pack *pack
 }
@@ -80,8 +80,9 @@ func NewDir(root string) (*Dir, error) {
 }
 
 // NewPackDir returns the storage of a log that an engine writes in
-// directory root, created if needed: like NewDir's, but full tiles and
-// entry bundles are appended to one file (PackName) rather than each
+// directory root, created if needed: like NewDir's, but full tiles, entry
+// bundles, signed bodies and long records are appended to one file
+// (PackName) rather than each
 // written to a file of its own, which costs the engine far less. The
 // directory's Get, the HTTP handler, `log export` and `verify --log DIR`
 // read them under their c2sp.org/tlog-tiles names all the same; a static
@@ -144,7 +145,8 @@ func (d *Dir) Get(_ context.Context, name string) ([]byte, error) {
 // again. Tiles and entry bundles are written in place: creating a file is
 // what a log's writing costs most, and a Writer puts a tile again only
 // while no published checkpoint names it, so no reader asks for it yet.
-// A Dir of NewPackDir appends full tiles and bundles to its pack instead.
+// A Dir of NewPackDir appends all but the checkpoint and partial tiles to
+// its pack instead.
 func (d *Dir) Put(_ context.Context, name string, data []byte) error {
 	if err := checkName(name); err != nil {
 		return err
