@@ -514,11 +514,15 @@ func (c *collector) readAgain(spool *spool) func(f *pipeline.Feeder[*job], i int
 // lineAt reads the line of a file that starts at off into buf, without its
 // newline and a carriage return before it: the record a feed.Source of
 // lines found there.
-func lineAt(f *os.File, off int64, buf []byte) ([]byte, error) {
+//
+// It asks for a little more than a typical record, then twice as much
+// each time the newline is not yet in sight, whatever room buf has: once
+// a long record had grown buf, every read after it asked for all of it.
+func lineAt(f io.ReaderAt, off int64, buf []byte) ([]byte, error) {
 	buf = buf[:0]
-	for {
+	for step := 512; ; step = min(2*step, 1<<20) {
 		n := len(buf)
-		buf = slices.Grow(buf, 4096)[:cap(buf)]
+		buf = slices.Grow(buf, step)[:n+step]
 		m, err := f.ReadAt(buf[n:], off+int64(n))
 		buf = buf[:n+m]
 		if i := bytes.IndexByte(buf[n:], '\n'); i >= 0 {
