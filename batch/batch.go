@@ -166,7 +166,7 @@ func (c *collector) readAll(spool *spool) func(f *pipeline.Feeder[*job], i int, 
 		if err != nil {
 			return err
 		}
-		err = f.ReadSource(src, nil)
+		err = f.ReadBlocks(src)
 		c.formats[i], _ = src.Format()
 		if cerr := src.Close(); err == nil && cerr != nil {
 			return cerr

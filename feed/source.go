@@ -170,6 +170,44 @@ func NewBytesSource(name string, b []byte) *Source {
 	return &Source{name: name, buf: b[:len(b):len(b)], end: len(b), eof: true}
 }
 
+// NewLinesSource returns a Source reading b, whole lines of a file of
+// lines that Block handed out, where they lie: its records are those Next
+// would have returned of them (line numbers from line + 1, offsets from
+// base, named name), split on another goroutine than the one reading.
+func NewLinesSource(name string, b []byte, line int, base int64, maxRecord int) *Source {
+	return &Source{name: name, buf: b[:len(b):len(b)], end: len(b), eof: true,
+		MaxRecord: maxRecord, started: true, format: Lines, line: line, base: base}
+}
+
+// Block returns the next whole lines of a file of lines, up to max bytes,
+// without splitting them, for NewLinesSource to split elsewhere: b is
+// valid until the next call, line is the number of lines before b and base
+// the offset of b in the input. It returns ok false, taking nothing, when
+// Next must be called instead: the file is not of lines, a record longer
+// than max or being skipped is next, or the input ends in a line without
+// a newline.
+func (s *Source) Block(max int) (b []byte, line int, base int64, ok bool) {
+	if !s.started {
+		s.start()
+	}
+	if s.format != Lines || s.skipping {
+		return nil, 0, 0, false
+	}
+	for s.end-s.pos < max && s.more() {
+	}
+	b = s.buf[s.pos:min(s.end, s.pos+max)]
+	i := bytes.LastIndexByte(b, '\n')
+	if i < 0 {
+		return nil, 0, 0, false
+	}
+	b = b[: i+1 : i+1]
+	line, base = s.line, s.base+int64(s.pos)
+	s.pos += i + 1
+	s.scanned = 0
+	s.line += bytes.Count(b, []byte{'\n'})
+	return b, line, base, true
+}
+
 // Name returns the name of the Source's file.
 func (s *Source) Name() string { return s.name }
 

@@ -6,9 +6,11 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/linewatch/linewatch/feed"
@@ -357,5 +359,82 @@ func TestWorkersEach(t *testing.T) {
 	}
 	if len(got) != 4 || got[0] != 1 || got[1] != 1 || got[2] != 1 || got[3] != 1 {
 		t.Errorf("workers made: %v", got)
+	}
+}
+
+// ReadBlocks hands the sink the records ReadSource does, in order and
+// with their lines and offsets, from files of lines (split by the
+// workers) and from a file that is not (read record by record); a batch
+// of blocks holds the records of one input.
+func TestReadBlocks(t *testing.T) {
+	var lines strings.Builder
+	for i := range 5000 {
+		if i%97 == 0 {
+			lines.WriteString("\r\n")
+		}
+		lines.WriteString(strconv.Itoa(i))
+		if i%13 == 0 {
+			lines.WriteString("\r")
+		}
+		lines.WriteString("\n")
+	}
+	inputs := []string{
+		lines.String(),
+		"7\n8",           // no newline at the end
+		"",               // nothing
+		"\x1e1\n\x1e2\n", // a text sequence: not a file of lines
+		lines.String()[:3000],
+	}
+	type got struct {
+		input  int
+		line   int
+		offset int64
+		raw    string
+	}
+	read := func(blocks bool) []got {
+		var out []got
+		cfg := config(2, func(b *numbered) error {
+			for _, rec := range b.Recs {
+				if rec.File != "f"+strconv.Itoa(b.Input) {
+					t.Fatalf("record of %s in a batch of input %d", rec.File, b.Input)
+				}
+				out = append(out, got{b.Input, rec.Line, rec.Offset, string(rec.Raw)})
+			}
+			return nil
+		})
+		err := Run(context.Background(), cfg, func(f *Feeder[*numbered]) error {
+			for i, in := range inputs {
+				if err := f.Input(i); err != nil {
+					return err
+				}
+				src := feed.NewSource("f"+strconv.Itoa(i), iotest.HalfReader(strings.NewReader(in)))
+				var err error
+				if blocks {
+					err = f.ReadBlocks(src)
+				} else {
+					err = f.ReadSource(src, nil)
+				}
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	want, blocks := read(false), read(true)
+	if len(want) < 5000 {
+		t.Fatalf("ReadSource gave %d records", len(want))
+	}
+	if !slices.Equal(blocks, want) {
+		for i := range min(len(blocks), len(want)) {
+			if blocks[i] != want[i] {
+				t.Fatalf("record %d: ReadBlocks gave %+v, ReadSource %+v", i, blocks[i], want[i])
+			}
+		}
+		t.Fatalf("ReadBlocks gave %d records, ReadSource %d", len(blocks), len(want))
 	}
 }
