@@ -69,7 +69,11 @@ type Decoder struct {
 	hash   []byte // the canonical JSON a hash id is made of
 	canon  canonicalizer
 	intern map[string]string // sides and sources seen, to share their strings
-	hashed bool              // the last sighting decoded has a hash id
+	// recent holds strings of intern by a cheap hash of their text
+	// (recentSlot), looked at before the map: a feed has few sides and
+	// sources, and the map hashed the whole text of both in every record.
+	recent [64]string
+	hashed bool // the last sighting decoded has a hash id
 }
 
 // HashedID tells whether the sighting Decode made last has no id of its
@@ -515,8 +519,27 @@ func (d *Decoder) interned(sp span) (string, bool) {
 	if d.raw[sp.a] != '"' || sp.esc {
 		return "", false
 	}
-	v, ok := d.intern[string(d.raw[sp.a+1:sp.b-1])]
+	b := d.raw[sp.a+1 : sp.b-1]
+	k := recentSlot(b)
+	if v := d.recent[k]; v == string(b) && len(b) > 0 {
+		return v, true
+	}
+	v, ok := d.intern[string(b)]
+	if ok {
+		d.recent[k] = v
+	}
 	return v, ok
+}
+
+// recentSlot is where Decoder.recent keeps a string of text b: from its
+// length and last two bytes, which tell "obs-07" from "obs-08" and "UA"
+// from "RU".
+func recentSlot(b []byte) int {
+	n := len(b)
+	if n < 2 {
+		return n
+	}
+	return (n*7 + int(b[n-2])*13 + int(b[n-1])) & 63
 }
 
 func (d *Decoder) remember(v string) {

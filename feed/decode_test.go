@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/linewatch/linewatch/detect"
 	"github.com/paulmach/orb"
@@ -217,6 +218,34 @@ func TestHashedID(t *testing.T) {
 		}
 		if d.HashedID() != tc.hashed || strings.HasPrefix(s.ID, "h-") != tc.hashed {
 			t.Errorf("%s: id %q, HashedID %v, want %v", tc.rec, s.ID, d.HashedID(), tc.hashed)
+		}
+	}
+}
+
+// Sides and sources are shared strings, whatever the order in which they
+// come: texts that share a length and their last bytes, and so a place in
+// the decoder's cache, are told apart.
+func TestDecodeInternedStrings(t *testing.T) {
+	d := NewDecoder()
+	sources := []string{"obs-07", "abc-07", "obs-07", "xyz-17", "obs-17", "abc-07", "7", "07"}
+	sides := []string{"UA", "RU", "UA", "AU", "RU"}
+	seen := map[string]string{}
+	for round := range 3 {
+		for i, src := range sources {
+			side := sides[(i+round)%len(sides)]
+			raw := `{"type":"Feature","id":"r","geometry":{"type":"Point","coordinates":[30,48]},` +
+				`"properties":{"time":"2024-01-01T00:00:00Z","side":"` + side + `","kind":"ground","source":"` + src + `"}}`
+			var s detect.Sighting
+			if err := d.Decode([]byte(raw), &s); err != nil {
+				t.Fatal(err)
+			}
+			if s.Source != src || s.Side != side {
+				t.Fatalf("round %d, record %d: side %q source %q, want %q %q", round, i, s.Side, s.Source, side, src)
+			}
+			if round > 0 && unsafe.StringData(s.Source) != unsafe.StringData(seen[src]) {
+				t.Errorf("source %q made anew in round %d", src, round)
+			}
+			seen[src] = s.Source
 		}
 	}
 }
