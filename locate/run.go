@@ -70,7 +70,7 @@ func Run(l *geo.Line, inputs []string, out io.Writer, rejects *feed.RejectWriter
 			if err != nil {
 				return fmt.Errorf("input: %w", err)
 			}
-			err = f.ReadSource(src, nil)
+			err = f.ReadBlocks(src)
 			src.Close()
 			if err != nil {
 				return fmt.Errorf("input %s: %w", name, err)
