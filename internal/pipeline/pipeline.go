@@ -254,7 +254,8 @@ func (f *Feeder[B]) ReadSource(src *feed.Source, keep func(feed.Record) bool) er
 // with no filter, but hands a file of lines on in blocks of whole lines
 // that the workers split: the reader then only copies each block, where
 // splitting and copying each record made it the pipeline's slowest
-// stage. Batches hold up to the Feeder's bytes, however many records.
+// stage. A batch holds one block of up to blockBytes (or the Feeder's
+// bytes, if fewer), however many records that is.
 func (f *Feeder[B]) ReadBlocks(src *feed.Source) error {
 	for {
 		if f.Pending() > 0 {
