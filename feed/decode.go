@@ -73,7 +73,8 @@ type Decoder struct {
 	// (recentSlot), looked at before the map: a feed has few sides and
 	// sources, and the map hashed the whole text of both in every record.
 	recent [64]string
-	hashed bool // the last sighting decoded has a hash id
+	hashed bool   // the last sighting decoded has a hash id
+	shapes shapes // the layouts of the records read (parseShape)
 }
 
 // HashedID tells whether the sighting Decode made last has no id of its
@@ -112,7 +113,7 @@ func Decode(raw []byte, s *detect.Sighting) error {
 func (d *Decoder) Decode(raw []byte, s *detect.Sighting) error {
 	*s = detect.Sighting{}
 	d.raw, d.hashed = raw, false
-	if !d.parseFast(raw) {
+	if !d.parseShaped(raw) {
 		if err := d.parse(raw); err != nil {
 			return reject("invalid JSON: " + err.Error())
 		}
