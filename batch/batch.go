@@ -85,6 +85,9 @@ type item struct {
 	reason  string // rejected when non-empty
 	outside bool   // a sighting outside the Range
 	p       detect.Prepared
+	// track holds p's track point, if any, until admit packs it into the
+	// worker's TrackSet: none is made anew.
+	track detect.TrackPoint
 }
 
 // Run reads the inputs ("-" is standard input) and detects.
@@ -191,7 +194,7 @@ func prepare(pr *pipeline.Preparer, rng *TimeRange, j *job) {
 		case !rng.Contains(s.Time):
 			it.outside = true
 		default:
-			it.p = pr.Prepare()
+			it.p = pr.PrepareWith(&it.track)
 		}
 	}
 }

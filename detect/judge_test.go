@@ -2,6 +2,7 @@ package detect
 
 import (
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -196,5 +197,56 @@ func TestWindowOf(t *testing.T) {
 		if got := pol.WindowOf(tc.t); got != tc.w {
 			t.Errorf("WindowOf(%d) = %d, want %d", tc.t, got, tc.w)
 		}
+	}
+}
+
+// PrepareWith prepares as Prepare does, but writes a track point into the
+// caller's, making none of its own.
+func TestPrepareWith(t *testing.T) {
+	j := NewJudge(straightLine(t), DefaultPolicy())
+	for _, tc := range []struct {
+		name string
+		s    *Sighting
+	}{
+		{"a track point at home", sighting("1", 0, "B", Ground, at(30.5, -20000))},
+		{"a track point near the line", sighting("2", 0, "B", Ground, at(30.5, -300))},
+		{"a track point across it", sighting("3", 0, "B", Ground, at(30.5, 800))},
+		{"no track", sighting("4", 0, "B", Ground, at(30.5, 800))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.name != "no track" {
+				tc.s.Track = "t1"
+			}
+			want := j.Prepare(tc.s, 7)
+			var tp TrackPoint
+			got := j.PrepareWith(tc.s, 7, &tp)
+			if (want.Track == nil) != (got.Track == nil) {
+				t.Fatalf("track point %v, want %v", got.Track, want.Track)
+			}
+			if got.Track != nil {
+				if got.Track != &tp {
+					t.Errorf("the track point was not written into the one given")
+				}
+				if !reflect.DeepEqual(*got.Track, *want.Track) {
+					t.Errorf("track point %+v, want %+v", *got.Track, *want.Track)
+				}
+			}
+			got.Track, want.Track = nil, nil
+			if !reflect.DeepEqual(got.Violation, want.Violation) {
+				t.Errorf("violation %v, want %v", got.Violation, want.Violation)
+			}
+			got.Violation, want.Violation = nil, nil
+			if got != want {
+				t.Errorf("prepared %+v, want %+v", got, want)
+			}
+		})
+	}
+	// A track point well inside its side, prepared into the caller's,
+	// allocates nothing.
+	s := sighting("1", 0, "B", Ground, at(30.5, -20000))
+	s.Track = "t1"
+	var tp TrackPoint
+	if n := testing.AllocsPerRun(100, func() { j.PrepareWith(s, 7, &tp) }); n != 0 {
+		t.Errorf("PrepareWith allocated %v times a call", n)
 	}
 }

@@ -49,8 +49,13 @@ func (p *Preparer) Decode(rec *feed.Record) (*detect.Sighting, string) {
 
 // Prepare prepares the sighting of the last Decode. What it returns owns
 // its memory: it outlives the record's text.
-func (p *Preparer) Prepare() detect.Prepared {
-	pr := p.judge.Prepare(&p.s, feed.DupKey(p.s.ID, p.s.Source))
+func (p *Preparer) Prepare() detect.Prepared { return p.PrepareWith(nil) }
+
+// PrepareWith is Prepare with the track point, if any, written into *tp
+// (detect.Judge.PrepareWith): it then lives only as long as the caller
+// leaves tp alone. nil: one of its own.
+func (p *Preparer) PrepareWith(tp *detect.TrackPoint) detect.Prepared {
+	pr := p.judge.PrepareWith(&p.s, feed.DupKey(p.s.ID, p.s.Source), tp)
 	if v := pr.Violation; v != nil && v.Props != nil {
 		v.Props = bytes.Clone(v.Props)
 	}
