@@ -481,13 +481,13 @@ func (c *collector) readAgain(spool *spool) func(f *pipeline.Feeder[*job], i int
 		if c.formats[i] == feed.Lines {
 			if file, done := spool.plain(name); file != nil {
 				defer done()
-				var buf []byte
+				lr := lineReader{f: file}
 				for _, off := range want {
-					var err error
-					if buf, err = lineAt(file, int64(off), buf); err != nil {
+					line, err := lr.line(int64(off))
+					if err != nil {
 						return fmt.Errorf("%s: %w", name, err)
 					}
-					if err := f.Add(feed.Record{File: name, Index: -1, Raw: buf, Offset: int64(off)}); err != nil {
+					if err := f.Add(feed.Record{File: name, Index: -1, Raw: line, Offset: int64(off)}); err != nil {
 						return err
 					}
 				}
@@ -514,35 +514,52 @@ func (c *collector) readAgain(spool *spool) func(f *pipeline.Feeder[*job], i int
 	}
 }
 
-// lineAt reads the line of a file that starts at off into buf, without its
-// newline and a carriage return before it: the record a feed.Source of
-// lines found there.
+// lineReader reads the lines of a file that start at given offsets, in
+// increasing order: each the record a feed.Source of lines found there,
+// without its newline and a carriage return before it.
 //
-// It asks for a little more than a typical record, then twice as much
-// each time the newline is not yet in sight, whatever room buf has: once
-// a long record had grown buf, every read after it asked for all of it.
-func lineAt(f io.ReaderAt, off int64, buf []byte) ([]byte, error) {
-	buf = buf[:0]
-	for step := 512; ; step = min(2*step, 1<<20) {
-		n := len(buf)
-		buf = slices.Grow(buf, step)[:n+step]
-		m, err := f.ReadAt(buf[n:], off+int64(n))
-		buf = buf[:n+m]
-		if i := bytes.IndexByte(buf[n:], '\n'); i >= 0 {
-			buf = buf[:n+i]
-			break
+// What one read of the file brought is kept for the lines after it: a
+// duplicate mostly stands next to the record it repeats, and one read then
+// serves both. A read asks for a little more than two typical records,
+// then twice as much while the newline is not in sight, whatever room the
+// window has: once a long record had grown it, every read asked for all of
+// it.
+type lineReader struct {
+	f   io.ReaderAt
+	win []byte // what the last read brought, from off
+	off int64
+}
+
+// line returns the line at off, valid until the next call.
+func (r *lineReader) line(off int64) ([]byte, error) {
+	if k := off - r.off; k >= 0 && k < int64(len(r.win)) {
+		if i := bytes.IndexByte(r.win[k:], '\n'); i >= 0 {
+			return trimCR(r.win[k : k+int64(i)]), nil
+		}
+	}
+	r.win, r.off = r.win[:0], off
+	for step := 1024; ; step = min(2*step, 1<<20) {
+		n := len(r.win)
+		r.win = slices.Grow(r.win, step)[:n+step]
+		m, err := r.f.ReadAt(r.win[n:], off+int64(n))
+		r.win = r.win[:n+m]
+		if i := bytes.IndexByte(r.win[n:], '\n'); i >= 0 {
+			return trimCR(r.win[:n+i]), nil
 		}
 		if err == io.EOF {
-			break
+			return trimCR(r.win), nil
 		}
 		if err != nil {
 			return nil, err
 		}
 	}
-	if n := len(buf); n > 0 && buf[n-1] == '\r' {
-		buf = buf[:n-1]
+}
+
+func trimCR(b []byte) []byte {
+	if n := len(b); n > 0 && b[n-1] == '\r' {
+		return b[:n-1]
 	}
-	return buf, nil
+	return b
 }
 
 // settleDuplicates reads the inputs again for the records of the keys seen
