@@ -320,11 +320,15 @@ func (h *Ingest) ingest(r *http.Request, ch *charge) (*IngestResponse, error) {
 	var cur *chunk
 	seen := seenMap()
 	defer putSeen(seen)
-	size := len(recs) // of the records with their newlines: what a chunk will hold at most
+	// rest is the length of the records not yet taken, with their
+	// newlines, as they came: about what the last message will hold. (As
+	// stored, they may be longer: the token's source goes into each.)
+	rest := len(recs)
 	for _, rec := range recs {
-		size += len(rec.Raw)
+		rest += len(rec.Raw)
 	}
 	for i, rec := range recs {
+		rest -= len(rec.Raw) + 1
 		res := &resp.Results[i]
 		res.Index = i
 		reason := h.check(dec, &rec, &s, source, now, maxFuture)
@@ -340,10 +344,9 @@ func (h *Ingest) ingest(r *http.Request, ch *charge) (*IngestResponse, error) {
 			}
 		}
 		if cur == nil || len(cur.data)+len(rec.Raw)+1 > h.maxChunk() {
-			chunks = append(chunks, chunk{data: make([]byte, 0, min(size, h.maxChunk()))})
+			chunks = append(chunks, chunk{data: make([]byte, 0, min(len(rec.Raw)+1+rest, h.maxChunk()))})
 			cur = &chunks[len(chunks)-1]
 		}
-		size -= len(rec.Raw) + 1
 		cur.data = append(cur.data, rec.Raw...)
 		cur.data = append(cur.data, '\n')
 		cur.index = append(cur.index, i)

@@ -714,3 +714,35 @@ func TestIngestSignedManyRecords(t *testing.T) {
 		t.Fatalf("%d records stored, want the body's %d", len(got), n)
 	}
 }
+
+// Records that grow when they are given the token's source, over more
+// than one message, are stored whole, however many: the room a message is
+// given must not be worked out from the records as they came.
+func TestIngestTokenRecordsGrowAcrossMessages(t *testing.T) {
+	const source = "an-observer-with-a-long-name-0123456789"
+	f := newIngestWith(t, func(cfg *stream.IngestConfig) {
+		cfg.Tokens = map[string]string{"s3cret": source}
+		cfg.MaxRecord = 4096
+	})
+	total := 0
+	for n := 15; n <= 35; n++ {
+		var body strings.Builder
+		for i := range n {
+			fmt.Fprintf(&body, `{"type":"Feature","id":"g%02d-%02d","geometry":{"type":"Point","coordinates":[37.5,47.9]},"properties":{"time":"2024-01-01T00:%02d:00Z","side":"RU","source":"x"}}`+"\n", n, i, i)
+		}
+		a := f.post(t, seqType, body.String(), "Authorization", "Bearer s3cret")
+		if a.code != 202 || a.resp.Accepted != n {
+			t.Fatalf("%d records: status %d, %d accepted: %s", n, a.code, a.resp.Accepted, a.body)
+		}
+		total += n
+	}
+	got := f.stored(t)
+	if len(got) != total {
+		t.Fatalf("%d records stored, want %d", len(got), total)
+	}
+	for _, rec := range got {
+		if !strings.Contains(rec, `"source":"`+source+`"`) {
+			t.Fatalf("stored %s", rec)
+		}
+	}
+}
