@@ -145,28 +145,14 @@ func (j *Judge) Policy() Policy { return j.pol }
 // Prepare attributes, locates and judges a sighting as far as can be done
 // without the rest of the feed. key is the duplicate check's hash of the id
 // and source (feed.DupKey).
-func (j *Judge) Prepare(s *Sighting, key uint64) Prepared { return j.prepare(s, key, nil) }
+func (j *Judge) Prepare(s *Sighting, key uint64) Prepared { return j.PrepareWith(s, key, nil) }
 
 // PrepareWith is Prepare, but the track point the sighting makes, if any,
-// is written into *tp rather than made anew: for a caller done with it
-// before it prepares the next into tp, such as a batch reader that packs
-// each into its TrackSet at once. Track points made anew were a third of
-// what a batch run allocates.
-func (j *Judge) PrepareWith(s *Sighting, key uint64, tp *TrackPoint) Prepared {
-	return j.prepare(s, key, tp)
-}
-
-// track returns tp, or a TrackPoint of its own when tp is nil. (A value
-// passed in and its address returned when tp is nil would make every
-// call allocate.)
-func track(tp *TrackPoint) *TrackPoint {
-	if tp == nil {
-		return new(TrackPoint)
-	}
-	return tp
-}
-
-func (j *Judge) prepare(s *Sighting, key uint64, into *TrackPoint) Prepared {
+// is written into *into rather than made anew (into nil: made anew): for a
+// caller done with it before it prepares the next into the same, such as a
+// batch reader that packs each into its TrackSet at once. Track points
+// made anew were a third of what a batch run allocates.
+func (j *Judge) PrepareWith(s *Sighting, key uint64, into *TrackPoint) Prepared {
 	p := Prepared{Key: key, FP: s.Fingerprint, ID: s.ID, Source: s.Source, Time: s.Time}
 	// Every position is located once: fire without a side needs its first
 	// position's side to be attributed, judging needs the depths of all.
@@ -249,6 +235,16 @@ func (j *Judge) prepare(s *Sighting, key uint64, into *TrackPoint) Prepared {
 	p.Violation = new(Violation)
 	*p.Violation = v
 	return p
+}
+
+// track returns tp, or a TrackPoint of its own when tp is nil. (A value
+// passed in and its address returned when tp is nil would make every
+// call allocate.)
+func track(tp *TrackPoint) *TrackPoint {
+	if tp == nil {
+		return new(TrackPoint)
+	}
+	return tp
 }
 
 // attribute is the party a sighting is attributed to, or "" (SPEC §2).

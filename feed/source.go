@@ -175,8 +175,9 @@ func NewBytesSource(name string, b []byte) *Source {
 // would have returned of them (line numbers from line + 1, offsets from
 // base, named name), split on another goroutine than the one reading.
 func NewLinesSource(name string, b []byte, line int, base int64, maxRecord int) *Source {
-	return &Source{name: name, buf: b[:len(b):len(b)], end: len(b), eof: true,
-		MaxRecord: maxRecord, started: true, format: Lines, line: line, base: base}
+	s := NewBytesSource(name, b)
+	s.MaxRecord, s.started, s.format, s.line, s.base = maxRecord, true, Lines, line, base
+	return s
 }
 
 // Block returns the next whole lines of a file of lines, up to max bytes,

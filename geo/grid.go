@@ -216,7 +216,7 @@ func (l *Line) candidates(c int) []candidate {
 	stored[0].seg = int32(len(list))
 	copy(stored[1:], list)
 	far := uint32(farMade)
-	if k := centre.Stretch; k < farStretches && l.clear(c, &f, list, centre) {
+	if k := centre.Stretch; k < farStretches && l.clear(lon0, lat0, y, &f, list, centre) {
 		far |= farClear | uint32(k)<<3 | uint32(min(float64(list[0].bound)/farUnitM, 0xffff))<<farBoundShift
 		if centre.Left {
 			far |= farLeft
@@ -228,10 +228,10 @@ func (l *Line) candidates(c int) []candidate {
 	return stored[1:]
 }
 
-// clear tells whether every point of cell c lies on the side of its
-// centre and farther from the line than the buffer: list is the cell's
-// candidates (lowest bound first), f the plane at its centre, located as
-// centre.
+// clear tells whether every point of the cell of row y whose south-west
+// corner is lon0, lat0 lies on the side of its centre and farther from
+// the line than the buffer: list is the cell's candidates (lowest bound
+// first), f the plane at its centre, located as centre.
 //
 // Locate takes a point's side from its nearest point: the side of the
 // nearest segment's line where the point lies beside the segment, of the
@@ -244,14 +244,12 @@ func (l *Line) candidates(c int) []candidate {
 // candidate may end its stretch at a free end, past which there is no
 // side.
 // Where a cell is not clear, Far does not answer and Locate searches.
-func (l *Line) clear(c int, f *frame, list []candidate, centre Location) bool {
+func (l *Line) clear(lon0, lat0 float64, y int, f *frame, list []candidate, centre Location) bool {
 	// Off the line, as the lowest bound says, and so never on it.
 	if len(list) == 0 || centre.BeyondEnd || float64(list[0].bound) <= clearMinM {
 		return false
 	}
 	g := l.grid
-	x, y := c%g.nLon, c/g.nLon
-	lon0, lat0 := g.minLon+float64(x)*g.dLon, g.minLat+float64(y)*g.dLat
 	var cell [4][2]float64
 	for i, d := range [4][2]float64{{0, 0}, {1, 0}, {1, 1}, {0, 1}} {
 		cell[i][0], cell[i][1] = f.plane(ecef(lon0+d[0]*g.dLon, lat0+d[1]*g.dLat))

@@ -230,10 +230,16 @@ func (w *Writer) put(name string, data []byte) { w.ops <- writeOp{name: name, da
 // flush waits until every write queued is done, and returns the first
 // error.
 func (w *Writer) flush() error {
+	<-w.barrier()
+	return w.asyncErr()
+}
+
+// barrier queues a mark behind the writes queued so far, and returns a
+// channel closed once they are done.
+func (w *Writer) barrier() <-chan struct{} {
 	done := make(chan struct{})
 	w.ops <- writeOp{done: done}
-	<-done
-	return w.asyncErr()
+	return done
 }
 
 // Close waits for the writes under way and stops the writer. Entries
@@ -567,8 +573,7 @@ func (w *Writer) Checkpoint(ctx context.Context) (Checkpoint, error) {
 		w.put(p, bytes.Clone(w.bundle))
 		w.partials[[2]int64{-1, n}] = append(w.partials[[2]int64{-1, n}], p)
 	}
-	done := make(chan struct{})
-	w.ops <- writeOp{done: done} // after everything the tree needs
+	done := w.barrier() // after everything the tree needs
 	w.mu.Unlock()
 
 	<-done
