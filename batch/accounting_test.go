@@ -141,7 +141,7 @@ func TestStdinSpoolLeavesNothing(t *testing.T) {
 	zw.Write([]byte(recs))
 	zw.Close()
 	for name, data := range map[string][]byte{"plain": []byte(recs), "gzipped": gz.Bytes()} {
-		t.Run(name, func(t *testing.T) {
+		eachWay(t, name, func(t *testing.T) {
 			tmp := t.TempDir()
 			t.Setenv("TMPDIR", tmp)
 			r, w, err := os.Pipe()
@@ -177,7 +177,7 @@ func TestStdinSpoolLeavesNothing(t *testing.T) {
 			k := out.Counts
 			vs := allViolations(&out.Result)
 			if k.Read != 3 || k.Rejected != 1 || k.Accepted != 1 || k.Duplicate != 1 || len(vs) != 1 || vs[0].Lat != 48.01 {
-				t.Errorf("counts %+v, %d violations: want 3 read = 1 accepted (the earlier d, settled from the copy) + 1 rejected + 1 duplicate", k, len(vs))
+				t.Errorf("counts %+v, %d violations: want 3 read = 1 accepted (the earlier d, settled in its batch or from the copy) + 1 rejected + 1 duplicate", k, len(vs))
 			}
 		})
 	}
@@ -187,6 +187,10 @@ func TestStdinSpoolLeavesNothing(t *testing.T) {
 // Opener's own: their duplicates are read again through the Opener, from
 // standard input as from a file, and settle alike.
 func TestOpenerDuplicatesFromStdinAndFile(t *testing.T) {
+	eachWay(t, "", openerDuplicatesFromStdinAndFile)
+}
+
+func openerDuplicatesFromStdinAndFile(t *testing.T) {
 	csv := "id,time,lon,lat\n" +
 		"a,2024-05-01T11:00:00Z,30.5,48.02\n" +
 		"a,2024-05-01T10:00:00Z,30.5,48.01\n" + // conflicting: the earlier is kept
@@ -240,6 +244,10 @@ func TestOpenerDuplicatesFromStdinAndFile(t *testing.T) {
 // it is read: the two settle alike, with a byte-order mark, CRLF line ends,
 // lines that start with RS, blank lines and a last line without a newline.
 func TestDuplicatesReadAgainWhereTheyStand(t *testing.T) {
+	eachWay(t, "", duplicatesReadAgainWhereTheyStand)
+}
+
+func duplicatesReadAgainWhereTheyStand(t *testing.T) {
 	rec := func(id string, hour int, lat string, extra string) string {
 		return fmt.Sprintf(`{"type":"Feature","id":%q,"geometry":{"type":"Point","coordinates":[30.5,%s]},"properties":{"time":"2024-05-01T%02d:00:00Z","side":"B"%s}}`, id, lat, hour, extra)
 	}
@@ -284,5 +292,20 @@ func TestDuplicatesReadAgainWhereTheyStand(t *testing.T) {
 	}
 	if want := "[48.01 48.03 48.035 48.05]"; !strings.HasSuffix(got[0], want) {
 		t.Errorf("violations at %s, want %s (the earliest a, the one b, the smaller c)", got[0], want)
+	}
+}
+
+// eachWay runs test twice as the subtest name: with the duplicates of a
+// batch settled there (as a run does), and with every duplicate read
+// again when the input ends, which a run does with those apart.
+func eachWay(t *testing.T, name string, test func(t *testing.T)) {
+	for _, way := range []struct {
+		name string
+		on   bool
+	}{{"in batch", true}, {"read again", false}} {
+		t.Run(strings.TrimPrefix(name+"/"+way.name, "/"), func(t *testing.T) {
+			defer batch.SameBatch(way.on)()
+			test(t)
+		})
 	}
 }

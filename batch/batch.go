@@ -84,6 +84,7 @@ func (j *job) Reset() {
 type item struct {
 	reason  string // rejected when non-empty
 	outside bool   // a sighting outside the Range
+	dup     bool   // a duplicate of a record of its own batch (twins)
 	p       detect.Prepared
 	// track holds p's track point, if any, until admit packs it into the
 	// worker's TrackSet: none is made anew.
@@ -207,7 +208,8 @@ func prepare(pr *pipeline.Preparer, rng *TimeRange, j *job) {
 // input; when reading ends, the notes of each bucket go through a hash
 // table that finds the keys seen more than once (repeats). Their records
 // are taken back and read again, only they, to be settled by content
-// alone (settleDuplicates). 16 bytes a record take far less memory than a
+// alone (settleDuplicates). Duplicates within a batch are settled by its
+// worker before it notes them (twins). 16 bytes a record take far less memory than a
 // hash map of the ids, and what is kept does not depend on which worker
 // came first. Only the rejects file waits for input order.
 type collector struct {
@@ -261,6 +263,7 @@ type acc struct {
 	viols  []*detect.Violation
 	tracks detect.TrackSet
 	notes  [noteBuckets][][]idNote
+	twins  []int32 // twins' table
 }
 
 func newCollector(cfg Config, workers, inputs int) *collector {
@@ -270,6 +273,9 @@ func newCollector(cfg Config, workers, inputs int) *collector {
 
 // admit counts a prepared batch and accepts its records provisionally.
 func (c *collector) admit(a *acc, j *job) {
+	if sameBatch {
+		a.twins = twins(j, a.twins)
+	}
 	for i := range j.Recs {
 		a.counts.Read++
 		it := &j.items[i]
@@ -281,6 +287,10 @@ func (c *collector) admit(a *acc, j *job) {
 			a.counts.Outside++
 			continue
 		}
+		if it.dup {
+			a.counts.Duplicate++
+			continue
+		}
 		p := &it.p
 		bucket := &a.notes[p.Key>>56]
 		if n := len(*bucket); n == 0 || len((*bucket)[n-1]) == noteChunk {
@@ -290,6 +300,86 @@ func (c *collector) admit(a *acc, j *job) {
 		*last = append(*last, idNote{p.Key, at(j.Input, min(j.Recs[i].Offset, maxOffset), p.Outcome)})
 		a.accept(p)
 	}
+}
+
+// sameBatch turns twins on; tests turn it off to send every duplicate
+// through settleDuplicates.
+var sameBatch = true
+
+// twins settles the duplicates a batch holds among its own records, and
+// marks all but the one kept (item.dup), before admit notes any: a record
+// repeated mostly stands near the one it repeats (a retry, a message sent
+// twice), and one settled here is neither noted nor read again when the
+// input ends. The rule is settleDuplicates' (keeps): whichever part of a
+// key's records it is applied to first, the record it keeps from all of
+// them is the same. Records whose keys collide with other ids or sources
+// are left to settleDuplicates. table is scratch space (a key's slot
+// holds 1 + the index of the record kept so far), returned for the next
+// batch.
+func twins(j *job, table []int32) []int32 {
+	size := 16
+	for size < 2*len(j.Recs) {
+		size *= 2
+	}
+	if cap(table) < size {
+		table = make([]int32, size)
+	}
+	table = table[:size]
+	clear(table)
+	mask := uint64(size - 1)
+	for i := range j.Recs {
+		it := &j.items[i]
+		if it.reason != "" || it.outside {
+			continue
+		}
+		s := it.p.Key & mask
+		for table[s] != 0 && j.items[table[s]-1].p.Key != it.p.Key {
+			s = (s + 1) & mask
+		}
+		if table[s] == 0 {
+			table[s] = int32(i) + 1
+			continue
+		}
+		k := int(table[s]) - 1
+		kept := &j.items[k].p
+		if kept.ID != it.p.ID || kept.Source != it.p.Source {
+			continue // another id or source with the same key
+		}
+		if keeps(kept.Time, j.Recs[k].Raw, it.p.Time, j.Recs[i].Raw) {
+			it.dup = true
+		} else {
+			j.items[k].dup = true
+			table[s] = int32(i) + 1
+		}
+	}
+	return table
+}
+
+// keeps says whether, of two records of one id and source, the first (at
+// time ta, raw text a) is kept rather than the second (SPEC §2): the one
+// with the earlier time, then the smaller canonical JSON, then (for
+// records equal in both, which differ only in how they are written) the
+// smaller raw text, so that which is kept never depends on their order.
+func keeps(ta int64, a []byte, tb int64, b []byte) bool {
+	if ta != tb {
+		return ta < tb
+	}
+	if bytes.Equal(a, b) {
+		return true
+	}
+	if c := bytes.Compare(canonical(a), canonical(b)); c != 0 {
+		return c < 0
+	}
+	return bytes.Compare(a, b) <= 0
+}
+
+// canonical is a record's canonical JSON, or its raw text if it has none.
+func canonical(raw []byte) []byte {
+	canon, err := feed.Canonical(raw)
+	if err != nil {
+		return raw
+	}
+	return canon
 }
 
 // rejects writes a batch's rejected records, in input order.
@@ -602,17 +692,13 @@ func (c *collector) settleDuplicates(spool *spool, inputs []string, workers int)
 			continue
 		}
 		for i := range cands {
-			canon, err := feed.Canonical(cands[i].raw)
-			if err != nil {
-				canon = cands[i].raw
-			}
-			cands[i].canon = canon
+			cands[i].canon = canonical(cands[i].raw)
 		}
 		// Ids and sources whose hashes collide are not duplicates of each
-		// other.
+		// other. Within an id and source, the order is keeps'.
 		slices.SortFunc(cands, func(a, b candidate) int {
 			return cmp.Or(cmp.Compare(a.p.ID, b.p.ID), cmp.Compare(a.p.Source, b.p.Source),
-				cmp.Compare(a.p.Time, b.p.Time), bytes.Compare(a.canon, b.canon))
+				cmp.Compare(a.p.Time, b.p.Time), bytes.Compare(a.canon, b.canon), bytes.Compare(a.raw, b.raw))
 		})
 		for i := range cands {
 			if i > 0 && cands[i].p.ID == cands[i-1].p.ID && cands[i].p.Source == cands[i-1].p.Source {

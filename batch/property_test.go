@@ -385,8 +385,9 @@ func TestPropertyCountsAddUp(t *testing.T) {
 }
 
 // (b) Shuffling the records, splitting them across files (sequences,
-// FeatureCollections, gzipped or not) and changing the number of workers
-// changes no byte of the output.
+// FeatureCollections, gzipped or not), changing the number of workers and
+// settling duplicates within a batch or not changes no byte of the
+// output.
 func TestPropertyOrderAndSplitChangeNothing(t *testing.T) {
 	dir := t.TempDir()
 	line := propLine(t, detect.DefaultPolicy())
@@ -409,7 +410,11 @@ func TestPropertyOrderAndSplitChangeNothing(t *testing.T) {
 			formats = append(formats, rapid.IntRange(0, 3).Draw(t, fmt.Sprintf("format%d", i)))
 		}
 		workers := rapid.SampledFrom([]int{1, 2, 4}).Draw(t, "workers")
+		// Duplicates settled where they meet in a batch or read again at
+		// the end: the same records kept.
+		restore := batch.SameBatch(rapid.Bool().Draw(t, "same batch"))
 		got, gotOut := detectGeoJSON(t, line, pol, workers, writeFeed(t, dir, parts, formats)...)
+		restore()
 		if gotOut.Counts != wantOut.Counts {
 			t.Fatalf("counts %+v, in file order %+v", gotOut.Counts, wantOut.Counts)
 		}
