@@ -19,6 +19,7 @@ import (
 
 	"github.com/linewatch/linewatch/detect"
 	"github.com/linewatch/linewatch/feed"
+	"github.com/linewatch/linewatch/internal/hugepage"
 	"github.com/linewatch/linewatch/internal/pipeline"
 )
 
@@ -107,6 +108,9 @@ func Run(cfg Config, inputs []string) (*Outcome, error) {
 	if len(inputs) > maxInputs {
 		return nil, fmt.Errorf("at most %d inputs at once, got %d", maxInputs, len(inputs))
 	}
+	// A run fills tens of megabytes of new heap at once: huge pages take a
+	// fault where 4 KiB pages take 512 (hugepage).
+	defer hugepage.Heap()()
 	c := newCollector(cfg, workers, len(inputs))
 	var nrec, nbytes int64
 	err = run(inputs, workers, c.readAll(spool),
