@@ -111,7 +111,12 @@ func detectAction(c *cli.Context) error {
 	start := time.Now()
 	cfg := batch.Config{Judge: detect.NewJudge(line, pol), Workers: c.Int("workers"), Range: rng}
 	if rejects != nil {
-		cfg.Reject = func(rj batch.Rejected) error { return rejects.write(&rj.Record, rj.Reason) }
+		cfg.Reject = func(rj batch.Rejected) error {
+			if err := rejects.write(&rj.Record, rj.Reason); err != nil {
+				return &rejectsError{err}
+			}
+			return nil
+		}
 	}
 	bar := progress.New(c.App.ErrWriter, inputs, c.Bool("quiet"))
 	if bar != nil {
@@ -126,6 +131,10 @@ func detectAction(c *cli.Context) error {
 		if rejects != nil {
 			rejects.Close()
 		}
+		// Writing the rejects failed: the run did, not its input.
+		if re := (*rejectsError)(nil); errors.As(err, &re) {
+			return failed(fmt.Errorf("writing rejects: %w", re.err))
+		}
 		return unusable(err)
 	}
 	logger(c).Debug("detected", "inputs", len(inputs), "records", out.Counts.Read,
@@ -135,9 +144,8 @@ func detectAction(c *cli.Context) error {
 		return err
 	}
 	opt := output.Options{Format: format, Isolated: c.Bool("isolated"), Evidence: c.Bool("evidence")}
-	werr := output.Write(w, line, pol, &out.Result, opt)
-	if err := errors.Join(werr, w.Close()); err != nil {
-		return failed(err)
+	if err := w.Done(output.Write(w, line, pol, &out.Result, opt)); err != nil {
+		return err
 	}
 	if rejects != nil {
 		if err := rejects.Close(); err != nil {
@@ -173,3 +181,10 @@ func detectAction(c *cli.Context) error {
 	}
 	return nil
 }
+
+// rejectsError is a failure to write the rejects file, told apart from an
+// unusable input when it stops a batch run.
+type rejectsError struct{ err error }
+
+func (e *rejectsError) Error() string { return e.err.Error() }
+func (e *rejectsError) Unwrap() error { return e.err }

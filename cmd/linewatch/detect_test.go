@@ -294,3 +294,41 @@ func TestDetectSources(t *testing.T) {
 	r = runIn(t, "detect", "--line", straightLine, "--sources", bad, in)
 	wantOneLineError(t, r, `source "obs-a": affiliation "UA" is neither a party of the line (A, B) nor "neutral"`)
 }
+
+// A full disk fails the run (exit 1), not its input (2), and says so once:
+// the file it could not write and why, on one line. /dev/full answers
+// every write with "no space left on device".
+func TestFullDiskFailsOnce(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full here")
+	}
+	const sightings = "../../fixtures/sightings/front-2024-q1.ndjson.gz"
+	const front = "../../fixtures/lines/front-2024.geojson"
+	dir := t.TempDir()
+	alerts := filepath.Join(dir, "alerts.geojson")
+	if r := runIn(t, "detect", "--line", front, "--quiet", "-o", alerts, sightings); r.code != 0 {
+		t.Fatalf("detect: exit %d: %s", r.code, r.stderr)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"detect output", []string{"detect", "--line", front, "--quiet", "--isolated", "--evidence", "-o", "/dev/full", sightings},
+			"writing output: write /dev/full: no space left on device"},
+		{"detect rejects", []string{"detect", "--line", front, "--quiet", "-o", filepath.Join(dir, "a.geojson"), "--rejects", "/dev/full", sightings},
+			"writing rejects: write /dev/full: no space left on device"},
+		{"sectors", []string{"sectors", "--line", front, "-o", "/dev/full"}, "writing output: write /dev/full: no space left on device"},
+		{"report", []string{"report", "--line", front, "-o", "/dev/full", alerts}, "writing output: write /dev/full: no space left on device"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runIn(t, tc.args...)
+			if r.code != 1 {
+				t.Errorf("exit status %d, want 1 (stderr %q)", r.code, r.stderr)
+			}
+			if want := "linewatch: " + tc.want + "\n"; r.stderr != want {
+				t.Errorf("stderr %q, want %q", r.stderr, want)
+			}
+		})
+	}
+}

@@ -104,9 +104,21 @@ func (o *outFile) Close() error {
 		err = errors.Join(err, o.f.Close())
 	}
 	if err != nil {
-		return failed(fmt.Errorf("writing %s: %w", o.name, err))
+		return failed(fmt.Errorf("writing output: %w", err))
 	}
 	return nil
+}
+
+// Done closes the output once a writer is done with it, werr what the
+// writer returned. A failure is reported once, as a failed run: a write
+// error comes back from the flush too (bufio keeps it), and said twice
+// it read as two failures.
+func (o *outFile) Done(werr error) error {
+	cerr := o.Close()
+	if werr != nil {
+		return failed(fmt.Errorf("writing output: %w", werr))
+	}
+	return cerr
 }
 
 // checkInput checks that the input file name can be read, so that a

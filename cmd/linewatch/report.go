@@ -86,10 +86,7 @@ func reportAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := errors.Join(report.Write(w, d), w.Close()); err != nil {
-		return failed(err)
-	}
-	return nil
+	return w.Done(report.Write(w, d))
 }
 
 // readAlerts reads an alerts file whole ("-": standard input).

@@ -38,12 +38,5 @@ func sectorsAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	werr := output.WriteSectors(out, l)
-	if err := out.Close(); err != nil {
-		return err
-	}
-	if werr != nil {
-		return failed(werr)
-	}
-	return nil
+	return out.Done(output.WriteSectors(out, l))
 }
