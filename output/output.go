@@ -11,7 +11,6 @@ import (
 	"bufio"
 	"cmp"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"github.com/linewatch/linewatch/internal/jsontext"
 	"io"
@@ -85,11 +84,21 @@ type feature struct {
 	owner  *detect.Episode // a violation's episode, or nil
 }
 
+// flushAfter flushes bw after a writer that returned err, and returns
+// the first failure: a write error comes back from the flush as well
+// (bufio keeps it), and said twice it read as two.
+func flushAfter(bw *bufio.Writer, err error) error {
+	if ferr := bw.Flush(); err == nil {
+		return ferr
+	}
+	return err
+}
+
 // Write writes the result in the chosen format.
 func Write(w io.Writer, line *geo.Line, pol detect.Policy, res *detect.Result, opt Options) error {
 	bw := bufio.NewWriterSize(w, 1<<16)
 	if opt.Format == CSV {
-		return errors.Join(writeCSV(bw, line, pol, res), bw.Flush())
+		return flushAfter(bw, writeCSV(bw, line, pol, res))
 	}
 	var feats []feature
 	for _, e := range res.Episodes {
@@ -129,9 +138,9 @@ func Write(w io.Writer, line *geo.Line, pol detect.Policy, res *detect.Result, o
 
 	switch opt.Format {
 	case GPKG:
-		return errors.Join(writeGPKG(bw, line, pol, feats), bw.Flush())
+		return flushAfter(bw, writeGPKG(bw, line, pol, feats))
 	case KML:
-		return errors.Join(writeKML(bw, line, pol, feats), bw.Flush())
+		return flushAfter(bw, writeKML(bw, line, pol, feats))
 	}
 	var buf []byte
 	if opt.Format == GeoJSON {

@@ -316,6 +316,10 @@ func TestFullDiskFailsOnce(t *testing.T) {
 	}{
 		{"detect output", []string{"detect", "--line", front, "--quiet", "--isolated", "--evidence", "-o", "/dev/full", sightings},
 			"writing output: write /dev/full: no space left on device"},
+		{"detect GeoPackage", []string{"detect", "--line", front, "--quiet", "--isolated", "--format", "gpkg", "-o", "/dev/full", sightings},
+			"writing output: write /dev/full: no space left on device"},
+		{"detect CSV", []string{"detect", "--line", front, "--quiet", "--isolated", "--evidence", "--format", "csv", "-o", "/dev/full", sightings},
+			"writing output: write /dev/full: no space left on device"},
 		{"detect rejects", []string{"detect", "--line", front, "--quiet", "-o", filepath.Join(dir, "a.geojson"), "--rejects", "/dev/full", sightings},
 			"writing rejects: write /dev/full: no space left on device"},
 		{"sectors", []string{"sectors", "--line", front, "-o", "/dev/full"}, "writing output: write /dev/full: no space left on device"},
