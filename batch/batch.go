@@ -321,16 +321,7 @@ var sameBatch = true
 // holds 1 + the index of the record kept so far), returned for the next
 // batch.
 func twins(j *job, table []int32) []int32 {
-	size := 16
-	for size < 2*len(j.Recs) {
-		size *= 2
-	}
-	if cap(table) < size {
-		table = make([]int32, size)
-	}
-	table = table[:size]
-	clear(table)
-	mask := uint64(size - 1)
+	table, mask := openTable(table, len(j.Recs))
 	for i := range j.Recs {
 		it := &j.items[i]
 		if it.reason != "" || it.outside {
@@ -472,16 +463,7 @@ func repeats(chunks [][]idNote, dups []idNote, table []uint32) ([]idNote, []uint
 	for _, ch := range chunks {
 		n += len(ch)
 	}
-	size := 16
-	for size < 2*n {
-		size *= 2
-	}
-	if cap(table) < size {
-		table = make([]uint32, size)
-	}
-	table = table[:size]
-	clear(table)
-	mask := uint64(size - 1)
+	table, mask := openTable(table, n)
 	// An entry is 1 + where the key's first note is (chunk, index), its
 	// top bit set once the key is seen again.
 	const again = 1 << 31
@@ -522,6 +504,22 @@ func repeats(chunks [][]idNote, dups []idNote, table []uint32) ([]idNote, []uint
 		}
 	}
 	return dups, table
+}
+
+// openTable readies table, scratch space reused from call to call, as an
+// empty hash table of open addressing for n keys: a power of two of at
+// least twice as many slots, all 0. mask picks a slot from a key.
+func openTable[T int32 | uint32](table []T, n int) ([]T, uint64) {
+	size := 16
+	for size < 2*n {
+		size *= 2
+	}
+	if cap(table) < size {
+		table = make([]T, size)
+	}
+	table = table[:size]
+	clear(table)
+	return table, uint64(size - 1)
 }
 
 // takeBack uncounts a record of a key seen more than once and notes where
