@@ -213,9 +213,9 @@ func prepare(pr *pipeline.Preparer, rng *TimeRange, j *job) {
 // table that finds the keys seen more than once (repeats). Their records
 // are taken back and read again, only they, to be settled by content
 // alone (settleDuplicates). Duplicates within a batch are settled by its
-// worker before it notes them (twins). 16 bytes a record take far less memory than a
-// hash map of the ids, and what is kept does not depend on which worker
-// came first. Only the rejects file waits for input order.
+// worker before it notes them (twins). 16 bytes a record take far less
+// memory than a hash map of the ids, and what is kept does not depend on
+// which worker came first. Only the rejects file waits for input order.
 type collector struct {
 	cfg  Config
 	accs []acc // one per worker, merged when reading ends

@@ -38,16 +38,7 @@ func readBlocks(t *testing.T, s *Source, max int) []Record {
 		// The Source may reuse b once asked again: split a copy, as the
 		// pipeline does.
 		ls := NewLinesSource(s.Name(), bytes.Clone(b), line, base, s.MaxRecord)
-		for {
-			r, err := ls.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatalf("Next of a block: %v", err)
-			}
-			out = append(out, r.Clone())
-		}
+		readEach(t, ls, func(r Record) { out = append(out, r.Clone()) })
 	}
 }
 

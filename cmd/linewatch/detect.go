@@ -132,7 +132,8 @@ func detectAction(c *cli.Context) error {
 			rejects.Close()
 		}
 		// Writing the rejects failed: the run did, not its input.
-		if re := (*rejectsError)(nil); errors.As(err, &re) {
+		var re *rejectsError
+		if errors.As(err, &re) {
 			return failed(fmt.Errorf("writing rejects: %w", re.err))
 		}
 		return unusable(err)
